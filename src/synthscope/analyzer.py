@@ -1,0 +1,65 @@
+"""The analyzer protocol: map a prepared batch to a state, merge states, finalize per source.
+
+`map` is pure (no I/O except spill files it names in its state), `merge` is associative and
+commutative with `empty()` as identity, and `finalize` turns the merged state into report fields
+per source plus an optional corpus-wide summary. Engines (one process, a pool, Ray Data) only call
+these, so analyzers never know which engine runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+import polars as pl
+
+State = TypeVar("State")
+
+# Columns every prepared batch carries (see text.prepare and pipeline).
+DOC_ID = "doc_id"
+SOURCE = "source"
+TEXT = "text"
+FILE = "file"
+
+
+@dataclass
+class FinalizeContext:
+    """What finalize may use: a private work folder for spill files and the run's options."""
+
+    workdir: Path
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AnalyzerResult:
+    """Per-source report fields (merged into each `sources[]` object) and a corpus-wide section."""
+
+    per_source: dict[str, dict[str, Any]]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class Analyzer(Protocol, Generic[State]):
+    """A map/merge/finalize analyzer over prepared batches, keyed by source inside its state."""
+
+    name: str
+
+    def empty(self) -> State:
+        """The identity state."""
+        ...
+
+    def map(self, batch: pl.DataFrame) -> State:
+        """State of one prepared batch (columns doc_id, source, text, norm, tokens, n_tokens, file)."""
+        ...
+
+    def merge(self, a: State, b: State) -> State:
+        """Combine two states (associative, commutative)."""
+        ...
+
+    def finalize(self, state: State, ctx: FinalizeContext) -> AnalyzerResult:
+        """Metrics per source from the merged state."""
+        ...
+
+    def options(self) -> dict[str, Any]:
+        """The analyzer's settings, recorded in the report."""
+        ...

@@ -1,0 +1,143 @@
+"""The `synthscope` command line: parse options, call the library, render. Nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from synthscope import __version__
+from synthscope.errors import SynthscopeError
+from synthscope.pipeline import DEFAULT_BATCH_SIZE, AuditConfig, run_audit
+
+stderr = Console(stderr=True)
+
+
+class RichProgress:
+    """A rich progress bar on stderr: documents, MB read, documents per second."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]reading[/bold]"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[docs]:,} docs"),
+            TextColumn("{task.fields[rate]:,.0f} docs/s"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task: TaskID | None = None
+        self._docs = 0
+
+    def start(self, total_bytes: int, files: int) -> None:
+        self._progress.start()
+        self._task = self._progress.add_task("read", total=max(total_bytes, 1), docs=0, rate=0.0)
+
+    def advance(self, raw_bytes: int, documents: int) -> None:
+        assert self._task is not None
+        self._docs += documents
+        elapsed = self._progress.tasks[0].elapsed or 1e-9
+        self._progress.update(self._task, advance=raw_bytes, docs=self._docs, rate=self._docs / elapsed)
+
+    def finish(self) -> None:
+        self._progress.stop()
+
+
+def _run_guarded(debug: bool, action: Any) -> Any:
+    """Run an action; known errors become one stderr line and their exit code, others exit 3."""
+    try:
+        return action()
+    except SynthscopeError as exc:
+        stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into exit code 3
+        if debug:
+            traceback.print_exc()
+        stderr.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(3)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="synthscope")
+def main() -> None:
+    """Audit text corpora for synthetic contamination, duplication and diversity loss."""
+
+
+def input_options(func: Any) -> Any:
+    """Options shared by every command that reads a corpus."""
+    decorators = [
+        click.argument("paths", nargs=-1, required=True),
+        click.option("--text-column", default="text", show_default=True, help="Column holding the document text."),
+        click.option("--id-column", default=None, help="Column holding document ids (default: file:row)."),
+        click.option(
+            "--by",
+            default=None,
+            help="Source of each document: 'file', 'domain' (of --url-column) or a column name. "
+            "Default: the 'source' column if present, else 'file'.",
+        ),
+        click.option("--url-column", default="url", show_default=True, help="URL column used by --by domain."),
+        click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(min=1), help="Rows per batch."),
+        click.option("--strict", is_flag=True, help="Treat a malformed row as an error (exit 2)."),
+        click.option("--min-chars", default=0, show_default=True, type=click.IntRange(min=0), help="Skip texts shorter than this (counted as skipped)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+        click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _config(kwargs: dict[str, Any]) -> AuditConfig:
+    return AuditConfig(
+        text_column=kwargs["text_column"],
+        id_column=kwargs["id_column"],
+        by=kwargs["by"],
+        url_column=kwargs["url_column"],
+        batch_size=kwargs["batch_size"],
+        strict=kwargs["strict"],
+        min_chars=kwargs["min_chars"],
+    )
+
+
+@main.command()
+@input_options
+@click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(file_okay=False), help="Report folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout instead of the summary table.")
+def audit(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> None:
+    """Audit PATHS (files, folders, globs of .parquet/.jsonl/.json, optionally .gz/.zst)."""
+    config = _config(kwargs)
+    show_progress = not kwargs["quiet"] and stderr.is_terminal
+
+    def run() -> dict[str, Any]:
+        report = run_audit(list(paths), config, RichProgress(stderr) if show_progress else None)
+        out_dir = Path(output)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        return report
+
+    report = _run_guarded(kwargs["debug"], run)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        from synthscope.report.terminal import render_summary
+
+        render_summary(report, Console())
+        stderr.print(f"report written to {Path(output) / 'report.json'}", highlight=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,25 @@
+"""Exceptions that map to the CLI's exit codes (2: usage or input error, 1: a check failed)."""
+
+
+class SynthscopeError(Exception):
+    """Base class of the errors synthscope reports to users in one line."""
+
+    exit_code = 3
+
+
+class InputError(SynthscopeError):
+    """Bad input: a missing file or column, an unreadable or truncated file, an unknown format."""
+
+    exit_code = 2
+
+
+class UsageError(SynthscopeError):
+    """Options that do not fit together."""
+
+    exit_code = 2
+
+
+class CheckFailed(SynthscopeError):
+    """A CI check (threshold or baseline regression) failed."""
+
+    exit_code = 1

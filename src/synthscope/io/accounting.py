@@ -1,0 +1,51 @@
+"""Row accounting: every row read is analysed, empty, malformed or skipped, per file and in total."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import xxhash
+
+MAX_LOCATIONS = 20
+
+
+@dataclass
+class RowCounts:
+    """Counts of one file or of the whole run; rows_read == analysed + empty + malformed + skipped."""
+
+    rows_read: int = 0
+    analysed: int = 0
+    empty: int = 0
+    malformed: int = 0
+    skipped: int = 0
+    invalid_utf8: int = 0
+    blank_lines: int = 0
+
+    def add(self, other: RowCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class Accounting:
+    """Totals plus the first few malformed locations ("file:line: reason")."""
+
+    totals: RowCounts = field(default_factory=RowCounts)
+    malformed_locations: list[str] = field(default_factory=list)
+
+    def note_malformed(self, label: str, row: int, reason: str) -> None:
+        if len(self.malformed_locations) < MAX_LOCATIONS:
+            self.malformed_locations.append(f"{label}:{row}: {reason}")
+
+
+def fingerprint_file(path: Path) -> str:
+    """A content fingerprint of the raw file bytes (xxh3-128, streamed)."""
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return "xxh3_128:" + digest.hexdigest()

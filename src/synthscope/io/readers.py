@@ -1,0 +1,328 @@
+"""Stream Parquet and JSON Lines files as bounded polars batches, accounting for every row.
+
+Each batch holds the rows that parsed (`_row` plus the requested columns, all as strings except
+`_row`) and the locations of the rows that did not (malformed JSON, a text value that is not a
+string). JSON Lines blocks are parsed by pyarrow; a block that fails is bisected so that only the
+few bad lines are parsed one by one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from synthscope.errors import InputError
+from synthscope.io.discover import InputFile
+from synthscope.io.streams import decompress_to_temp, open_decompressed, read_chunk
+
+ROW = "_row"
+JSONL_BLOCK_BYTES = 8 << 20
+_BISECT_MIN_LINES = 32
+_PEEK_LINES = 200
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Which columns to read: the text, an optional id, and extra string columns (source, url)."""
+
+    text: str = "text"
+    id: str | None = None
+    extra: tuple[str, ...] = ()
+
+    @property
+    def wanted(self) -> tuple[str, ...]:
+        cols = [self.text] + ([self.id] if self.id else []) + list(self.extra)
+        return tuple(dict.fromkeys(cols))
+
+
+@dataclass
+class RawBatch:
+    """Rows read from one file: parsed rows in `frame`, unparsable rows in `malformed`."""
+
+    file: InputFile
+    frame: pl.DataFrame
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+    invalid_utf8: int = 0
+    blank_lines: int = 0
+    raw_bytes_done: int = 0
+
+    @property
+    def rows_read(self) -> int:
+        return self.frame.height + len(self.malformed)
+
+
+def peek_columns(file: InputFile) -> list[str]:
+    """Column names of a file: the Parquet schema, or the keys of the first JSON lines."""
+    if file.format == "parquet":
+        if file.compression:
+            return []  # checked when the decompressed copy is opened
+        return list(_open_parquet(file.path, file.path).schema_arrow.names)
+    keys: dict[str, None] = {}
+    with open_decompressed(file.path, file.compression) as (stream, _):
+        head = read_chunk(stream, 1 << 20, file.path, file.compression)
+    lines = [ln for ln in head.split(b"\n")[:_PEEK_LINES] if ln.strip()]
+    if file.path.suffix.lower() == ".json" or (file.compression and file.path.stem.lower().endswith(".json")):
+        first = lines[0].lstrip() if lines else b""
+        if first.startswith(b"["):
+            raise InputError(f"{file.path}: a JSON array, not JSON Lines (one object a line); convert it first")
+    for line in lines:
+        try:
+            obj = json.loads(line.decode("utf-8", errors="replace"))
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            keys.update(dict.fromkeys(obj))
+    return list(keys)
+
+
+def check_columns(file: InputFile, required: tuple[str, ...]) -> None:
+    """Raise an InputError naming the file, the missing column and the columns that exist."""
+    present = peek_columns(file)
+    if file.format == "parquet" and file.compression:
+        return
+    if not present and file.format == "jsonl":
+        return  # empty file or only malformed lines: accounted for while reading
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise InputError(
+            f"{file.path}: no column {missing[0]!r} (columns: {', '.join(present) or 'none'})"
+        )
+
+
+def read_batches(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: Path | None = None) -> Iterator[RawBatch]:
+    """Yield bounded batches of at most `batch_size` rows from one file."""
+    if file.format == "parquet":
+        yield from _read_parquet(file, spec, batch_size, workdir)
+    else:
+        yield from _read_jsonl(file, spec, batch_size)
+
+
+# ----------------------------------------------------------------------------------------- parquet
+
+
+def _open_parquet(path: Path, shown: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{shown}: not a readable Parquet file, truncated or corrupt ({exc})") from exc
+
+
+def _string_column(array: pa.ChunkedArray | pa.Array, name: str, file: InputFile) -> tuple[pa.Array, int]:
+    """Cast a column to string; binary is decoded with replacement (counted), other types raise."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array.cast(pa.large_string()), 0
+    if pa.types.is_string_view(array.type):
+        return array.cast(pa.large_string()), 0
+    if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
+        try:
+            return array.cast(pa.large_string()), 0
+        except pa.ArrowInvalid:
+            values = array.to_pylist()
+            bad = sum(1 for v in values if v is not None and not _is_utf8(v))
+            decoded = [None if v is None else v.decode("utf-8", errors="replace") for v in values]
+            return pa.array(decoded, type=pa.large_string()), bad
+    raise InputError(f"{file.path}: column {name!r} has type {array.type}, expected text (string)")
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _key_column(array: pa.Array) -> pa.Array:
+    """Any scalar column (id, source, url) as strings."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
+        return pa.array([None if v is None else v.decode("utf-8", "replace") for v in array.to_pylist()], pa.large_string())
+    try:
+        return array.cast(pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.large_string())
+
+
+def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: Path | None) -> Iterator[RawBatch]:
+    path = file.path
+    temp_dir = None
+    if file.compression:
+        temp_dir = tempfile.TemporaryDirectory(prefix="synthscope-", dir=workdir)
+        path = decompress_to_temp(file.path, file.compression, Path(temp_dir.name))
+    try:
+        pf = _open_parquet(path, file.path)
+        names = pf.schema_arrow.names
+        missing = [c for c in spec.wanted if c not in names]
+        if missing:
+            raise InputError(f"{file.path}: no column {missing[0]!r} (columns: {', '.join(names)})")
+        total_rows = max(pf.metadata.num_rows, 1)
+        start = 0
+        try:
+            for record_batch in pf.iter_batches(batch_size=batch_size, columns=list(spec.wanted)):
+                n = record_batch.num_rows
+                text, bad_utf8 = _string_column(record_batch.column(spec.text), spec.text, file)
+                columns: dict[str, pa.Array] = {ROW: pa.array(np.arange(start, start + n, dtype=np.int64))}
+                columns[spec.text] = text
+                for name in spec.wanted:
+                    if name != spec.text:
+                        columns[name] = _key_column(record_batch.column(name))
+                start += n
+                frame = pl.from_arrow(pa.table(columns))
+                assert isinstance(frame, pl.DataFrame)
+                done = int(file.bytes * start / total_rows)
+                yield RawBatch(file=file, frame=frame, invalid_utf8=bad_utf8, raw_bytes_done=done)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{file.path}: unreadable after row {start}, truncated or corrupt ({exc})") from exc
+    finally:
+        if temp_dir is not None:
+            temp_dir.cleanup()
+
+
+# ------------------------------------------------------------------------------------------ jsonl
+
+
+def _line_starts(block: bytes) -> np.ndarray:
+    """Byte offsets at which each line of a block starts (the block ends with a newline or EOF)."""
+    arr = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    return starts[starts < len(block)] if len(block) else starts[:0]
+
+
+class _JsonlParser:
+    """Parses blocks of JSON lines into string columns, bisecting around bad lines."""
+
+    def __init__(self, file: InputFile, spec: ColumnSpec) -> None:
+        self.file = file
+        self.spec = spec
+        fields = [pa.field(c, pa.large_string()) for c in spec.wanted]
+        self.schema = pa.schema(fields)
+        self.options = pa_json.ParseOptions(explicit_schema=self.schema, unexpected_field_behavior="ignore")
+        self.read_options = pa_json.ReadOptions(block_size=JSONL_BLOCK_BYTES + (1 << 20), use_threads=False)
+
+    def parse(self, block: bytes, first_line: int) -> tuple[dict[str, list[Any]] | pa.Table, list[int], list[tuple[int, str]], int, int]:
+        """Parse lines; returns (table, line numbers of its rows, malformed, invalid_utf8, blank lines)."""
+        starts = _line_starts(block)
+        ends = np.append(starts[1:], len(block))
+        arr = np.frombuffer(block, dtype=np.uint8)
+        lengths = ends - starts - (arr[ends - 1] == 10).astype(np.int64) if len(starts) else np.zeros(0, np.int64)
+        line_numbers = first_line + np.arange(len(starts))
+        tables: list[pa.Table] = []
+        rows: list[np.ndarray] = []
+        malformed: list[tuple[int, str]] = []
+        counters = {"utf8": 0, "blank": 0}
+        self._parse_range(block, starts, ends, lengths, line_numbers, 0, len(starts), tables, rows, malformed, counters)
+        table = pa.concat_tables(tables) if tables else self.schema.empty_table()
+        row_numbers = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        return table, row_numbers.tolist(), malformed, counters["utf8"], counters["blank"]
+
+    def _parse_range(self, block, starts, ends, lengths, line_numbers, lo, hi, tables, rows, malformed, counters) -> None:  # noqa: PLR0913
+        if lo >= hi:
+            return
+        piece = block[starts[lo] : ends[hi - 1]]
+        nonblank = lengths[lo:hi] > 0
+        try:
+            table = pa_json.read_json(io.BytesIO(piece), read_options=self.read_options, parse_options=self.options)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            table = None
+        if table is not None and table.num_rows == int(nonblank.sum()):
+            tables.append(table.select(list(self.spec.wanted)))
+            rows.append(line_numbers[lo:hi][nonblank])
+            counters["blank"] += int((~nonblank).sum())
+            return
+        if hi - lo <= _BISECT_MIN_LINES:
+            self._parse_lines(block, starts, ends, line_numbers, lo, hi, tables, rows, malformed, counters)
+            return
+        mid = (lo + hi) // 2
+        self._parse_range(block, starts, ends, lengths, line_numbers, lo, mid, tables, rows, malformed, counters)
+        self._parse_range(block, starts, ends, lengths, line_numbers, mid, hi, tables, rows, malformed, counters)
+
+    def _parse_lines(self, block, starts, ends, line_numbers, lo, hi, tables, rows, malformed, counters) -> None:  # noqa: PLR0913
+        values: dict[str, list[Any]] = {c: [] for c in self.spec.wanted}
+        good: list[int] = []
+        for i in range(lo, hi):
+            raw = block[starts[i] : ends[i]]
+            if not raw.strip():
+                counters["blank"] += 1
+                continue
+            line_no = int(line_numbers[i])
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("utf-8", errors="replace")
+                counters["utf8"] += 1
+            try:
+                obj = json.loads(text)
+            except ValueError as exc:
+                malformed.append((line_no, f"invalid JSON ({exc.msg})"))
+                continue
+            if not isinstance(obj, dict):
+                malformed.append((line_no, f"a JSON {type(obj).__name__}, not an object"))
+                continue
+            body = obj.get(self.spec.text)
+            if body is not None and not isinstance(body, str):
+                malformed.append((line_no, f"{self.spec.text!r} is a {type(body).__name__}, not a string"))
+                continue
+            values[self.spec.text].append(body)
+            for name in self.spec.wanted:
+                if name != self.spec.text:
+                    v = obj.get(name)
+                    values[name].append(None if v is None else v if isinstance(v, str) else json.dumps(v))
+            good.append(line_no)
+        if good:
+            tables.append(pa.table(values, schema=self.schema))
+            rows.append(np.array(good, dtype=np.int64))
+
+
+def _read_jsonl(file: InputFile, spec: ColumnSpec, batch_size: int) -> Iterator[RawBatch]:
+    parser = _JsonlParser(file, spec)
+    next_line = 1
+    carry = b""
+    with open_decompressed(file.path, file.compression) as (stream, counter):
+        eof = False
+        while not eof:
+            chunk = read_chunk(stream, JSONL_BLOCK_BYTES, file.path, file.compression)
+            eof = not chunk
+            data = carry + chunk
+            if not eof:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    carry = data
+                    continue
+                block, carry = data[:cut], data[cut:]
+            else:
+                block, carry = data, b""
+            if not block:
+                continue
+            n_lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            table, row_numbers, malformed, bad_utf8, blanks = parser.parse(block, next_line)
+            next_line += n_lines
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            frame = frame.with_columns(pl.Series(ROW, row_numbers, dtype=pl.Int64)).select([ROW, *spec.wanted])
+            # Split into batches of at most batch_size rows; malformed rows ride with the first.
+            for offset in range(0, max(frame.height, 1), batch_size):
+                part = frame.slice(offset, batch_size)
+                first = offset == 0
+                yield RawBatch(
+                    file=file,
+                    frame=part,
+                    malformed=malformed if first else [],
+                    invalid_utf8=bad_utf8 if first else 0,
+                    blank_lines=blanks if first else 0,
+                    raw_bytes_done=counter.consumed,
+                )

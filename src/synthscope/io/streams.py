@@ -1,0 +1,84 @@
+"""Open raw and compressed files as binary streams, turning codec failures into InputErrors."""
+
+from __future__ import annotations
+
+import gzip
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import zstandard
+
+from synthscope.errors import InputError
+
+CORRUPT_STREAM_ERRORS = (EOFError, OSError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError)
+
+
+class CountingReader:
+    """Wrap a binary file and remember how many raw bytes were consumed (for progress bars)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.consumed = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.consumed += len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.consumed += n or 0
+        return n or 0
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+@contextmanager
+def open_decompressed(path: Path, compression: str | None) -> Iterator[tuple[BinaryIO, CountingReader]]:
+    """Yield (decompressed stream, raw byte counter) for a file."""
+    try:
+        raw_file = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+    counter = CountingReader(raw_file)
+    try:
+        if compression == "gz":
+            yield gzip.GzipFile(fileobj=counter, mode="rb"), counter  # type: ignore[arg-type]
+        elif compression == "zst":
+            reader = zstandard.ZstdDecompressor().stream_reader(counter, read_across_frames=True)
+            yield reader, counter  # type: ignore[misc]
+        else:
+            yield counter, counter  # type: ignore[misc]
+    finally:
+        raw_file.close()
+
+
+def read_chunk(stream: BinaryIO, size: int, path: Path, compression: str | None) -> bytes:
+    """Read up to `size` bytes, reporting a truncated or corrupt compressed stream as an InputError."""
+    try:
+        return stream.read(size)
+    except CORRUPT_STREAM_ERRORS as exc:
+        kind = {"gz": "gzip", "zst": "zstd"}.get(compression or "", "")
+        what = f"truncated or corrupt {kind} stream" if kind else "read failed"
+        raise InputError(f"{path}: {what} ({exc})") from exc
+
+
+def decompress_to_temp(path: Path, compression: str, workdir: Path) -> Path:
+    """Decompress a whole compressed file (e.g. .parquet.gz, which needs random access) to a temp file."""
+    target = Path(tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=workdir)[1])
+    with open_decompressed(path, compression) as (stream, _), open(target, "wb") as out:
+        while True:
+            chunk = read_chunk(stream, 1 << 22, path, compression)
+            if not chunk:
+                break
+            out.write(chunk)
+    return target
+

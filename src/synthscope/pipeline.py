@@ -1,0 +1,214 @@
+"""Wire reader -> prepare -> analyzers (map/merge) -> finalize -> report, in one streaming pass."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+
+from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, Analyzer, FinalizeContext
+from synthscope.errors import InputError, UsageError
+from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
+from synthscope.io.discover import InputFile, discover_inputs
+from synthscope.io.readers import ROW, ColumnSpec, RawBatch, check_columns, peek_columns, read_batches
+from synthscope.io.sources import SourceSpec, assign_sources
+from synthscope.report.model import build_report
+from synthscope.stats import CorpusStats
+from synthscope.text import prepare
+
+DEFAULT_BATCH_SIZE = 5_000
+
+
+@dataclass
+class AuditConfig:
+    """Options of an audit: columns, sources, batching and accounting rules."""
+
+    text_column: str = "text"
+    id_column: str | None = None
+    by: str | None = None  # "file", "domain", a column name, or None for `source` if present else file
+    url_column: str = "url"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    strict: bool = False
+    min_chars: int = 0
+    seed: int = 1
+    workdir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_report_options(self) -> dict[str, Any]:
+        options = asdict(self)
+        options.pop("workdir")
+        options.update(options.pop("extra"))
+        return options
+
+
+class ProgressSink(Protocol):
+    """Receives progress while reading (the CLI draws a rich progress bar from it)."""
+
+    def start(self, total_bytes: int, files: int) -> None: ...
+
+    def advance(self, raw_bytes: int, documents: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+@dataclass
+class BatchPlan:
+    """What to read from every file and how rows get their source."""
+
+    columns: ColumnSpec
+    sources: SourceSpec
+
+
+def build_analyzers(config: AuditConfig) -> list[Analyzer[Any]]:
+    """The analyzers of an audit, in report order."""
+    return [CorpusStats()]
+
+
+def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
+    """Choose the source spec and the columns to read; fail fast on a missing column in any file."""
+    by = config.by
+    if by is None:
+        first_columns = peek_columns(inputs[0])
+        by = "source" if "source" in first_columns else "file"
+    if by == "file":
+        sources = SourceSpec("file")
+    elif by == "domain":
+        sources = SourceSpec("domain", config.url_column)
+    else:
+        sources = SourceSpec("column", by)
+    extra = (sources.column,) if sources.column else ()
+    columns = ColumnSpec(text=config.text_column, id=config.id_column, extra=extra)
+    for file in inputs:
+        check_columns(file, columns.wanted)
+    return BatchPlan(columns=columns, sources=sources)
+
+
+def _classify(batch: RawBatch, plan: BatchPlan, config: AuditConfig) -> tuple[pl.DataFrame, RowCounts]:
+    """Give rows ids and sources, split analysed rows from empty and skipped ones, count them."""
+    frame = batch.frame
+    text = pl.col(plan.columns.text)
+    label = batch.file.label
+    fallback_id = pl.lit(label + ":") + pl.col(ROW).cast(pl.String)
+    doc_id = pl.col(plan.columns.id).fill_null(fallback_id) if plan.columns.id else fallback_id
+    frame = frame.with_columns(
+        assign_sources(frame, plan.sources, label).alias(SOURCE),
+        doc_id.alias(DOC_ID),
+        pl.lit(label).alias(FILE),
+        text.fill_null("").alias(TEXT),
+    )
+    is_empty = pl.col(TEXT).str.strip_chars().str.len_chars() == 0
+    is_short = pl.col(TEXT).str.len_chars() < config.min_chars
+    flags = frame.select(is_empty.alias("empty"), (~is_empty & is_short).alias("short"))
+    empty = int(flags["empty"].sum())
+    skipped = int(flags["short"].sum())
+    keep = ~(flags["empty"] | flags["short"])
+    analysed = frame.filter(keep).select(DOC_ID, SOURCE, TEXT, FILE, ROW)
+    counts = RowCounts(
+        rows_read=batch.rows_read,
+        analysed=analysed.height,
+        empty=empty,
+        malformed=len(batch.malformed),
+        skipped=skipped,
+        invalid_utf8=batch.invalid_utf8,
+        blank_lines=batch.blank_lines,
+    )
+    return analysed, counts
+
+
+def iter_prepared(
+    inputs: list[InputFile],
+    plan: BatchPlan,
+    config: AuditConfig,
+    accounting: Accounting,
+    file_counts: dict[str, RowCounts],
+    progress: ProgressSink | None = None,
+) -> Iterator[pl.DataFrame]:
+    """Read every file in bounded batches and yield prepared batches of analysed rows."""
+    for file in inputs:
+        counts = file_counts.setdefault(file.label, RowCounts())
+        file_done = 0
+        for raw in read_batches(file, plan.columns, config.batch_size, config.workdir):
+            for row, reason in raw.malformed:
+                if config.strict:
+                    raise InputError(f"{file.label}:{row}: malformed row ({reason}); --strict is set")
+                accounting.note_malformed(file.label, row, reason)
+            analysed, batch_counts = _classify(raw, plan, config)
+            counts.add(batch_counts)
+            accounting.totals.add(batch_counts)
+            if progress is not None:
+                progress.advance(raw.raw_bytes_done - file_done, analysed.height)
+            file_done = raw.raw_bytes_done
+            if analysed.height:
+                yield prepare(analysed)
+        if progress is not None and file.bytes > file_done:
+            progress.advance(file.bytes - file_done, 0)
+
+
+def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
+    """Audit the corpus at `paths` and return the JSON-ready report."""
+    if config.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    started = time.time()
+    inputs, ignored = discover_inputs(paths)
+    plan = resolve_plan(inputs, config)
+    analyzers = build_analyzers(config)
+    states = [a.empty() for a in analyzers]
+    map_seconds = [0.0] * len(analyzers)
+    accounting = Accounting()
+    file_counts: dict[str, RowCounts] = {}
+    if progress is not None:
+        progress.start(sum(f.bytes for f in inputs), len(inputs))
+    read_started = time.perf_counter()
+    try:
+        for batch in iter_prepared(inputs, plan, config, accounting, file_counts, progress):
+            for i, analyzer in enumerate(analyzers):
+                t0 = time.perf_counter()
+                states[i] = analyzer.merge(states[i], analyzer.map(batch))
+                map_seconds[i] += time.perf_counter() - t0
+    finally:
+        if progress is not None:
+            progress.finish()
+    read_seconds = time.perf_counter() - read_started - sum(map_seconds)
+    with tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir) as workdir:
+        ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options())
+        results = {}
+        finalize_seconds = {}
+        for analyzer, state in zip(analyzers, states):
+            t0 = time.perf_counter()
+            results[analyzer.name] = analyzer.finalize(state, ctx)
+            finalize_seconds[analyzer.name] = time.perf_counter() - t0
+    inputs_record = [
+        {
+            "path": f.label,
+            "format": f.format,
+            "compression": f.compression,
+            "bytes": f.bytes,
+            "rows": file_counts.get(f.label, RowCounts()).rows_read,
+            "accounting": file_counts.get(f.label, RowCounts()).as_dict(),
+            "fingerprint": fingerprint_file(f.path),
+        }
+        for f in inputs
+    ]
+    timings = {
+        "total_seconds": time.time() - started,
+        "read_prepare_seconds": read_seconds,
+        "analyzers": {
+            a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name]}
+            for i, a in enumerate(analyzers)
+        },
+    }
+    return build_report(
+        options={**config.as_report_options(), "by": plan.sources.mode if plan.sources.mode != "column" else plan.sources.column},
+        source_spec=plan.sources.describe(),
+        inputs=inputs_record,
+        ignored_files=ignored,
+        accounting=accounting,
+        analyzers=analyzers,
+        results=results,
+        timings=timings,
+    )

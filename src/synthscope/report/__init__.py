@@ -1,0 +1,1 @@
+"""The report model (the JSON record) and its renderings."""

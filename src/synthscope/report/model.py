@@ -1,0 +1,47 @@
+"""Build the JSON report: the versioned record that renderings and CI checks read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from typing import Any
+
+from synthscope import __version__
+from synthscope.analyzer import Analyzer, AnalyzerResult
+from synthscope.io.accounting import Accounting
+
+SCHEMA_VERSION = "1.0"
+
+
+def build_report(
+    *,
+    options: dict[str, Any],
+    source_spec: str,
+    inputs: list[dict[str, Any]],
+    ignored_files: list[str],
+    accounting: Accounting,
+    analyzers: list[Analyzer[Any]],
+    results: dict[str, AnalyzerResult],
+    timings: dict[str, Any],
+) -> dict[str, Any]:
+    """Assemble the report; each analyzer's per-source fields are merged into `sources[]` objects."""
+    sources: dict[str, dict[str, Any]] = {}
+    for name in results:
+        for source, fields in results[name].per_source.items():
+            sources.setdefault(source, {"source": source}).update(fields)
+    ordered = sorted(sources.values(), key=lambda s: (-int(s.get("documents", 0)), s["source"]))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "synthscope", "version": __version__, "python": platform.python_version()},
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "options": options,
+        "source_definition": source_spec,
+        "analyzers": {a.name: a.options() for a in analyzers},
+        "inputs": inputs,
+        "ignored_files": ignored_files,
+        "totals": {**accounting.totals.as_dict(), "sources": len(ordered)},
+        "malformed_examples": accounting.malformed_locations,
+        "summary": {name: r.summary for name, r in results.items() if r.summary},
+        "sources": ordered,
+        "timings": timings,
+    }

@@ -1,0 +1,65 @@
+"""Render a report as a rich summary table for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+MAX_ROWS = 50
+
+
+def _fmt_pct(value: Any) -> str:
+    return "—" if value is None else f"{100 * float(value):.1f}%"
+
+
+def render_summary(report: dict[str, Any], console: Console) -> None:
+    """Print the per-source table and the accounting line."""
+    table = Table(title=f"synthscope audit — sources by {report['source_definition']}", show_lines=False)
+    table.add_column("source", overflow="fold")
+    table.add_column("docs", justify="right")
+    table.add_column("tokens/doc (p50)", justify="right")
+    extra_columns = _extra_columns(report)
+    for title, _ in extra_columns:
+        table.add_column(title, justify="right")
+    for src in report["sources"][:MAX_ROWS]:
+        lengths = src.get("tokens_per_document", {})
+        row = [str(src["source"]), f"{src.get('documents', 0):,}", str(lengths.get("p50", "—"))]
+        row += [getter(src) for _, getter in extra_columns]
+        table.add_row(*row)
+    console.print(table)
+    hidden = len(report["sources"]) - MAX_ROWS
+    if hidden > 0:
+        console.print(f"… and {hidden} more sources (see report.json)")
+    t = report["totals"]
+    console.print(
+        f"rows read {t['rows_read']:,}: analysed {t['analysed']:,}, empty {t['empty']:,}, "
+        f"malformed {t['malformed']:,}, skipped {t['skipped']:,}"
+        + (f"; {t['invalid_utf8']:,} with invalid UTF-8 (decoded with replacement)" if t["invalid_utf8"] else "")
+    )
+    for location in report.get("malformed_examples", [])[:5]:
+        console.print(f"  malformed: {location}", style="yellow")
+
+
+def _extra_columns(report: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Columns shown when later analyzers put their fields into the sources."""
+    sources = report["sources"]
+    columns: list[tuple[str, Any]] = []
+    if any("synthetic_fraction" in s for s in sources):
+        def synthetic(s: dict[str, Any]) -> str:
+            sf = s.get("synthetic_fraction")
+            if not sf:
+                return "—"
+            mark = "?" if sf.get("low_confidence") else ""
+            return f"{_fmt_pct(sf['estimate'])} [{_fmt_pct(sf['ci_low'])}–{_fmt_pct(sf['ci_high'])}]{mark}"
+        columns.append(("synthetic", synthetic))
+    if any("exact_duplicate_fraction" in s for s in sources):
+        columns.append(("exact dup", lambda s: _fmt_pct(s.get("exact_duplicate_fraction"))))
+    if any("near_duplicate_fraction" in s for s in sources):
+        columns.append(("near dup", lambda s: _fmt_pct(s.get("near_duplicate_fraction"))))
+    if any("diversity" in s for s in sources):
+        def div(key: str, digits: int = 3) -> Any:
+            return lambda s: "—" if s.get("diversity", {}).get(key) is None else f"{s['diversity'][key]:.{digits}f}"
+        columns += [("MATTR", div("mattr")), ("distinct-2", div("distinct_2")), ("self-BLEU", div("self_bleu"))]
+    return columns

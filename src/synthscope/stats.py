@@ -1,0 +1,64 @@
+"""Corpus statistics analyzer: documents, characters, tokens and length percentiles per source.
+
+The state is a small table of (source, n_tokens) -> documents, characters: exact, mergeable, and
+bounded by the number of distinct document lengths rather than by the number of documents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from synthscope.analyzer import SOURCE, TEXT, AnalyzerResult, FinalizeContext
+from synthscope.text import N_TOKENS
+
+PERCENTILES = (5, 25, 50, 75, 95)
+_SCHEMA = {SOURCE: pl.String, N_TOKENS: pl.Int64, "documents": pl.Int64, "characters": pl.Int64}
+
+
+class CorpusStats:
+    """Documents, characters, tokens and token-length percentiles per source."""
+
+    name = "stats"
+
+    def empty(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=_SCHEMA)
+
+    def map(self, batch: pl.DataFrame) -> pl.DataFrame:
+        return (
+            batch.group_by(SOURCE, N_TOKENS)
+            .agg(pl.len().cast(pl.Int64).alias("documents"), pl.col(TEXT).str.len_chars().sum().cast(pl.Int64).alias("characters"))
+            .select(list(_SCHEMA))
+        )
+
+    def merge(self, a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
+        return pl.concat([a, b]).group_by(SOURCE, N_TOKENS).agg(pl.col("documents").sum(), pl.col("characters").sum())
+
+    def finalize(self, state: pl.DataFrame, ctx: FinalizeContext) -> AnalyzerResult:
+        per_source: dict[str, dict[str, Any]] = {}
+        for (source,), group in state.sort(N_TOKENS).group_by(SOURCE, maintain_order=True):
+            lengths = group[N_TOKENS].to_numpy()
+            counts = group["documents"].to_numpy()
+            docs = int(counts.sum())
+            per_source[str(source)] = {
+                "documents": docs,
+                "characters": int(group["characters"].sum()),
+                "tokens": int((lengths * counts).sum()),
+                "tokens_per_document": {
+                    "mean": float((lengths * counts).sum() / docs),
+                    **{f"p{p}": weighted_percentile(lengths, counts, p) for p in PERCENTILES},
+                },
+            }
+        return AnalyzerResult(per_source=per_source)
+
+    def options(self) -> dict[str, Any]:
+        return {"percentiles": list(PERCENTILES)}
+
+
+def weighted_percentile(values: np.ndarray, counts: np.ndarray, percentile: float) -> int:
+    """The `percentile`-th percentile (nearest rank) of sorted `values` repeated `counts` times."""
+    cumulative = np.cumsum(counts)
+    rank = max(int(np.ceil(percentile / 100 * cumulative[-1])), 1)
+    return int(values[np.searchsorted(cumulative, rank)])
