@@ -14,6 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 
 from synthscope import __version__
 from synthscope.errors import SynthscopeError
+from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
 from synthscope.pipeline import DEFAULT_BATCH_SIZE, AuditConfig, run_audit
 
 stderr = Console(stderr=True)
@@ -113,13 +114,43 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
     )
 
 
+def diversity_options(func: Any) -> Any:
+    """Options of the diversity analyzer."""
+    decorators = [
+        click.option("--no-diversity", is_flag=True, help="Skip the diversity analyzer."),
+        click.option("--diversity-budget-tokens", default=DEFAULT_BUDGET_TOKENS, show_default=True, type=click.IntRange(min=1),
+                     help="Tokens per source for the lexical diversity metrics (first tokens of the seeded sample)."),
+        click.option("--diversity-sample-docs", default=DEFAULT_SAMPLE_DOCS, show_default=True, type=click.IntRange(min=2),
+                     help="Documents per source for self-BLEU and embedding spread."),
+        click.option("--self-bleu-hypotheses", default=DEFAULT_HYPOTHESES, show_default=True, type=click.IntRange(min=1),
+                     help="Sampled documents scored by BLEU against the rest of the sample."),
+        click.option("--embedder", default="hashed", show_default=True,
+                     help="Document embedder for embedding spread: 'hashed' (no download) or 'model2vec:PATH' (local folder)."),
+        click.option("--seed", default=1, show_default=True, type=int, help="Seed of the document sample and the hashed embedder."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> None:
+    config.diversity = not kwargs["no_diversity"]
+    config.diversity_budget_tokens = kwargs["diversity_budget_tokens"]
+    config.diversity_sample_docs = kwargs["diversity_sample_docs"]
+    config.diversity_hypotheses = kwargs["self_bleu_hypotheses"]
+    config.embedder = kwargs["embedder"]
+    config.seed = kwargs["seed"]
+
+
 @main.command()
 @input_options
 @click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout instead of the summary table.")
+@diversity_options
 def audit(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> None:
     """Audit PATHS (files, folders, globs of .parquet/.jsonl/.json, optionally .gz/.zst)."""
     config = _config(kwargs)
+    _apply_diversity_options(config, kwargs)
     show_progress = not kwargs["quiet"] and stderr.is_terminal
 
     def run() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, Analyzer, FinalizeContext
+from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
@@ -37,6 +38,11 @@ class AuditConfig:
     min_chars: int = 0
     seed: int = 1
     workdir: Path | None = None
+    diversity: bool = True
+    diversity_budget_tokens: int = DEFAULT_BUDGET_TOKENS
+    diversity_sample_docs: int = DEFAULT_SAMPLE_DOCS
+    diversity_hypotheses: int = DEFAULT_HYPOTHESES
+    embedder: str = "hashed"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
@@ -66,7 +72,28 @@ class BatchPlan:
 
 def build_analyzers(config: AuditConfig) -> list[Analyzer[Any]]:
     """The analyzers of an audit, in report order."""
-    return [CorpusStats()]
+    analyzers: list[Analyzer[Any]] = [CorpusStats()]
+    if config.diversity:
+        analyzers.append(build_diversity(config))
+    return analyzers
+
+
+def build_diversity(config: AuditConfig) -> DiversityAnalyzer:
+    """The diversity analyzer of `config` (raises UsageError on an impossible budget)."""
+    for option, value in (
+        ("--diversity-budget-tokens", config.diversity_budget_tokens),
+        ("--diversity-sample-docs", config.diversity_sample_docs),
+        ("--self-bleu-hypotheses", config.diversity_hypotheses),
+    ):
+        if value < 1:
+            raise UsageError(f"{option} must be at least 1 (got {value})")
+    return DiversityAnalyzer(
+        seed=config.seed,
+        budget_tokens=config.diversity_budget_tokens,
+        sample_docs=config.diversity_sample_docs,
+        hypotheses=config.diversity_hypotheses,
+        embedder=config.embedder,
+    )
 
 
 def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:

@@ -1,0 +1,77 @@
+"""Exact integer ids for tokens and word n-grams that never cross a document boundary.
+
+Tokens become ids by `np.unique`; an n-gram id is the factorised pair (id of its first n-1 tokens,
+id of its last token), so ids are exact (no hash collisions) and every step is a numpy operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TokenStream:
+    """Token ids of consecutive documents: `ids[i]` is token i, `doc[i]` its document index."""
+
+    ids: np.ndarray  # int64, values in [0, vocab)
+    doc: np.ndarray  # int64, non-decreasing document index
+    vocab: np.ndarray  # the token strings, vocab[ids[i]] is token i
+    n_docs: int
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.ids.size)
+
+    def doc_lengths(self) -> np.ndarray:
+        """Tokens per document (documents without tokens count 0)."""
+        return np.bincount(self.doc, minlength=self.n_docs)
+
+
+def token_stream(docs: Sequence[Sequence[str]]) -> TokenStream:
+    """Factorise the tokens of `docs` (lists of strings) into a TokenStream."""
+    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+    flat = [t for d in docs for t in d]
+    if not flat:
+        empty = np.zeros(0, dtype=np.int64)
+        return TokenStream(empty, empty, np.array([], dtype=object), len(docs))
+    vocab, ids = np.unique(np.array(flat, dtype=object), return_inverse=True)
+    doc = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    return TokenStream(ids.astype(np.int64).ravel(), doc, vocab, len(docs))
+
+
+def positions(stream: TokenStream) -> np.ndarray:
+    """Position of every token inside its document (0 for the first token)."""
+    if stream.n_tokens == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.cumsum(stream.doc_lengths())[:-1]]
+    return np.arange(stream.n_tokens, dtype=np.int64) - starts[stream.doc]
+
+
+def ngram_ids(stream: TokenStream, max_n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For n = 1..max_n: (n-gram ids, document index) of every n-gram inside one document.
+
+    The ids of order n are dense in [0, number of distinct n-grams) and exact.
+    """
+    pos = positions(stream)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    # gram[i] = id of the n-gram ending at token i (only meaningful where pos >= n - 1)
+    gram = stream.ids.copy()
+    vocab_size = int(stream.ids.max()) + 1 if stream.n_tokens else 1
+    out.append((gram, stream.doc))
+    for n in range(2, max_n + 1):
+        valid = pos >= n - 1
+        idx = np.flatnonzero(valid)
+        prev_count = int(gram.max()) + 1 if gram.size else 1
+        key = gram[idx - 1] * vocab_size + stream.ids[idx]
+        if prev_count * vocab_size >= 2**62:  # pragma: no cover - needs ~2 billion tokens
+            raise OverflowError("token stream too large for exact n-gram ids")
+        new_gram = np.full(stream.n_tokens, -1, dtype=np.int64)
+        if idx.size:
+            _, inverse = np.unique(key, return_inverse=True)
+            new_gram[idx] = inverse.ravel()
+        gram = new_gram
+        out.append((gram[idx], stream.doc[idx]))
+    return out

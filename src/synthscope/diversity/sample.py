@@ -1,0 +1,73 @@
+"""The deterministic per-source document sample: bottom-k by a seeded xxhash of the document id.
+
+A source's sample is the prefix of its documents sorted by (hash, doc_id, file, row) that is needed
+to hold at least `docs` documents and at least `tokens` tokens: a row is kept while fewer than `docs`
+rows or fewer than `tokens` tokens precede it. The rule is monotone in the prefix, so the sample of a
+union is the same rule applied to the union of the parts' samples: merge is associative, commutative
+and independent of batch order and size.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import xxhash
+
+from synthscope.analyzer import DOC_ID, FILE, SOURCE
+from synthscope.text import N_TOKENS, TOKENS
+
+HASH = "sample_hash"
+ROW = "_row"
+SAMPLE_SCHEMA = {
+    SOURCE: pl.String,
+    HASH: pl.UInt64,
+    DOC_ID: pl.String,
+    FILE: pl.String,
+    ROW: pl.Int64,
+    TOKENS: pl.List(pl.String),
+    N_TOKENS: pl.Int64,
+}
+SORT_KEY = [SOURCE, HASH, DOC_ID, FILE, ROW]
+
+
+def id_hashes(doc_ids: pl.Series, seed: int) -> pl.Series:
+    """xxh64 of every document id with the run's seed (stable across versions and platforms)."""
+    values = [xxhash.xxh64_intdigest(v.encode("utf-8"), seed) for v in doc_ids.to_list()]
+    return pl.Series(HASH, values, dtype=pl.UInt64)
+
+
+def empty_sample() -> pl.DataFrame:
+    """The identity of `merge_samples`."""
+    return pl.DataFrame(schema=SAMPLE_SCHEMA)
+
+
+def truncate(frame: pl.DataFrame, docs: int, tokens: int) -> pl.DataFrame:
+    """Keep, per source, the hash-ordered prefix holding >= `docs` documents and >= `tokens` tokens."""
+    if frame.is_empty():
+        return frame
+    ordered = frame.sort(SORT_KEY)
+    rank = pl.int_range(pl.len()).over(SOURCE)
+    before = (pl.col(N_TOKENS).cum_sum() - pl.col(N_TOKENS)).over(SOURCE)
+    return ordered.filter((rank < docs) | (before < tokens))
+
+
+def sample_batch(batch: pl.DataFrame, seed: int, docs: int, tokens: int) -> pl.DataFrame:
+    """The sample state of one prepared batch."""
+    frame = batch.select(
+        pl.col(SOURCE).cast(pl.String),
+        id_hashes(batch[DOC_ID].cast(pl.String), seed),
+        pl.col(DOC_ID).cast(pl.String),
+        pl.col(FILE).cast(pl.String),
+        pl.col(ROW).cast(pl.Int64),
+        pl.col(TOKENS),
+        pl.col(N_TOKENS).cast(pl.Int64),
+    )
+    return truncate(frame, docs, tokens)
+
+
+def merge_samples(a: pl.DataFrame, b: pl.DataFrame, docs: int, tokens: int) -> pl.DataFrame:
+    """Sample of the union of two samples."""
+    if a.is_empty():
+        return b
+    if b.is_empty():
+        return a
+    return truncate(pl.concat([a, b]), docs, tokens)
