@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 import xxhash
 
-from synthscope.diversity.ngrams import positions, token_stream
+from synthscope.diversity.ngrams import TokenStream, positions, token_stream
 from synthscope.errors import InputError, UsageError
 
 HASH_BUCKETS = 2**14
@@ -51,17 +51,6 @@ def _bucket_sign(hashes: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarr
     return bucket, sign
 
 
-def accumulate_rows(out: np.ndarray, target: np.ndarray, weight: np.ndarray, source: np.ndarray, rows: np.ndarray, chunk: int = 8192) -> None:
-    """out[target[i]] += weight[i] * source[rows[i]] for all i, in bounded chunks."""
-    order = np.argsort(target, kind="stable")
-    target, weight, rows = target[order], weight[order], rows[order]
-    for a in range(0, target.size, chunk):
-        t = target[a : a + chunk]
-        contrib = source[rows[a : a + chunk]] * weight[a : a + chunk, None]
-        starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
-        out[t[starts]] += np.add.reduceat(contrib, starts, axis=0)
-
-
 class HashedEmbedder:
     """Hashed word/char n-gram features with a seeded random projection; needs no model files."""
 
@@ -71,40 +60,41 @@ class HashedEmbedder:
         self.dim = dim
         self.name = f"hashed(words+bigrams+char{CHAR_N}, buckets={buckets}, dim={dim}, seed={seed})"
 
-    def _type_vectors(self, vocab: np.ndarray, word_hash: np.ndarray, proj: np.ndarray) -> np.ndarray:
-        """One vector per word type: its own feature plus the mean of its character 3-grams."""
-        bucket, sign = _bucket_sign(word_hash, self.buckets)
-        vectors = proj[bucket] * sign[:, None]
-        owner: list[int] = []
+    def _char_features(self, vocab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per word type: offsets into flat (bucket, signed weight) arrays of its character 3-grams,
+        each weighted CHAR_WEIGHT / (number of 3-grams of the type)."""
+        counts = np.zeros(len(vocab), dtype=np.int64)
         grams: list[str] = []
         for i, word in enumerate(vocab.tolist()):
             padded = f"<{word}>"
-            for j in range(len(padded) - CHAR_N + 1):
-                owner.append(i)
-                grams.append(padded[j : j + CHAR_N])
-        if grams:
-            unique, inverse = np.unique(np.array(grams, dtype=object), return_inverse=True)
-            g_bucket, g_sign = _bucket_sign(_hash_strings(unique.tolist(), self.seed + 1), self.buckets)
-            owner_arr = np.array(owner, dtype=np.int64)
-            per_type = np.bincount(owner_arr, minlength=len(vocab)).astype(np.float32)
-            weight = (CHAR_WEIGHT * g_sign[inverse.ravel()] / per_type[owner_arr]).astype(np.float32)
-            accumulate_rows(vectors, owner_arr, weight, proj, g_bucket[inverse.ravel()])
-        return vectors
+            k = max(len(padded) - CHAR_N + 1, 0)
+            counts[i] = k
+            grams.extend(padded[j : j + CHAR_N] for j in range(k))
+        offsets = np.r_[0, np.cumsum(counts)]
+        if not grams:
+            return offsets, np.zeros(0, dtype=np.int64), np.zeros(0)
+        unique, inverse = np.unique(np.array(grams, dtype=object), return_inverse=True)
+        bucket, sign = _bucket_sign(_hash_strings(unique.tolist(), self.seed + 1), self.buckets)
+        owner = np.repeat(np.arange(len(vocab)), counts)
+        inverse = inverse.ravel()
+        return offsets, bucket[inverse], CHAR_WEIGHT * sign[inverse] / counts[owner]
 
-    def embed(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
-        """One row per document (unnormalised; a document without tokens gets a zero row)."""
-        stream = token_stream(docs)
-        out = np.zeros((stream.n_docs, self.dim), dtype=np.float32)
-        if stream.n_tokens == 0:
-            return out
-        proj = projection(self.seed, self.buckets, self.dim)
-        word_hash = _hash_strings(stream.vocab.tolist(), self.seed)
-        types = self._type_vectors(stream.vocab, word_hash, proj)
-        # word unigrams: weight 1 + log(tf) per (document, type)
+    def _features(self, stream: TokenStream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sparse hashed features of every document as (document, bucket, value) entries."""
         n_types = stream.vocab.size
+        word_hash = _hash_strings(stream.vocab.tolist(), self.seed)
+        w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
+        # word unigrams: weight 1 + log(tf) per (document, type), plus the type's character 3-grams
         cells, tf = np.unique(stream.doc * n_types + stream.ids, return_counts=True)
-        weight = (1 + np.log(tf)).astype(np.float32)
-        accumulate_rows(out, cells // n_types, weight, types, cells % n_types)
+        pair_doc, pair_type, weight = cells // n_types, cells % n_types, 1 + np.log(tf)
+        offsets, g_bucket, g_value = self._char_features(stream.vocab)
+        reps = offsets[pair_type + 1] - offsets[pair_type]
+        pair_idx = np.repeat(np.arange(pair_type.size), reps)
+        within = np.arange(pair_idx.size) - np.repeat(np.cumsum(reps) - reps, reps)
+        gram_pos = offsets[pair_type][pair_idx] + within
+        docs = [pair_doc, pair_doc[pair_idx]]
+        buckets = [w_bucket[pair_type], g_bucket[gram_pos]]
+        values = [weight * w_sign[pair_type], weight[pair_idx] * g_value[gram_pos]]
         # word bigrams inside a document, hashed from the two word hashes
         idx = np.flatnonzero(positions(stream) >= 1)
         if idx.size:
@@ -112,15 +102,35 @@ class HashedEmbedder:
                 key = word_hash[stream.ids[idx - 1]] * _MIX + word_hash[stream.ids[idx]]
                 key ^= key >> np.uint64(29)
                 key *= _MIX
-            pair_doc = stream.doc[idx]
-            order = np.lexsort((key, pair_doc))
-            k, d = key[order], pair_doc[order]
-            first = np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])]
-            starts = np.flatnonzero(first)
-            counts = np.diff(np.r_[starts, k.size])
+            bigram_doc = stream.doc[idx]
+            order = np.lexsort((key, bigram_doc))
+            k, d = key[order], bigram_doc[order]
+            starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])])
+            tf2 = np.diff(np.r_[starts, k.size])
             b_bucket, b_sign = _bucket_sign(k[starts], self.buckets)
-            weight2 = ((1 + np.log(counts)) * b_sign).astype(np.float32)
-            accumulate_rows(out, d[starts], weight2, proj, b_bucket)
+            docs.append(d[starts])
+            buckets.append(b_bucket)
+            values.append((1 + np.log(tf2)) * b_sign)
+        return np.concatenate(docs), np.concatenate(buckets), np.concatenate(values)
+
+    def embed(self, docs: Sequence[Sequence[str]], chunk: int = 256) -> np.ndarray:
+        """One row per document (unnormalised; a document without tokens gets a zero row)."""
+        stream = token_stream(docs)
+        out = np.zeros((stream.n_docs, self.dim), dtype=np.float32)
+        if stream.n_tokens == 0:
+            return out
+        proj = projection(self.seed, self.buckets, self.dim)
+        doc, bucket, value = self._features(stream)
+        order = np.argsort(doc, kind="stable")
+        doc, bucket, value = doc[order], bucket[order], value[order]
+        bounds = np.searchsorted(doc, np.arange(0, stream.n_docs + chunk, chunk))
+        for c, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            first = c * chunk
+            rows = min(chunk, stream.n_docs - first)
+            if rows <= 0:
+                break
+            dense = np.bincount((doc[a:b] - first) * self.buckets + bucket[a:b], weights=value[a:b], minlength=rows * self.buckets)
+            out[first : first + rows] = dense.reshape(rows, self.buckets).astype(np.float32) @ proj
         return out
 
 
