@@ -65,9 +65,10 @@ def test_contract_fields_and_budget_record(corpus: Path) -> None:
 def test_copies_look_collapsed(corpus: Path) -> None:
     div = by_source(audit(corpus))
     varied, copies = div["varied"], div["copies"]
-    for key in ("distinct_2", "distinct_3", "unigram_entropy", "bigram_entropy", "tail_mass", "vendi_score", "mtld", "hapax_share"):
+    for key in ("distinct_2", "distinct_3", "unigram_entropy", "bigram_entropy", "tail_mass", "vendi_score", "hapax_share"):
         assert copies[key] < varied[key], key
-    # (mean cosine distance barely moves: a document meets its ~2 twins in ~1% of the pairs)
+    # MATTR and MTLD look at ~100-token windows and are blind to whole-document copies; mean cosine
+    # distance barely moves: a document meets its ~2 twins in ~1% of the pairs)
     assert copies["self_bleu"] > varied["self_bleu"] + 0.5  # every copy has its twin among the references
     assert copies["compression_ratio"] > varied["compression_ratio"]
 
