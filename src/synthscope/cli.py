@@ -135,8 +135,9 @@ def audit(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> 
     else:
         from synthscope.report.terminal import render_summary
 
-        render_summary(report, Console())
-        stderr.print(f"report written to {Path(output) / 'report.json'}", highlight=False)
+        console = Console()
+        render_summary(report, console)
+        console.print(f"report written to {Path(output) / 'report.json'}", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
