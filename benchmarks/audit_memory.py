@@ -37,7 +37,7 @@ def make_corpus(n_docs: int, folder: Path, seed: int = 0) -> Path:
         keep = rng.uniform(0.5, 1.0, n)
         frame = pl.DataFrame({"text": texts.gather(pick), "keep": keep, "n": np.arange(start, start + n)})
         frame = frame.select(
-            pl.format("https://site{}.example.org/p/{}", (pl.col("n") % 50), pl.col("n")).alias("url"),
+            pl.format("https://www.site{}.org/p/{}", (pl.col("n") % 50), pl.col("n")).alias("url"),
             (pl.col("text").str.slice(0, (pl.col("text").str.len_chars() * pl.col("keep")).cast(pl.Int64))
              + pl.format(" (document {})", pl.col("n"))).alias("text"),
         )
