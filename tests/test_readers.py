@@ -143,3 +143,11 @@ def test_gzip_stream_read_in_blocks_matches_source(tmp_path: Path, dev_frame: pl
         readers.JSONL_BLOCK_BYTES = old
     assert frame["id"].to_list() == rows["id"].to_list()
     assert frame["_row"].to_list() == list(range(1, rows.height + 1))
+
+
+def test_numeric_ids_and_nested_values_become_strings(tmp_path: Path) -> None:
+    lines = [json.dumps({"text": f"doc {i}", "id": i, "meta": {"k": [i]}}) for i in range(100)]
+    path = write_bytes(("\n".join(lines) + "\n").encode(), tmp_path / "ids.jsonl")
+    frame = pl.concat([b.frame for b in read_all(path, ColumnSpec(id="id", extra=("meta",)), batch_size=64)])
+    assert frame["id"].to_list() == [str(i) for i in range(100)]
+    assert json.loads(frame["meta"][3]) == {"k": [3]}
