@@ -139,3 +139,10 @@ def test_internal_error_exits_3_and_debug_shows_traceback(cli: Any, small_corpus
 
 def test_bad_option_is_a_usage_error(cli: Any) -> None:
     assert cli("audit", "x.jsonl", "--batch-size", "0").exit_code == 2
+
+
+@pytest.mark.slow
+def test_worker_pool_gives_the_same_sources_as_one_process(cli: Any, tmp_path: Path) -> None:
+    one = audit_json(cli, SAMPLE_DATA / "web_corpus.parquet", "--by", "domain", "--batch-size", "100")
+    two = audit_json(cli, SAMPLE_DATA / "web_corpus.parquet", "--by", "domain", "--batch-size", "100", "--workers", "2")
+    assert one["sources"] == two["sources"] and one["totals"] == two["totals"]
