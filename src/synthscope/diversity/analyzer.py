@@ -69,8 +69,10 @@ class DiversityAnalyzer:
         mattr_window: int = MATTR_WINDOW,
         mtld_threshold: float = MTLD_THRESHOLD,
         tail_rank: int | None = None,
+        sample_key: str = "doc_id",
     ) -> None:
         self.seed = seed
+        self.sample_key = sample_key
         self.budget_tokens = budget_tokens
         self.sample_docs = sample_docs
         self.hypotheses = hypotheses
@@ -84,7 +86,7 @@ class DiversityAnalyzer:
         return empty_sample()
 
     def map(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return sample_batch(batch, self.seed, self.sample_docs, self.budget_tokens)
+        return sample_batch(batch, self.seed, self.sample_docs, self.budget_tokens, self.sample_key)
 
     def merge(self, a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
         return merge_samples(a, b, self.sample_docs, self.budget_tokens)
@@ -132,5 +134,5 @@ class DiversityAnalyzer:
             "mtld_threshold": self.mtld_threshold,
             "tail_rank": self.tail_rank,
             "embedder": self.embedder.name,
-            "sample": "bottom-k by xxh64(doc_id, seed) per source",
+            "sample": f"bottom-k by xxh64({self.sample_key}, seed) per source",
         }

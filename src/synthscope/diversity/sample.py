@@ -1,5 +1,9 @@
 """The deterministic per-source document sample: bottom-k by a seeded xxhash of the document id.
 
+The key is the document id when the user names an id column, else the document text, so that a
+corpus gives the same sample whatever its files are called or in which format they come (fallback
+ids contain the file name); exact copies of a text then enter or leave the sample together.
+
 A source's sample is the prefix of its documents sorted by (hash, doc_id, file, row) that is needed
 to hold at least `docs` documents and at least `tokens` tokens: a row is kept while fewer than `docs`
 rows or fewer than `tokens` tokens precede it. The rule is monotone in the prefix, so the sample of a
@@ -12,7 +16,7 @@ from __future__ import annotations
 import polars as pl
 import xxhash
 
-from synthscope.analyzer import DOC_ID, FILE, SOURCE
+from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT
 from synthscope.text import N_TOKENS, TOKENS
 
 HASH = "sample_hash"
@@ -29,9 +33,9 @@ SAMPLE_SCHEMA = {
 SORT_KEY = [SOURCE, HASH, DOC_ID, FILE, ROW]
 
 
-def id_hashes(doc_ids: pl.Series, seed: int) -> pl.Series:
-    """xxh64 of every document id with the run's seed (stable across versions and platforms)."""
-    values = [xxhash.xxh64_intdigest(v.encode("utf-8"), seed) for v in doc_ids.to_list()]
+def id_hashes(keys: pl.Series, seed: int) -> pl.Series:
+    """xxh64 of every key (document id or text) with the run's seed (stable across versions and platforms)."""
+    values = [xxhash.xxh64_intdigest(v.encode("utf-8"), seed) for v in keys.to_list()]
     return pl.Series(HASH, values, dtype=pl.UInt64)
 
 
@@ -50,11 +54,13 @@ def truncate(frame: pl.DataFrame, docs: int, tokens: int) -> pl.DataFrame:
     return ordered.filter((rank < docs) | (before < tokens))
 
 
-def sample_batch(batch: pl.DataFrame, seed: int, docs: int, tokens: int) -> pl.DataFrame:
-    """The sample state of one prepared batch."""
+def sample_batch(batch: pl.DataFrame, seed: int, docs: int, tokens: int, key: str = DOC_ID) -> pl.DataFrame:
+    """The sample state of one prepared batch; `key` is the hashed column (doc_id or text)."""
+    if key not in (DOC_ID, TEXT):
+        raise ValueError(f"sample key must be {DOC_ID!r} or {TEXT!r}, not {key!r}")
     frame = batch.select(
         pl.col(SOURCE).cast(pl.String),
-        id_hashes(batch[DOC_ID].cast(pl.String), seed),
+        id_hashes(batch[key].cast(pl.String), seed),
         pl.col(DOC_ID).cast(pl.String),
         pl.col(FILE).cast(pl.String),
         pl.col(ROW).cast(pl.Int64),
