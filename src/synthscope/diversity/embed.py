@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 import xxhash
 
-from synthscope.diversity.ngrams import TokenStream, positions, token_stream
+from synthscope.diversity.ngrams import TokenStream, factorize, positions, token_stream
 from synthscope.errors import InputError, UsageError
 
 HASH_BUCKETS = 2**14
@@ -73,10 +73,9 @@ class HashedEmbedder:
         offsets = np.r_[0, np.cumsum(counts)]
         if not grams:
             return offsets, np.zeros(0, dtype=np.int64), np.zeros(0)
-        unique, inverse = np.unique(np.array(grams, dtype=object), return_inverse=True)
+        inverse, unique = factorize(grams)
         bucket, sign = _bucket_sign(_hash_strings(unique.tolist(), self.seed + 1), self.buckets)
         owner = np.repeat(np.arange(len(vocab)), counts)
-        inverse = inverse.ravel()
         return offsets, bucket[inverse], CHAR_WEIGHT * sign[inverse] / counts[owner]
 
     def _features(self, stream: TokenStream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

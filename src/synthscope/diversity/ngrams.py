@@ -30,16 +30,22 @@ class TokenStream:
         return np.bincount(self.doc, minlength=self.n_docs)
 
 
+def factorize(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, distinct values) with ids in order of first occurrence (a dict is faster than sorting strings)."""
+    index: dict[str, int] = {}
+    ids = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
+    vocab = np.empty(len(index), dtype=object)
+    vocab[:] = list(index)
+    return ids, vocab
+
+
 def token_stream(docs: Sequence[Sequence[str]]) -> TokenStream:
     """Factorise the tokens of `docs` (lists of strings) into a TokenStream."""
     lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
     flat = [t for d in docs for t in d]
-    if not flat:
-        empty = np.zeros(0, dtype=np.int64)
-        return TokenStream(empty, empty, np.array([], dtype=object), len(docs))
-    vocab, ids = np.unique(np.array(flat, dtype=object), return_inverse=True)
+    ids, vocab = factorize(flat)
     doc = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
-    return TokenStream(ids.astype(np.int64).ravel(), doc, vocab, len(docs))
+    return TokenStream(ids, doc, vocab, len(docs))
 
 
 def positions(stream: TokenStream) -> np.ndarray:
