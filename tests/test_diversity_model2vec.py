@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from synthscope.diversity.embed import parse_embedder
+from synthscope.diversity.ngrams import token_stream
 from synthscope.diversity.spread import EmbeddingSums, mean_cosine_distance, vendi_score
 from synthscope.pipeline import AuditConfig, run_audit
 
@@ -57,4 +58,4 @@ def test_unreadable_model_folder_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     embedder = parse_embedder(f"model2vec:{tmp_path / 'empty'}", 1)
     with pytest.raises(InputError, match="cannot load the model"):
-        embedder.embed([["a"]])
+        embedder.embed(token_stream([["a"]]))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from synthscope.diversity.embed import HashedEmbedder, parse_embedder
+from synthscope.diversity.ngrams import token_stream
 from synthscope.diversity.spread import EmbeddingSums, mean_cosine_distance, unit_rows, vendi_score, vendi_score_kernel
 from synthscope.errors import InputError, UsageError
 from synthscope.text import tokenize
@@ -67,18 +68,18 @@ def docs_of(domain: str, n: int) -> list[list[str]]:
 def test_hashed_embedder_is_deterministic_and_order_free() -> None:
     docs = docs_of("xsum", 30)
     emb = HashedEmbedder(seed=7)
-    a = emb.embed(docs)
-    b = emb.embed(docs[::-1])[::-1]
+    a = emb.embed(token_stream(docs))
+    b = emb.embed(token_stream(docs[::-1]))[::-1]
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)  # vocabulary order must not matter
-    np.testing.assert_allclose(emb.embed(docs[:3]), a[:3], rtol=1e-5, atol=1e-5)  # nor the other documents
-    assert not np.allclose(HashedEmbedder(seed=8).embed(docs[:3]), a[:3])
-    assert np.all(emb.embed([[]]) == 0)
+    np.testing.assert_allclose(emb.embed(token_stream(docs[:3])), a[:3], rtol=1e-5, atol=1e-5)  # nor the other documents
+    assert not np.allclose(HashedEmbedder(seed=8).embed(token_stream(docs[:3])), a[:3])
+    assert np.all(emb.embed(token_stream([[]])) == 0)
 
 
 def test_hashed_embedder_separates_topics() -> None:
     """Two documents of one domain are closer than documents of different domains, on average."""
     news, science = docs_of("xsum", 40), docs_of("pubmed", 40)
-    u = unit_rows(HashedEmbedder().embed(news + science))
+    u = unit_rows(HashedEmbedder().embed(token_stream(news + science)))
     sims = u @ u.T
     within = (sims[:40, :40].sum() - 40 + sims[40:, 40:].sum() - 40) / (2 * 40 * 39)
     across = sims[:40, 40:].mean()
@@ -89,7 +90,7 @@ def test_spread_falls_when_documents_repeat() -> None:
     docs = docs_of("writing", 80)
     collapsed = [docs[i % 8] for i in range(80)]
     emb = HashedEmbedder()
-    varied, narrow = EmbeddingSums.of(emb.embed(docs)), EmbeddingSums.of(emb.embed(collapsed))
+    varied, narrow = EmbeddingSums.of(emb.embed(token_stream(docs))), EmbeddingSums.of(emb.embed(token_stream(collapsed)))
     assert vendi_score(narrow) < vendi_score(varied) / 2
     assert mean_cosine_distance(narrow) < mean_cosine_distance(varied)
 

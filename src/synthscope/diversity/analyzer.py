@@ -14,7 +14,7 @@ import polars as pl
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.diversity.embed import Embedder, parse_embedder
 from synthscope.diversity.lexical import MATTR_WINDOW, MTLD_THRESHOLD, lexical_metrics
-from synthscope.diversity.ngrams import token_stream
+from synthscope.diversity.ngrams import TokenStream, token_stream
 from synthscope.diversity.sample import empty_sample, merge_samples, sample_batch
 from synthscope.diversity.selfbleu import EPSILON, MAX_N, self_bleu
 from synthscope.diversity.spread import EmbeddingSums, mean_cosine_distance, vendi_score
@@ -23,7 +23,6 @@ from synthscope.text import TOKENS
 DEFAULT_BUDGET_TOKENS = 50_000
 DEFAULT_SAMPLE_DOCS = 500
 DEFAULT_HYPOTHESES = 200
-EMBED_CHUNK = 256
 
 LEXICAL_FIELDS = (
     "ttr", "mattr", "mtld", "distinct_1", "distinct_2", "distinct_3", "unigram_entropy", "bigram_entropy",
@@ -31,26 +30,9 @@ LEXICAL_FIELDS = (
 )
 
 
-def budget_prefix(docs: list[list[str]], budget: int) -> list[list[str]]:
-    """The first `budget` tokens of `docs` in order, kept as documents (the last one cut)."""
-    out: list[list[str]] = []
-    left = budget
-    for doc in docs:
-        if left <= 0:
-            break
-        out.append(doc[:left])
-        left -= len(out[-1])
-    return out
-
-
-def embedding_sums(embedder: Embedder, docs: list[list[str]]) -> EmbeddingSums:
-    """Σx and Σxxᵀ of the documents' unit embeddings, embedded in bounded chunks."""
-    sums: EmbeddingSums | None = None
-    for a in range(0, len(docs), EMBED_CHUNK):
-        part = EmbeddingSums.of(embedder.embed(docs[a : a + EMBED_CHUNK]))
-        sums = part if sums is None else sums.merge(part)
-    assert sums is not None
-    return sums
+def embedding_sums(embedder: Embedder, stream: TokenStream) -> EmbeddingSums:
+    """Σx and Σxxᵀ of the documents' unit embeddings."""
+    return EmbeddingSums.of(embedder.embed(stream))
 
 
 class DiversityAnalyzer:
@@ -93,14 +75,14 @@ class DiversityAnalyzer:
 
     def source_metrics(self, docs: list[list[str]]) -> dict[str, Any]:
         """All diversity fields of one source from its hash-ordered sample documents."""
-        budget = token_stream(budget_prefix(docs, self.budget_tokens))
-        pairwise_docs = docs[: self.sample_docs]
+        sample = token_stream(docs)
+        budget = sample.head_tokens(self.budget_tokens)
+        pairwise = sample.head_docs(self.sample_docs)
         fields: dict[str, Any] = dict.fromkeys(LEXICAL_FIELDS)
         if budget.n_tokens:
             fields.update(lexical_metrics(budget, window=self.mattr_window, threshold=self.mtld_threshold, tail_rank=self.tail_rank))
-        pairwise = token_stream(pairwise_docs)
         fields["self_bleu"] = self_bleu(pairwise, self.hypotheses) if pairwise.n_docs >= 2 and pairwise.n_tokens else None
-        sums = embedding_sums(self.embedder, pairwise_docs)
+        sums = embedding_sums(self.embedder, pairwise)
         fields["embedding_cosine_distance"] = mean_cosine_distance(sums)
         fields["vendi_score"] = vendi_score(sums) if sums.n >= 2 else None
         fields.update(
@@ -108,9 +90,9 @@ class DiversityAnalyzer:
             budget_tokens=self.budget_tokens,
             budget_documents=self.sample_docs,
             sample_tokens=budget.n_tokens,
-            sample_documents=len(pairwise_docs),
-            self_bleu_hypotheses=min(self.hypotheses, len(pairwise_docs)),
-            below_budget=budget.n_tokens < self.budget_tokens or len(pairwise_docs) < self.sample_docs,
+            sample_documents=pairwise.n_docs,
+            self_bleu_hypotheses=min(self.hypotheses, pairwise.n_docs),
+            below_budget=budget.n_tokens < self.budget_tokens or pairwise.n_docs < self.sample_docs,
             seed=self.seed,
         )
         return fields

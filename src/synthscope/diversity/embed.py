@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 import xxhash
 
-from synthscope.diversity.ngrams import TokenStream, factorize, positions, token_stream
+from synthscope.diversity.ngrams import TokenStream, factorize, positions
 from synthscope.errors import InputError, UsageError
 
 HASH_BUCKETS = 2**14
@@ -32,7 +32,7 @@ class Embedder(Protocol):
 
     name: str
 
-    def embed(self, docs: Sequence[Sequence[str]]) -> np.ndarray: ...
+    def embed(self, stream: TokenStream) -> np.ndarray: ...
 
 
 @functools.lru_cache(maxsize=4)
@@ -112,9 +112,8 @@ class HashedEmbedder:
             values.append((1 + np.log(tf2)) * b_sign)
         return np.concatenate(docs), np.concatenate(buckets), np.concatenate(values)
 
-    def embed(self, docs: Sequence[Sequence[str]], chunk: int = 256) -> np.ndarray:
+    def embed(self, stream: TokenStream, chunk: int = 256) -> np.ndarray:
         """One row per document (unnormalised; a document without tokens gets a zero row)."""
-        stream = token_stream(docs)
         out = np.zeros((stream.n_docs, self.dim), dtype=np.float32)
         if stream.n_tokens == 0:
             return out
@@ -158,10 +157,10 @@ class Model2VecEmbedder:
                 raise InputError(f"--embedder model2vec:{self.path}: cannot load the model ({type(exc).__name__}: {exc})") from exc
         return self._model
 
-    def embed(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
-        """One row per document: the model's mean token embedding of the space-joined tokens."""
+    def embed(self, stream: TokenStream) -> np.ndarray:
+        """One row per document: the model's embedding of its space-joined tokens."""
         model = self._load()
-        texts = [" ".join(d) for d in docs]
+        texts = stream.texts()
         return np.asarray(model.encode(texts, use_multiprocessing=False), dtype=np.float32)
 
 

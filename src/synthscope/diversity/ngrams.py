@@ -29,6 +29,24 @@ class TokenStream:
         """Tokens per document (documents without tokens count 0)."""
         return np.bincount(self.doc, minlength=self.n_docs)
 
+    def head_docs(self, k: int) -> TokenStream:
+        """The first `k` documents (same vocabulary)."""
+        k = min(k, self.n_docs)
+        end = int(np.searchsorted(self.doc, k))
+        return TokenStream(self.ids[:end], self.doc[:end], self.vocab, k)
+
+    def head_tokens(self, n: int) -> TokenStream:
+        """The first `n` tokens, as the documents they fall in (the last one cut)."""
+        ids, doc = self.ids[:n], self.doc[:n]
+        docs = int(doc[-1]) + 1 if doc.size else 0
+        return TokenStream(ids, doc, self.vocab, docs)
+
+    def texts(self) -> list[str]:
+        """Every document's tokens joined by single spaces."""
+        words = self.vocab[self.ids]
+        bounds = np.r_[0, np.cumsum(self.doc_lengths())]
+        return [" ".join(words[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
 
 def factorize(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """(ids, distinct values) with ids in order of first occurrence (a dict is faster than sorting strings)."""
