@@ -9,7 +9,8 @@
    seed-to-seed standard deviation (how many noise units one generation of collapse moves it).
 2. Cost: the diversity analyzer's share of audit time (map + finalize seconds from report["timings"])
    on sample_data/web_corpus.parquet and on a 100k-document corpus (built like benchmarks/audit_memory.py),
-   with the total of a peer run without the analyzer (--no-diversity) in the same process.
+   with the total of a peer run without the analyzer (--no-diversity) in the same process; once more
+   with two worker processes (map in a pool; diversity finalize spreads sources over the pool).
 
     python benchmarks/diversity_collapse.py [--generations 6] [--seeds 3] [--cost-docs 100000] [--skip-cost]
 """
@@ -190,6 +191,7 @@ def cost(args: argparse.Namespace) -> None:
     spec.loader.exec_module(module)
     folder = module.make_corpus(args.cost_docs, args.workdir / f"corpus-{args.cost_docs}")
     cost_line(f"{args.cost_docs:,} documents (50 domains)", [str(folder)], {"by": "domain"})
+    cost_line(f"{args.cost_docs:,} documents, --workers 2", [str(folder)], {"by": "domain", "workers": 2})
 
 
 def main() -> None:

@@ -108,3 +108,8 @@ def test_cli_rejects_bad_diversity_options(corpus: Path, tmp_path: Path, args: l
     result = CliRunner().invoke(main, ["audit", str(corpus), "-o", str(tmp_path / "r"), "-q", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_report(corpus: Path) -> None:
+    assert by_source(audit(corpus, workers=2)) == by_source(audit(corpus))
