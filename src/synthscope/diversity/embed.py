@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import polars as pl
 import xxhash
 
 from synthscope.diversity.ngrams import TokenStream, factorize, positions
@@ -61,22 +62,27 @@ class HashedEmbedder:
         self.name = f"hashed(words+bigrams+char{CHAR_N}, buckets={buckets}, dim={dim}, seed={seed})"
 
     def _char_features(self, vocab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per word type: offsets into flat (bucket, signed weight) arrays of its character 3-grams,
-        each weighted CHAR_WEIGHT / (number of 3-grams of the type)."""
-        counts = np.zeros(len(vocab), dtype=np.int64)
-        grams: list[str] = []
-        for i, word in enumerate(vocab.tolist()):
-            padded = f"<{word}>"
-            k = max(len(padded) - CHAR_N + 1, 0)
-            counts[i] = k
-            grams.extend(padded[j : j + CHAR_N] for j in range(k))
-        offsets = np.r_[0, np.cumsum(counts)]
-        if not grams:
+        """Per word type: offsets into flat (bucket, signed weight) arrays of its character 3-grams
+        ("<word>" padded), each weighted CHAR_WEIGHT / (number of 3-grams of the type)."""
+        words = pl.DataFrame({"padded": pl.Series(vocab.tolist(), dtype=pl.String)}).select(
+            ("<" + pl.col("padded") + ">").alias("padded")
+        )
+        counts = words.select((pl.col("padded").str.len_chars().cast(pl.Int64) - CHAR_N + 1).clip(0))
+        counts_np = counts.to_series().to_numpy()
+        offsets = np.r_[0, np.cumsum(counts_np)]
+        if offsets[-1] == 0:
             return offsets, np.zeros(0, dtype=np.int64), np.zeros(0)
-        inverse, unique = factorize(grams)
+        grams = (
+            words.with_columns(pos=pl.int_ranges(0, counts.to_series()))
+            .explode("pos")
+            .drop_nulls("pos")
+            .select(pl.col("padded").str.slice(pl.col("pos"), CHAR_N).alias("gram"))
+            .to_series()
+        )  # grouped by type, in type order
+        inverse, unique = factorize(grams.to_list())
         bucket, sign = _bucket_sign(_hash_strings(unique.tolist(), self.seed + 1), self.buckets)
-        owner = np.repeat(np.arange(len(vocab)), counts)
-        return offsets, bucket[inverse], CHAR_WEIGHT * sign[inverse] / counts[owner]
+        owner = np.repeat(np.arange(len(vocab)), counts_np)
+        return offsets, bucket[inverse], CHAR_WEIGHT * sign[inverse] / counts_np[owner]
 
     def _features(self, stream: TokenStream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sparse hashed features of every document as (document, bucket, value) entries."""
