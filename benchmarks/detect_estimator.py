@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--size", type=int, default=200, help="documents per mixed source")
     parser.add_argument("--confidence", type=float, default=0.9)
-    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--l2", type=float, default=10.0)
     args = parser.parse_args()
     started = time.perf_counter()
     docs, feats = load(args.data)

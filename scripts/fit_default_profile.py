@@ -28,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "detect_dev.jsonl.gz")
     parser.add_argument("--old-generators", action="store_true")
-    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--l2", type=float, default=10.0)
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "src" / "synthscope" / "data" / "default_profile.json")
     args = parser.parse_args()
     docs = pl.read_ndjson(args.data).sort("id")

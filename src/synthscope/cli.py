@@ -155,7 +155,7 @@ def audit(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> 
 @click.option("--human", "human", multiple=True, required=True, help="Known human-written corpus (repeatable; files, folders, globs).")
 @click.option("--synthetic", "synthetic", multiple=True, required=True, help="Known machine-written corpus (repeatable).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Profile JSON to write.")
-@click.option("--l2", default=1.0, show_default=True, type=click.FloatRange(min=0), help="L2 penalty of the logistic model.")
+@click.option("--l2", default=10.0, show_default=True, type=click.FloatRange(min=0), help="L2 penalty of the logistic model.")
 def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, **kwargs: Any) -> None:
     """Fit a calibration profile from labelled --human and --synthetic corpora; print its held-out error."""
     from synthscope.detect.corpus import calibrate_paths

@@ -110,7 +110,7 @@ class DetectAnalyzer:
                 "description": _DESCRIPTIONS.get(self.model.features[j], ""),
             }
             for j in order
-            if contribution[j] > 0
+            if contribution[j] > 0.005
         ]
 
     def summary(self, state: dict[str, SourceScores]) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """Fit a calibration profile from labelled feature tables, with cross-validated quantification error.
 
-Training weights every calibration group (a domain or source) equally within each class, so no single
+Weights follow the published direction of each feature (features.DIRECTIONS): a feature whose fitted
+weight contradicts it (a sign of topic confounding in the calibration data) is dropped and the model
+refitted. Training weights every calibration group (a domain or source) equally within each class, so no single
 domain's topic dominates. Score histograms are built from out-of-fold scores (random folds: documents
 the model did not see, from the calibration domains). Leave-one-group-out runs measure the estimator's
 cross-domain error: the profile's `shift_sd` (used to widen intervals) and the quantification error
@@ -16,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from synthscope.detect.estimator import Densities, adjusted_count, mle_alpha
-from synthscope.detect.features import FEATURE_NAMES
+from synthscope.detect.features import DIRECTIONS, FEATURE_NAMES
 from synthscope.detect.profile import LOGIT_EDGES, CalibrationProfile, histogram
 from synthscope.detect.scorer import LinearModel, fit_logistic, fit_normalisation, sigmoid
 
@@ -68,13 +70,24 @@ def group_weights(label: np.ndarray, group: np.ndarray) -> np.ndarray:
     return weight * len(label)
 
 
-def fit_model(data: LabelledFeatures, l2: float = 1.0, features: list[str] | None = None, shrink_words: float = 30.0) -> LinearModel:
+def fit_model(data: LabelledFeatures, l2: float = 10.0, features: list[str] | None = None, shrink_words: float = 100.0) -> LinearModel:
     """Fit normalisation and logistic weights on labelled features."""
     names = features or list(FEATURE_NAMES)
     mean, scale = fit_normalisation(data.features, names)
     model = LinearModel(names, mean, scale, np.zeros(len(names)), 0.0, shrink_words=shrink_words)
     z = model.standardise(data.features, data.n_words)
-    model.weights, model.bias = fit_logistic(z, data.label.astype(np.float64), group_weights(data.label, data.group), l2=l2)
+    y, w = data.label.astype(np.float64), group_weights(data.label, data.group)
+    signs = np.array([DIRECTIONS.get(n, 0) for n in names])
+    active = np.ones(len(names), dtype=bool)
+    weights = np.zeros(len(names))
+    for _ in range(len(names)):  # active set: drop features whose weight contradicts the published direction
+        weights[:] = 0.0
+        weights[active], model.bias = fit_logistic(z[:, active], y, w, l2=l2)
+        wrong = active & (signs * weights < 0)
+        if not wrong.any():
+            break
+        active &= ~wrong
+    model.weights = weights
     return model
 
 
@@ -98,7 +111,7 @@ def _folds(data: LabelledFeatures) -> list[np.ndarray]:
     return folds if len(folds) >= 2 else _random_folds(len(data.label))
 
 
-def out_of_fold_logits(data: LabelledFeatures, l2: float = 1.0) -> np.ndarray:
+def out_of_fold_logits(data: LabelledFeatures, l2: float = 10.0) -> np.ndarray:
     """Scores of every document by a model fitted on the other random folds (in-domain, unseen)."""
     oof = np.zeros(len(data.label))
     for held in _random_folds(len(data.label)):
@@ -144,7 +157,7 @@ def _estimate(counts: np.ndarray, profile: CalibrationProfile) -> float:
     return float(mle_alpha(counts, human.pooled(), synth.pooled())[0])
 
 
-def cross_validate(data: LabelledFeatures, l2: float = 1.0, seed: int = 0, mix_size: int = 200) -> CrossValidation:
+def cross_validate(data: LabelledFeatures, l2: float = 10.0, seed: int = 0, mix_size: int = 200) -> CrossValidation:
     """Leave-one-group-out (or random-fold) estimates on held-out pure and mixed sets."""
     rng = np.random.default_rng(seed)
     result = CrossValidation()
@@ -166,7 +179,7 @@ def cross_validate(data: LabelledFeatures, l2: float = 1.0, seed: int = 0, mix_s
     return result
 
 
-def fit_profile(data: LabelledFeatures, l2: float = 1.0, metadata: dict[str, Any] | None = None) -> tuple[CalibrationProfile, CrossValidation]:
+def fit_profile(data: LabelledFeatures, l2: float = 10.0, metadata: dict[str, Any] | None = None) -> tuple[CalibrationProfile, CrossValidation]:
     """Fit the scorer on all documents; score histograms and shift from held-out groups."""
     if len(np.unique(data.label)) < 2:
         raise ValueError("calibration needs both human and synthetic documents")

@@ -43,7 +43,7 @@ def labelled_features(paths: list[str], label: int, config: AuditConfig) -> Labe
     return LabelledFeatures(pl.concat(parts), np.concatenate(words), np.full(n, label), np.concatenate(groups))
 
 
-def calibrate_paths(human: list[str], synthetic: list[str], config: AuditConfig, l2: float = 1.0) -> tuple[CalibrationProfile, CrossValidation]:
+def calibrate_paths(human: list[str], synthetic: list[str], config: AuditConfig, l2: float = 10.0) -> tuple[CalibrationProfile, CrossValidation]:
     """Fit a profile from labelled human and synthetic corpora (sources become calibration groups)."""
     if not human or not synthetic:
         raise UsageError("calibrate needs both --human and --synthetic paths")

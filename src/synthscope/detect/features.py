@@ -35,45 +35,47 @@ class Feature:
     name: str
     description: str
     source: str
+    direction: int = 0  # published direction: +1 more in machine text, -1 more in human text, 0 not fixed
 
 
 FEATURES: tuple[Feature, ...] = (
     Feature("kobak_style_rate", "share of words that are Kobak excess style words (delve, underscores, showcasing, ...)",
-            "Kobak et al. 2025, Delving into LLM-assisted writing (arXiv 2406.07016)"),
+            "Kobak et al. 2025, Delving into LLM-assisted writing (arXiv 2406.07016)", +1),
     Feature("liang_adjective_rate", "share of words that are commendable/innovative/meticulous/intricate/notable/versatile",
-            "Liang et al. 2024, Monitoring AI-Modified Content at Scale (arXiv 2403.07183)"),
+            "Liang et al. 2024, Monitoring AI-Modified Content at Scale (arXiv 2403.07183)", +1),
     Feature("hc3_chatgpt_phrases", "HC3 ChatGPT indicator phrases per 100 words ('It is important to note', 'Certainly!')",
-            "Guo et al. 2023, HC3 (arXiv 2301.07597)"),
+            "Guo et al. 2023, HC3 (arXiv 2301.07597)", +1),
     Feature("hc3_human_phrases", "HC3 human indicator phrases per 100 words ('I believe', 'My two cents', ':)')",
-            "Guo et al. 2023, HC3 (arXiv 2301.07597)"),
+            "Guo et al. 2023, HC3 (arXiv 2301.07597)", -1),
     Feature("sentence_length_mean", "mean words per sentence",
             "Herbold et al. 2023, human vs ChatGPT essays (Sci. Rep. 13:18617)"),
     Feature("sentence_length_cv", "burstiness: coefficient of variation of sentence lengths (LLM text is more uniform)",
-            "Tian & Cui 2023 (GPTZero burstiness); Guo et al. 2023 HC3"),
+            "Tian & Cui 2023 (GPTZero burstiness); Guo et al. 2023 HC3", -1),
     Feature("word_length_mean", "mean characters per word",
-            "Herbold et al. 2023; Mitrović et al. 2023 (arXiv 2301.13852)"),
+            "Herbold et al. 2023; Mitrović et al. 2023 (arXiv 2301.13852)", +1),
     Feature("lexical_surprise", "mean word surprisal -log10 p(word) under a human word-frequency reference (wordfreq)",
-            "Gehrmann et al. 2019 GLTR; Mitchell et al. 2023 DetectGPT (low-surprise text)"),
+            "Gehrmann et al. 2019 GLTR; Mitchell et al. 2023 DetectGPT (low-surprise text)", -1),
     Feature("rare_word_share", "share of words rarer than 1 per million in the human reference (wordfreq)",
-            "Gehrmann et al. 2019 GLTR (top-k rank histogram)"),
+            "Gehrmann et al. 2019 GLTR (top-k rank histogram)", -1),
     Feature("type_token_ratio", f"distinct words / words in the first {TTR_WINDOW} words (fixed window: length-robust)",
-            "Guo et al. 2023 HC3 (ChatGPT uses a narrower vocabulary)"),
+            "Guo et al. 2023 HC3 (ChatGPT uses a narrower vocabulary)", -1),
     Feature("repeated_trigram_share", "share of word trigrams that repeat an earlier trigram in the document",
             "Holtzman et al. 2020 (neural text degeneration); Gehrmann et al. 2019"),
     Feature("first_person_rate", "first-person singular pronouns per word (humans write subjectively)",
-            "Guo et al. 2023 HC3 (ChatGPT answers are impersonal)"),
+            "Guo et al. 2023 HC3 (ChatGPT answers are impersonal)", -1),
     Feature("contraction_rate", "contractions (don't, it's) per word",
-            "Herbold et al. 2023; Guo et al. 2023 HC3 (colloquial human style)"),
+            "Herbold et al. 2023; Guo et al. 2023 HC3 (colloquial human style)", -1),
     Feature("comma_rate", "commas per word", "Herbold et al. 2023 (punctuation profile); HC3"),
     Feature("colon_semicolon_rate", "colons and semicolons per word", "Herbold et al. 2023 (punctuation profile)"),
     Feature("dash_rate", "dashes (em/en dash, spaced hyphen) per word", "Guo et al. 2023 HC3 (punctuation profile)"),
-    Feature("paren_rate", "parentheses per word", "Guo et al. 2023 HC3 (humans use more parentheses and asides)"),
-    Feature("quote_rate", "quotation marks per word", "Guo et al. 2023 HC3 (punctuation profile)"),
+    Feature("paren_rate", "parentheses per word", "Guo et al. 2023 HC3 (humans use more parentheses and asides)", -1),
+    Feature("quote_rate", "quotation marks per word", "Guo et al. 2023 HC3 (punctuation profile)", -1),
     Feature("exclaim_question_rate", "exclamation and question marks per word (emotion, rhetorical questions)",
-            "Guo et al. 2023 HC3 (humans express more emotion)"),
-    Feature("digit_rate", "digits per word", "Guo et al. 2023 HC3 (human answers cite more specifics)"),
+            "Guo et al. 2023 HC3 (humans express more emotion)", -1),
+    Feature("digit_rate", "digits per word", "Guo et al. 2023 HC3 (human answers cite more specifics)", -1),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+DIRECTIONS: dict[str, int] = {f.name: f.direction for f in FEATURES}
 
 
 def _phrase_pattern(phrases: tuple[str, ...]) -> str:

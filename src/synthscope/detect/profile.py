@@ -38,7 +38,7 @@ class CalibrationProfile:
     synthetic_hist: list[float]
     threshold: float  # decision threshold on the score in [0, 1]
     clip: float = 4.0
-    shrink_words: float = 30.0  # a document of n words keeps n / (n + shrink_words) of its evidence
+    shrink_words: float = 100.0  # a document of n words keeps n / (n + shrink_words) of its evidence
     human_group_hists: dict[str, list[float]] = field(default_factory=dict)
     synthetic_group_hists: dict[str, list[float]] = field(default_factory=dict)
     human_mean_z: list[float] = field(default_factory=list)  # calibration human mean of standardised features

@@ -24,7 +24,7 @@ class LinearModel:
     weights: np.ndarray
     bias: float
     clip: float = 4.0
-    shrink_words: float = 30.0
+    shrink_words: float = 100.0
 
     def standardise(self, features: pl.DataFrame, n_words: np.ndarray) -> np.ndarray:
         """Length-shrunk, standardised, clipped feature matrix (nulls count as the mean: no evidence)."""
