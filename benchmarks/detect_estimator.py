@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=200, help="documents per mixed source")
     parser.add_argument("--confidence", type=float, default=0.9)
     parser.add_argument("--l2", type=float, default=10.0)
+    parser.add_argument("--choose-l2", action="store_true", help="choose the L2 penalty by leave-one-domain-out error")
     args = parser.parse_args()
     started = time.perf_counter()
     docs, feats = load(args.data)
@@ -107,7 +108,7 @@ def main() -> None:
 
     lodo = []
     for d in ("xsum", "writing", "pubmed", "squad"):
-        profile, _ = fit_profile(labelled(docs, feats, train_gen & (domain != d)), l2=args.l2)
+        profile, _ = fit_profile(labelled(docs, feats, train_gen & (domain != d)), l2=None if args.choose_l2 else args.l2)
         test = labelled(docs, feats, (domain == d) & (is_human | np.isin(gen, MODERN)))
         s = logits_of(profile, test)
         lodo += evaluate(f"domain={d}", profile, s[test.label == 0], s[test.label == 1], args.size, args.repeats, rng, args.confidence)
@@ -120,7 +121,7 @@ def main() -> None:
     pairs = np.unique(pair)
     held = np.isin(pair, np.random.default_rng(11).choice(pairs, len(pairs) // 2, replace=False))
     for g in MODERN:
-        profile, _ = fit_profile(labelled(docs, feats, train_gen & ~held & (gen != g)), l2=args.l2)
+        profile, _ = fit_profile(labelled(docs, feats, train_gen & ~held & (gen != g)), l2=None if args.choose_l2 else args.l2)
         test = labelled(docs, feats, held & (is_human | (gen == g)))
         s = logits_of(profile, test)
         logo += evaluate(f"generator={g}", profile, s[test.label == 0], s[test.label == 1], args.size, args.repeats, rng, args.confidence)

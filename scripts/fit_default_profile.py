@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "detect_dev.jsonl.gz")
     parser.add_argument("--old-generators", action="store_true")
     parser.add_argument("--l2", type=float, default=10.0)
+    parser.add_argument("--choose-l2", action="store_true", help="choose the L2 penalty by leave-one-domain-out error")
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "src" / "synthscope" / "data" / "default_profile.json")
     args = parser.parse_args()
     docs = pl.read_ndjson(args.data).sort("id")
@@ -39,7 +40,7 @@ def main() -> None:
         compute_features(prepared), prepared["n_tokens"].to_numpy().astype(np.float64),
         (docs["label"] == "machine").to_numpy().astype(int), docs["domain"].to_numpy().astype(str),
     )
-    profile, cv = fit_profile(data, l2=args.l2, metadata={
+    profile, cv = fit_profile(data, l2=None if args.choose_l2 else args.l2, metadata={
         "data": "shared/data/detect_dev.jsonl.gz (Fast-DetectGPT data: XSum, WritingPrompts, PubMedQA, SQuAD)",
         "generators": sorted(set(docs.filter(pl.col("label") == "machine")["generator"])),
         "script": "scripts/fit_default_profile.py",

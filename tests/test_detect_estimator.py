@@ -58,6 +58,22 @@ def test_shift_floor_widens_the_interval() -> None:
     assert (wide["ci_high"] - wide["ci_low"]) > (narrow["ci_high"] - narrow["ci_low"]) + 0.1
 
 
+def test_held_out_error_quantiles_widen_the_interval_asymmetrically() -> None:
+    """A profile whose held-out estimates ran up to 0.3 too low gets room above the estimate, not below."""
+    rng = np.random.default_rng(5)
+    counts = mixture(rng, 0.4, 3000)
+    plain = gaussian_profile(np.random.default_rng(1))
+    under = gaussian_profile(np.random.default_rng(1))
+    under.cv_errors = np.linspace(-0.3, 0.0, 101).round(5).tolist()  # estimate - truth in [-0.3, 0]
+    a = estimate_fraction(counts, plain, seed=1, confidence=0.9)
+    b = estimate_fraction(counts, under, seed=1, confidence=0.9)
+    assert b["estimate"] == a["estimate"]
+    assert b["ci_high"] >= a["estimate"] + 0.28 and b["ci_high"] > a["ci_high"] + 0.2
+    assert abs(b["ci_low"] - a["ci_low"]) < 0.01
+    wider = estimate_fraction(counts, under, seed=1, confidence=0.99)
+    assert wider["ci_high"] > b["ci_high"]
+
+
 def test_mle_is_vectorised_over_rows() -> None:
     rng = np.random.default_rng(6)
     profile = gaussian_profile(rng)

@@ -83,3 +83,13 @@ def test_default_profile_does_not_cry_wolf_on_plain_non_native_or_short_text() -
     scores = sigmoid(logits)
     assert np.all(scores[:4] < profile.threshold), scores
     assert scores[4] > scores[0] and scores[4] > scores[1]
+
+
+def test_transitions_and_participial_clauses_fire_on_assistant_prose() -> None:
+    f = features_of(LLM, CASUAL, NON_NATIVE)
+    transitions, participles = f["transition_rate"].to_list(), f["participle_clause_rate"].to_list()
+    assert transitions[0] > 0 and transitions[2] == 0  # "Additionally," and "In conclusion," open sentences
+    assert participles[0] > 0 and participles[1] == 0 and participles[2] == 0  # ", ultimately enhancing"
+    # a connective inside a sentence, or a comma before a noun in -ing, is not counted as such
+    g = features_of("We went home however late it was. He sang, and the morning, cold, ended.")
+    assert g["transition_rate"][0] == 0 and g["participle_clause_rate"][0] == 0

@@ -23,8 +23,11 @@ from synthscope.detect.profile import LOGIT_EDGES, CalibrationProfile, histogram
 from synthscope.detect.scorer import LinearModel, fit_logistic, fit_normalisation, sigmoid
 
 MAX_HUMAN_FPR = 0.05
-CV_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
+CV_FRACTIONS = tuple(round(0.1 * k, 1) for k in range(11))
+CV_REPEATS = 3
 RANDOM_FOLDS = 5
+L2_GRID = (3.0, 10.0, 30.0, 100.0)  # candidate penalties, chosen by leave-one-group-out quantification error
+ERROR_QUANTILES = 101  # stored quantiles (0, 0.01, ..., 1) of held-out estimate errors
 
 
 @dataclass
@@ -48,6 +51,13 @@ class CrossValidation:
 
     def mae(self) -> float:
         return float(np.mean([abs(r["estimate"] - r["truth"]) for r in self.rows])) if self.rows else float("nan")
+
+    def error_quantiles(self) -> list[float]:
+        """Quantiles 0, 0.01, ..., 1 of held-out (estimate - truth): a split-conformal error sample."""
+        if not self.rows:
+            return []
+        errors = np.array([r["estimate"] - r["truth"] for r in self.rows])
+        return [round(float(v), 5) for v in np.quantile(errors, np.linspace(0, 1, ERROR_QUANTILES))]
 
     def shift_sd(self) -> dict[str, float]:
         """RMS error of held-out estimates on pure human (truth 0) and pure synthetic (truth 1) groups."""
@@ -172,18 +182,26 @@ def cross_validate(data: LabelledFeatures, l2: float = 10.0, seed: int = 0, mix_
             if (frac < 1 and len(h) == 0) or (frac > 0 and len(s) == 0):
                 continue
             n_s = int(round(frac * mix_size))
-            mixed = np.concatenate([rng.choice(s, n_s) if n_s else s[:0], rng.choice(h, mix_size - n_s) if n_s < mix_size else h[:0]])
-            counts = histogram(mixed)
-            result.rows.append({"fold": fold, "truth": frac, "estimate": _estimate(counts, profile),
-                                "adjusted_count": adjusted_count(counts, profile)[1]})
+            for _ in range(CV_REPEATS):
+                mixed = np.concatenate([rng.choice(s, n_s) if n_s else s[:0], rng.choice(h, mix_size - n_s) if n_s < mix_size else h[:0]])
+                counts = histogram(mixed)
+                result.rows.append({"fold": fold, "truth": frac, "estimate": _estimate(counts, profile),
+                                    "adjusted_count": adjusted_count(counts, profile)[1]})
     return result
 
 
-def fit_profile(data: LabelledFeatures, l2: float = 10.0, metadata: dict[str, Any] | None = None) -> tuple[CalibrationProfile, CrossValidation]:
-    """Fit the scorer on all documents; score histograms and shift from held-out groups."""
+def fit_profile(data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[str, Any] | None = None) -> tuple[CalibrationProfile, CrossValidation]:
+    """Fit the scorer on all documents; score histograms and held-out errors from left-out groups.
+
+    `l2=None` chooses the penalty from L2_GRID by the leave-one-group-out quantification error (not
+    random folds: the error that matters is on a domain the model has not seen).
+    """
     if len(np.unique(data.label)) < 2:
         raise ValueError("calibration needs both human and synthetic documents")
-    cv = cross_validate(data, l2=l2)
+    if l2 is None:
+        l2, cv = min(((c, cross_validate(data, l2=c)) for c in L2_GRID), key=lambda t: t[1].mae())
+    else:
+        cv = cross_validate(data, l2=l2)
     model = fit_model(data, l2=l2)
     logits = out_of_fold_logits(data, l2=l2)
     training = {
@@ -195,4 +213,6 @@ def fit_profile(data: LabelledFeatures, l2: float = 10.0, metadata: dict[str, An
         "histograms": f"out-of-fold scores ({RANDOM_FOLDS} random folds)",
         **(metadata or {}),
     }
-    return _profile_from(model, logits, data, cv.shift_sd(), training), cv
+    profile = _profile_from(model, logits, data, cv.shift_sd(), training)
+    profile.cv_errors = cv.error_quantiles()
+    return profile, cv

@@ -10,7 +10,8 @@ histogram, exactly a document bootstrap of binned scores) *and* the calibration:
 the per-domain calibration densities with random Dirichlet weights, so the interval reflects that a new
 source's human and synthetic text need not look like any one calibration domain. It is then widened in
 quadrature by the profile's cross-domain shift (the error of leave-one-domain-out estimates measured at
-calibration time), a variance floor that the document bootstrap alone cannot see.
+calibration time: the quantiles of leave-one-group-out estimate errors, a split-conformal band), an
+error that the document bootstrap alone cannot see.
 """
 
 from __future__ import annotations
@@ -110,6 +111,24 @@ class Densities:
         return np.einsum("bg,bgk->bk", mix, dens)
 
 
+def calibration_error(profile: CalibrationProfile, estimate: float, confidence: float) -> tuple[float, float]:
+    """How far below and above the estimate the truth may lie from calibration error alone.
+
+    With the profile's held-out error quantiles (estimate - truth on sources from calibration groups the
+    model did not see), the truth lies in [estimate - q_hi, estimate - q_lo] for the central
+    `confidence` share of held-out errors (split conformal). Older profiles fall back to the held-out
+    RMS error on pure sources, sigma(a) = hypot((1 - a) sigma_h, a sigma_s), times the normal quantile.
+    """
+    tail = (1 - confidence) / 2
+    if profile.cv_errors:
+        grid = np.linspace(0, 1, len(profile.cv_errors))
+        q_lo, q_hi = np.interp([tail, 1 - tail], grid, profile.cv_errors)
+        return max(float(q_hi), 0.0), max(-float(q_lo), 0.0)
+    z = NormalDist().inv_cdf(1 - tail)
+    sd = float(np.hypot((1 - estimate) * profile.shift_sd.get("human", 0.0), estimate * profile.shift_sd.get("synthetic", 0.0)))
+    return z * sd, z * sd
+
+
 def estimate_fraction(
     counts: np.ndarray,
     profile: CalibrationProfile,
@@ -131,10 +150,9 @@ def estimate_fraction(
     boot = mle_alpha(boot_counts, human.draw(rng, replicates), synth.draw(rng, replicates))
     tail = (1 - confidence) / 2
     lo_q, hi_q = np.quantile(boot, [tail, 1 - tail])
-    z = NormalDist().inv_cdf(1 - tail)
-    floor = z * float(np.hypot((1 - estimate) * profile.shift_sd.get("human", 0.0), estimate * profile.shift_sd.get("synthetic", 0.0)))
-    ci_low = estimate - float(np.hypot(max(estimate - lo_q, 0.0), floor))
-    ci_high = estimate + float(np.hypot(max(hi_q - estimate, 0.0), floor))
+    below, above = calibration_error(profile, estimate, confidence)
+    ci_low = estimate - float(np.hypot(max(estimate - lo_q, 0.0), below))
+    ci_high = estimate + float(np.hypot(max(hi_q - estimate, 0.0), above))
     ci_low, ci_high = max(0.0, ci_low), min(1.0, ci_high)
     return {
         "estimate": round(estimate, 4),

@@ -43,6 +43,9 @@ class CalibrationProfile:
     synthetic_group_hists: dict[str, list[float]] = field(default_factory=dict)
     human_mean_z: list[float] = field(default_factory=list)  # calibration human mean of standardised features
     shift_sd: dict[str, float] = field(default_factory=lambda: {"human": 0.0, "synthetic": 0.0})
+    # quantiles 0, 0.01, ..., 1 of leave-one-group-out (estimate - truth) on mixed held-out sources:
+    # the interval is widened by them (split conformal); empty = widen by shift_sd instead
+    cv_errors: list[float] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
