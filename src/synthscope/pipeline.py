@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, Analyzer, FinalizeContext
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
@@ -36,6 +37,11 @@ class AuditConfig:
     strict: bool = False
     min_chars: int = 0
     seed: int = 1
+    minhash_threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = 5
+    verify_duplicates: bool = True
+    keep: str = "first"
     workdir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -64,9 +70,25 @@ class BatchPlan:
     sources: SourceSpec
 
 
-def build_analyzers(config: AuditConfig) -> list[Analyzer[Any]]:
-    """The analyzers of an audit, in report order."""
-    return [CorpusStats()]
+def dedup_options(config: AuditConfig) -> DedupOptions:
+    """The dedup analyzer's settings from an audit config."""
+    return DedupOptions(
+        threshold=config.minhash_threshold,
+        num_perm=config.num_perm,
+        ngram=config.ngram,
+        seed=config.seed,
+        verify=config.verify_duplicates,
+        keep=config.keep,
+    )
+
+
+def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
+    """The analyzers of an audit, in report order; `workdir` is the run's private spill folder."""
+    try:
+        dedup = DedupAnalyzer(workdir, dedup_options(config))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return [CorpusStats(), dedup]
 
 
 def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
@@ -156,7 +178,10 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     started = time.time()
     inputs, ignored = discover_inputs(paths)
     plan = resolve_plan(inputs, config)
-    analyzers = build_analyzers(config)
+    # The run's private work folder: spill files written by map (dedup band keys), then finalize.
+    # Removed after finalize, or at once if reading fails.
+    work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
+    analyzers = build_analyzers(config, Path(work.name))
     states = [a.empty() for a in analyzers]
     map_seconds = [0.0] * len(analyzers)
     accounting = Accounting()
@@ -170,11 +195,14 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
                 t0 = time.perf_counter()
                 states[i] = analyzer.merge(states[i], analyzer.map(batch))
                 map_seconds[i] += time.perf_counter() - t0
+    except BaseException:
+        work.cleanup()
+        raise
     finally:
         if progress is not None:
             progress.finish()
     read_seconds = time.perf_counter() - read_started - sum(map_seconds)
-    with tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir) as workdir:
+    with work as workdir:
         ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options())
         results = {}
         finalize_seconds = {}
