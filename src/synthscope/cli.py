@@ -101,6 +101,20 @@ def input_options(func: Any) -> Any:
     return func
 
 
+def dedup_options(func: Any) -> Any:
+    """Options of exact and MinHash near-duplicate detection (audit and dedup)."""
+    decorators = [
+        click.option("--minhash-threshold", default=0.8, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Jaccard similarity above which documents are near duplicates."),
+        click.option("--num-perm", default=128, show_default=True, type=click.IntRange(min=2), help="MinHash permutations (signature length)."),
+        click.option("--ngram", default=5, show_default=True, type=click.IntRange(min=1), help="Words per shingle."),
+        click.option("--seed", default=1, show_default=True, type=int, help="Seed of the MinHash permutations (and sampling)."),
+        click.option("--no-verify", is_flag=True, help="Keep every LSH candidate pair (skip the estimated-Jaccard check)."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
 def _config(kwargs: dict[str, Any]) -> AuditConfig:
     return AuditConfig(
         text_column=kwargs["text_column"],
@@ -110,11 +124,18 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         batch_size=kwargs["batch_size"],
         strict=kwargs["strict"],
         min_chars=kwargs["min_chars"],
+        seed=kwargs["seed"],
+        minhash_threshold=kwargs["minhash_threshold"],
+        num_perm=kwargs["num_perm"],
+        ngram=kwargs["ngram"],
+        verify_duplicates=not kwargs["no_verify"],
+        keep=kwargs.get("keep", "first"),
     )
 
 
 @main.command()
 @input_options
+@dedup_options
 @click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout instead of the summary table.")
 def audit(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> None:
@@ -137,6 +158,33 @@ def audit(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> 
 
         render_summary(report, Console())
         stderr.print(f"report written to {Path(output) / 'report.json'}", highlight=False)
+
+
+@main.command()
+@input_options
+@dedup_options
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder (clusters.parquet, deduplicated/).")
+@click.option("--write-deduplicated", is_flag=True, help="Also write each input without its duplicates, in its own format.")
+@click.option("--keep", type=click.Choice(["first", "longest"]), default="first", show_default=True, help="Which document of a cluster is kept.")
+def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwargs: Any) -> None:
+    """Find exact and near duplicates in PATHS; write clusters.parquet to -o DIR."""
+    from synthscope.dedup.run import run_dedup
+
+    config = _config(kwargs)
+    show_progress = not kwargs["quiet"] and stderr.is_terminal
+    result = _run_guarded(
+        kwargs["debug"],
+        lambda: run_dedup(list(paths), config, Path(output), write_deduplicated, RichProgress(stderr) if show_progress else None),
+    )
+    s = result.summary
+    docs = s.get("documents", 0)
+    click.echo(
+        f"{docs:,} documents: {s.get('exact_duplicates', 0):,} exact duplicates, "
+        f"{s.get('near_duplicates', 0):,} near duplicates (incl. exact) in {s.get('duplicate_clusters', 0):,} clusters"
+    )
+    click.echo(f"clusters written to {result.clusters_path}")
+    for label, target, rows in result.deduplicated:
+        click.echo(f"{label} -> {target} ({rows:,} rows)")
 
 
 if __name__ == "__main__":  # pragma: no cover
