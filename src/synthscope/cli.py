@@ -93,6 +93,7 @@ def input_options(func: Any) -> Any:
         click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(min=1), help="Rows per batch."),
         click.option("--strict", is_flag=True, help="Treat a malformed row as an error (exit 2)."),
         click.option("--min-chars", default=0, show_default=True, type=click.IntRange(min=0), help="Skip texts shorter than this (counted as skipped)."),
+        click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes for the analyzers (1: this process)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
         click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
     ]
@@ -124,6 +125,7 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         batch_size=kwargs["batch_size"],
         strict=kwargs["strict"],
         min_chars=kwargs["min_chars"],
+        workers=kwargs["workers"],
         seed=kwargs["seed"],
         minhash_threshold=kwargs["minhash_threshold"],
         num_perm=kwargs["num_perm"],
@@ -156,8 +158,9 @@ def audit(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> 
     else:
         from synthscope.report.terminal import render_summary
 
-        render_summary(report, Console())
-        stderr.print(f"report written to {Path(output) / 'report.json'}", highlight=False)
+        console = Console()
+        render_summary(report, console)
+        console.print(f"report written to {Path(output) / 'report.json'}", highlight=False)
 
 
 @main.command()

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from synthscope.dedup.analyzer import DedupAnalyzer, summarise
+from synthscope.engine import make_engine
 from synthscope.errors import UsageError
 from synthscope.io.accounting import Accounting, RowCounts
 from synthscope.io.discover import InputFile, discover_inputs
@@ -42,6 +43,8 @@ def run_dedup(
     is_duplicate, kept, file, row) and, if asked, each input file without its duplicates."""
     if config.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    if config.workers < 1:
+        raise UsageError("--workers must be at least 1")
     inputs, _ = discover_inputs(paths)
     plan = resolve_plan(inputs, config)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -50,14 +53,13 @@ def run_dedup(
             analyzer = DedupAnalyzer(Path(work), dedup_options(config))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-        state = analyzer.empty()
         accounting = Accounting()
         file_counts: dict[str, RowCounts] = {}
         if progress is not None:
             progress.start(sum(f.bytes for f in inputs), len(inputs))
         try:
-            for batch in iter_prepared(inputs, plan, config, accounting, file_counts, progress):
-                state = analyzer.merge(state, analyzer.map(batch))
+            batches = iter_prepared(inputs, plan, config, accounting, file_counts, progress)
+            state = make_engine(config.workers).run([analyzer], batches).states[0]
         finally:
             if progress is not None:
                 progress.finish()
