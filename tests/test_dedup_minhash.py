@@ -84,6 +84,11 @@ def test_datasketch_lsh_queries_our_signatures(dev_frame: pl.DataFrame) -> None:
     assert to_datasketch(sig[-1], seed=3).jaccard(to_datasketch(sig[0], seed=3)) > 0.8
 
 
-@pytest.mark.parametrize(("threshold", "num_perm"), [(0.8, 128), (0.5, 64), (0.9, 256), (0.7, 100)])
-def test_band_parameters_match_datasketch(threshold: float, num_perm: int) -> None:
-    assert optimal_bands(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+@pytest.mark.parametrize(("threshold", "num_perm", "weights"), [(0.8, 128, (0.5, 0.5)), (0.5, 64, (0.3, 0.7)), (0.9, 256, (0.5, 0.5)), (0.8, 128, (0.05, 0.95))])
+def test_band_parameters_match_datasketch(threshold: float, num_perm: int, weights: tuple[float, float]) -> None:
+    assert optimal_bands(threshold, num_perm, *weights) == _optimal_param(threshold, num_perm, *weights)
+
+
+def test_default_banding_favours_recall() -> None:
+    bands, rows = optimal_bands(0.8, 128)
+    assert 1 - (1 - 0.85**rows) ** bands > 0.99  # a pair at threshold + 0.05 nearly always becomes a candidate

@@ -193,12 +193,13 @@ def summarise(docs: pl.DataFrame, stats: ClusterStats, root: Path, parts: list[P
         record = {
             "cluster_id": int(row["cluster_id"]),
             "size": int(row["size"]),
-            "kept_id": row["kept_id"],
             "preview": _preview(texts.get(int(row["kept_idx"]), "")),
             "sources": list(row["sources"]),
         }
         if "documents_in_source" in row:
             record["documents_in_source"] = int(row["documents_in_source"])
+        else:  # corpus-wide list: name the kept document (ids may depend on file names)
+            record["kept_id"] = row["kept_id"]
         return record
 
     largest: dict[str, list[dict[str, Any]]] = {}

@@ -11,6 +11,11 @@ from functools import lru_cache
 from scipy.integrate import quad
 
 DEFAULT_THRESHOLD = 0.8
+# Recall first: candidate pairs are verified by estimated Jaccard afterwards, so a false positive of
+# the banding only costs a comparison while a false negative is a missed duplicate. (0.05, 0.95)
+# gives 16 bands x 8 rows for threshold 0.8 and 128 permutations (datasketch's (0.5, 0.5): 9 x 13,
+# which finds a pair of Jaccard 0.85 only 69% of the time).
+DEFAULT_WEIGHTS = (0.05, 0.95)
 
 
 def _false_positive(threshold: float, bands: int, rows: int) -> float:
@@ -22,7 +27,7 @@ def _false_negative(threshold: float, bands: int, rows: int) -> float:
 
 
 @lru_cache(maxsize=64)
-def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
+def optimal_bands(threshold: float, num_perm: int, fp_weight: float = DEFAULT_WEIGHTS[0], fn_weight: float = DEFAULT_WEIGHTS[1]) -> tuple[int, int]:
     """(bands, rows) with bands x rows <= num_perm minimising the weighted FP + FN probability."""
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
