@@ -78,9 +78,13 @@ def main() -> None:
 
 
 def input_options(func: Any) -> Any:
-    """Options shared by every command that reads a corpus."""
+    """PATHS plus the reading options shared by every command that reads a corpus."""
+    return click.argument("paths", nargs=-1, required=True)(reading_options(func))
+
+
+def reading_options(func: Any) -> Any:
+    """Reading options shared by every command that reads a corpus (columns, sources, batching)."""
     decorators = [
-        click.argument("paths", nargs=-1, required=True),
         click.option("--text-column", default="text", show_default=True, help="Column holding the document text."),
         click.option("--id-column", default=None, help="Column holding document ids (default: file:row)."),
         click.option(
@@ -118,6 +122,8 @@ def dedup_options(func: Any) -> Any:
 
 def _config(kwargs: dict[str, Any]) -> AuditConfig:
     return AuditConfig(
+        calibration=kwargs.get("calibration"),
+        confidence=kwargs.get("confidence", 0.9),
         text_column=kwargs["text_column"],
         id_column=kwargs["id_column"],
         by=kwargs["by"],
@@ -126,11 +132,11 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         strict=kwargs["strict"],
         min_chars=kwargs["min_chars"],
         workers=kwargs["workers"],
-        seed=kwargs["seed"],
-        minhash_threshold=kwargs["minhash_threshold"],
-        num_perm=kwargs["num_perm"],
-        ngram=kwargs["ngram"],
-        verify_duplicates=not kwargs["no_verify"],
+        seed=kwargs.get("seed", 1),
+        minhash_threshold=kwargs.get("minhash_threshold", 0.8),
+        num_perm=kwargs.get("num_perm", 128),
+        ngram=kwargs.get("ngram", 5),
+        verify_duplicates=not kwargs.get("no_verify", False),
         keep=kwargs.get("keep", "first"),
     )
 
@@ -140,6 +146,8 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
 @dedup_options
 @click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout instead of the summary table.")
+@click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
+@click.option("--confidence", default=0.9, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Confidence level of synthetic-fraction intervals.")
 def audit(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> None:
     """Audit PATHS (files, folders, globs of .parquet/.jsonl/.json, optionally .gz/.zst)."""
     config = _config(kwargs)
@@ -188,6 +196,47 @@ def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwarg
     click.echo(f"clusters written to {result.clusters_path}")
     for label, target, rows in result.deduplicated:
         click.echo(f"{label} -> {target} ({rows:,} rows)")
+
+
+@main.command()
+@reading_options
+@click.option("--human", "human", multiple=True, required=True, help="Known human-written corpus (repeatable; files, folders, globs).")
+@click.option("--synthetic", "synthetic", multiple=True, required=True, help="Known machine-written corpus (repeatable).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Profile JSON to write.")
+@click.option("--l2", default=10.0, show_default=True, type=click.FloatRange(min=0), help="L2 penalty of the logistic model.")
+def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, **kwargs: Any) -> None:
+    """Fit a calibration profile from labelled --human and --synthetic corpora; print its held-out error."""
+    from synthscope.detect.corpus import calibrate_paths
+
+    config = _config(kwargs)
+
+    def run() -> Any:
+        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2)
+        profile.save(output)
+        return profile, cv
+
+    profile, cv = _run_guarded(kwargs["debug"], run)
+    t = profile.training
+    click.echo(f"profile written to {output}: {t['human_documents']:,} human, {t['synthetic_documents']:,} synthetic documents, "
+               f"groups {', '.join(t['groups'])}")
+    click.echo(f"cross-validated quantification error (mean absolute error of the synthetic fraction on held-out "
+               f"{'groups' if len(t['groups']) > 1 else 'folds'}, fractions 0-1): {cv.mae():.3f}")
+    click.echo(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "
+               f"decision threshold {profile.threshold:.3f}")
+
+
+@main.command()
+@input_options
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Parquet file of per-document scores.")
+@click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
+def score(paths: tuple[str, ...], output: str, calibration: str | None, **kwargs: Any) -> None:
+    """Write per-document id, source, score and features of PATHS to a Parquet file."""
+    from synthscope.detect.corpus import score_paths
+    from synthscope.detect.profile import load_profile
+
+    config = _config(kwargs)
+    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output))
+    stderr.print(f"{rows:,} documents scored, written to {output}", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

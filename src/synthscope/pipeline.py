@@ -45,6 +45,8 @@ class AuditConfig:
     keep: str = "first"
     workers: int = 1
     workdir: Path | None = None
+    calibration: str | None = None  # detect: calibration profile file (None: the shipped default)
+    confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
@@ -86,11 +88,17 @@ def dedup_options(config: AuditConfig) -> DedupOptions:
 
 def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
     """The analyzers of an audit, in report order; `workdir` is the run's private spill folder."""
+    from synthscope.detect.analyzer import DetectAnalyzer
+    from synthscope.detect.profile import load_profile
+
+    if not 0 < config.confidence < 1:
+        raise UsageError(f"--confidence must be between 0 and 1, got {config.confidence}")
+    detect = DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default")
     try:
         dedup = DedupAnalyzer(workdir, dedup_options(config))
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    return [CorpusStats(), dedup]
+    return [CorpusStats(), detect, dedup]
 
 
 def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:

@@ -17,7 +17,8 @@ def _fmt_pct(value: Any) -> str:
 def render_summary(report: dict[str, Any], console: Console) -> None:
     """Print the per-source table and the accounting line."""
     table = Table(title=f"synthscope audit — sources by {report['source_definition']}", show_lines=False)
-    table.add_column("source", overflow="fold")
+    longest = max((len(str(s["source"])) for s in report["sources"][:MAX_ROWS]), default=6)
+    table.add_column("source", overflow="fold", min_width=min(longest, 32))
     table.add_column("docs", justify="right")
     table.add_column("tokens/doc (p50)", justify="right")
     extra_columns = _extra_columns(report)
