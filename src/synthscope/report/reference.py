@@ -1,0 +1,208 @@
+"""Synthetic fraction against a reference: mixture MLE on score histograms, with a bootstrap interval.
+
+A source's document scores are modelled as a mixture (1 - a) * H + a * S of a human score
+distribution H and a synthetic one S, both given as histograms on score bins. The mixing weight a is
+found by maximum likelihood on the binned counts (the log-likelihood is concave in a, so a vectorised
+bisection on its derivative finds it), and its interval by a bootstrap that resamples the target's
+counts and, since a baseline snapshot is a finite sample too, the human reference's counts.
+
+`--baseline-is-human` uses this with H = the baseline report's histogram of the same source and
+S = the calibration profile's synthetic histogram (`summary.detect.profile_histograms`), so the
+estimate is "excess over this source's own pre-LLM writing".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from synthscope.errors import InputError, UsageError
+
+METHOD = "mle-baseline-reference"
+PSEUDO_COUNT = 0.5  # per bin, so a bin empty in a reference does not make the likelihood -inf
+MIN_DOCUMENTS = 30  # below this (target or reference) an estimate is flagged low_confidence
+_BISECTION_STEPS = 40
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of scores in bins: len(counts) == len(bin_edges) - 1."""
+
+    bin_edges: np.ndarray
+    counts: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.bin_edges.ndim != 1 or len(self.bin_edges) < 2 or len(self.counts) != len(self.bin_edges) - 1:
+            raise InputError(f"score histogram needs len(counts) == len(bin_edges) - 1, got {len(self.counts)} and {len(self.bin_edges)}")
+        if np.any(np.diff(self.bin_edges) <= 0) or np.any(self.counts < 0):
+            raise InputError("score histogram needs increasing bin edges and non-negative counts")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], counts_key: str = "counts") -> Histogram:
+        """From a report's {bin_edges, counts} object (or another counts key)."""
+        return cls(np.asarray(data["bin_edges"], dtype=float), np.asarray(data[counts_key], dtype=float))
+
+    @classmethod
+    def from_scores(cls, scores: np.ndarray, bin_edges: np.ndarray) -> Histogram:
+        """Bin raw scores; scores outside the edges go to the first or last bin."""
+        clipped = np.clip(np.asarray(scores, dtype=float), bin_edges[0], bin_edges[-1])
+        counts, _ = np.histogram(clipped, bins=bin_edges)
+        return cls(np.asarray(bin_edges, dtype=float), counts.astype(float))
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """The report's {bin_edges, counts} object."""
+        return {"bin_edges": [float(e) for e in self.bin_edges], "counts": [float(c) for c in self.counts]}
+
+    @property
+    def total(self) -> float:
+        return float(self.counts.sum())
+
+    def rebin(self, edges: np.ndarray) -> Histogram:
+        """The same distribution on other edges (mass spread uniformly inside each bin)."""
+        if len(edges) == len(self.bin_edges) and np.allclose(edges, self.bin_edges):
+            return self
+        cdf = np.concatenate([[0.0], np.cumsum(self.counts)])
+        at = np.interp(np.clip(edges, self.bin_edges[0], self.bin_edges[-1]), self.bin_edges, cdf)
+        return Histogram(np.asarray(edges, dtype=float), np.diff(at))
+
+
+def _densities(counts: np.ndarray) -> np.ndarray:
+    """Smoothed bin probabilities; works on (..., bins) arrays."""
+    smoothed = counts + PSEUDO_COUNT
+    return smoothed / smoothed.sum(axis=-1, keepdims=True)
+
+
+def mixture_mle(counts: np.ndarray, human: np.ndarray, synthetic: np.ndarray) -> np.ndarray:
+    """Maximum-likelihood mixing weight per row of `counts` (..., bins) given bin probabilities.
+
+    `human` and `synthetic` broadcast against `counts`. The derivative of the log-likelihood,
+    sum n_b (s_b - h_b) / ((1 - a) h_b + a s_b), falls monotonically in a, so bisection finds its root.
+    """
+    diff = synthetic - human
+
+    def slope(a: np.ndarray) -> np.ndarray:
+        mix = human + a[..., None] * diff
+        return (counts * diff / mix).sum(axis=-1)
+
+    shape = np.broadcast_shapes(counts.shape, human.shape, synthetic.shape)[:-1]
+    lo, hi = np.zeros(shape), np.ones(shape)
+    for _ in range(_BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        rising = slope(mid) > 0
+        lo = np.where(rising, mid, lo)
+        hi = np.where(rising, hi, mid)
+    estimate = (lo + hi) / 2
+    estimate = np.where(slope(np.zeros(shape)) <= 0, 0.0, estimate)
+    return np.where(slope(np.ones(shape)) >= 0, 1.0, estimate)
+
+
+def estimate_with_reference(
+    human: Histogram,
+    synthetic: Histogram,
+    target: Histogram | np.ndarray,
+    *,
+    confidence: float = 0.9,
+    n_boot: int = 1000,
+    seed: int = 1,
+    resample_human: bool = True,
+    min_documents: int = MIN_DOCUMENTS,
+    method: str = METHOD,
+) -> dict[str, Any]:
+    """Synthetic fraction of `target` (a histogram, or raw scores) against human/synthetic references.
+
+    Returns the report's `synthetic_fraction` object: estimate, ci_low, ci_high, confidence, method,
+    low_confidence, reference_documents. Histograms on different edges are rebinned onto the target's.
+    """
+    if not 0 < confidence < 1:
+        raise UsageError(f"confidence must be between 0 and 1, got {confidence}")
+    if not isinstance(target, Histogram):
+        target = Histogram.from_scores(np.asarray(target), human.bin_edges)
+    edges = target.bin_edges
+    human, synthetic = human.rebin(edges), synthetic.rebin(edges)
+    if human.total <= 0 or synthetic.total <= 0:
+        raise InputError("a reference score histogram is empty")
+    n = int(round(target.total))
+    h, s = _densities(human.counts), _densities(synthetic.counts)
+    result: dict[str, Any] = {
+        "estimate": None,
+        "ci_low": None,
+        "ci_high": None,
+        "confidence": confidence,
+        "method": method,
+        "low_confidence": True,
+        "reference_documents": int(round(human.total)),
+    }
+    if n == 0:
+        return result
+    estimate = float(mixture_mle(target.counts, h, s))
+    rng = np.random.default_rng(seed)
+    boot_counts = rng.multinomial(n, target.counts / target.total, size=n_boot).astype(float)
+    if resample_human:
+        n_human = max(int(round(human.total)), 1)
+        h_boot = _densities(rng.multinomial(n_human, human.counts / human.total, size=n_boot).astype(float))
+    else:
+        h_boot = h[None, :]
+    boots = mixture_mle(boot_counts, h_boot, s[None, :])
+    tail = (1 - confidence) / 2
+    lo, hi = np.quantile(boots, [tail, 1 - tail])
+    result.update(
+        estimate=estimate,
+        ci_low=float(min(lo, estimate)),
+        ci_high=float(max(hi, estimate)),
+        low_confidence=bool(n < min_documents or human.total < min_documents),
+    )
+    return result
+
+
+def profile_synthetic_histogram(report: dict[str, Any]) -> Histogram | None:
+    """The calibration profile's synthetic score histogram from `summary.detect.profile_histograms`."""
+    hists = report.get("summary", {}).get("detect", {}).get("profile_histograms")
+    if not isinstance(hists, dict) or "synthetic" not in hists:
+        return None
+    return Histogram.from_dict(hists, "synthetic")
+
+
+def apply_baseline_reference(
+    report: dict[str, Any], baseline: dict[str, Any], *, confidence: float | None = None, seed: int | None = None
+) -> list[str]:
+    """Re-estimate each source's synthetic fraction with the baseline's histogram as human reference.
+
+    The calibration estimate moves to `synthetic_fraction_default`. Returns warnings for sources
+    that keep the calibration estimate (no baseline histogram for them).
+    """
+    synthetic = profile_synthetic_histogram(report) or profile_synthetic_histogram(baseline)
+    if synthetic is None or not any("score_histogram" in s for s in report["sources"]):
+        raise UsageError(
+            "--baseline-is-human needs the detect analyzer's score histograms: per-source 'score_histogram' "
+            "and 'summary.detect.profile_histograms' in the report"
+        )
+    if confidence is None:
+        confidence = float(report.get("summary", {}).get("detect", {}).get("confidence") or 0.9)
+    if seed is None:
+        seed = int(report.get("options", {}).get("seed", 1))
+    reference = {s["source"]: s["score_histogram"] for s in baseline["sources"] if "score_histogram" in s}
+    warnings: list[str] = []
+    used: list[str] = []
+    for source in report["sources"]:
+        name = source["source"]
+        if "score_histogram" not in source:
+            warnings.append(f"{name}: no score histogram; synthetic fraction not re-estimated")
+            continue
+        if name not in reference or Histogram.from_dict(reference[name]).total == 0:
+            warnings.append(f"{name}: not in the human baseline; keeps the calibration-profile estimate")
+            continue
+        estimate = estimate_with_reference(
+            Histogram.from_dict(reference[name]),
+            synthetic,
+            Histogram.from_dict(source["score_histogram"]),
+            confidence=confidence,
+            seed=seed,
+        )
+        if "synthetic_fraction" in source:
+            source["synthetic_fraction_default"] = source["synthetic_fraction"]
+        source["synthetic_fraction"] = estimate
+        used.append(name)
+    report.setdefault("baseline", {})["reference_sources"] = used
+    return warnings
