@@ -21,7 +21,7 @@ import numpy as np
 from synthscope.errors import InputError, UsageError
 
 METHOD = "mle-baseline-reference"
-PSEUDO_COUNT = 0.5  # per bin, so a bin empty in a reference does not make the likelihood -inf
+UNIFORM_SHARE = 1e-3  # mixed into reference densities so an empty bin does not make the likelihood -inf
 MIN_DOCUMENTS = 30  # below this (target or reference) an estimate is flagged low_confidence
 _BISECTION_STEPS = 40
 
@@ -69,9 +69,9 @@ class Histogram:
 
 
 def _densities(counts: np.ndarray) -> np.ndarray:
-    """Smoothed bin probabilities; works on (..., bins) arrays."""
-    smoothed = counts + PSEUDO_COUNT
-    return smoothed / smoothed.sum(axis=-1, keepdims=True)
+    """Bin probabilities with a small uniform share mixed in; works on (..., bins) arrays."""
+    shares = counts / np.maximum(counts.sum(axis=-1, keepdims=True), 1e-12)
+    return (1 - UNIFORM_SHARE) * shares + UNIFORM_SHARE / counts.shape[-1]
 
 
 def mixture_mle(counts: np.ndarray, human: np.ndarray, synthetic: np.ndarray) -> np.ndarray:
