@@ -1,13 +1,96 @@
-"""Shared test fixtures. Every report the test suite builds or evaluates is validated against the schema."""
+"""Shared fixtures: paths to the real data, small corpora written in every supported format.
+
+Every report the test suite builds, evaluates or writes is validated against the report schema.
+"""
 
 from __future__ import annotations
 
+import gzip
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
+import zstandard
+from click.testing import CliRunner, Result
 
 from synthscope.report.schema import validate_report
 
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DATA = REPO / "sample_data"
+SHARED_DATA = REPO.parent / "shared" / "data"
+DEV_DATA = SHARED_DATA / "detect_dev.jsonl.gz"
+
+
+@pytest.fixture(scope="session")
+def dev_frame() -> pl.DataFrame:
+    """The labelled dev data (real human and machine text)."""
+    if not DEV_DATA.exists():
+        pytest.fail(f"shared data missing: {DEV_DATA} (the repo expects ../shared beside it)")
+    return pl.read_ndjson(DEV_DATA)
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict[str, Any]:
+    return json.loads((SAMPLE_DATA / "MANIFEST.json").read_text())
+
+
+@pytest.fixture
+def small_corpus(dev_frame: pl.DataFrame) -> pl.DataFrame:
+    """60 real documents from four domains with a url and a source column."""
+    frame = dev_frame.filter(pl.col("label") == "human").group_by("domain", maintain_order=True).head(15)
+    return frame.with_columns(
+        pl.format("https://www.{}.example.com/{}", pl.col("domain"), pl.col("id")).alias("url"),
+        pl.col("domain").alias("source"),
+    ).select("id", "url", "source", "text", "domain")
+
+
+def write_jsonl(frame: pl.DataFrame, path: Path) -> Path:
+    """Write a frame as JSON Lines, compressed by the path's suffix (.gz, .zst)."""
+    data = b"".join((json.dumps(row) + "\n").encode() for row in frame.iter_rows(named=True))
+    return write_bytes(data, path)
+
+
+def write_bytes(data: bytes, path: Path) -> Path:
+    """Write raw bytes, compressed by the path's suffix (.gz, .zst)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gz":
+        data = gzip.compress(data)
+    elif path.suffix == ".zst":
+        data = zstandard.ZstdCompressor().compress(data)
+    path.write_bytes(data)
+    return path
+
+
+def write_parquet(frame: pl.DataFrame, path: Path, **kwargs: Any) -> Path:
+    """Write a frame as Parquet, compressed by the path's suffix (.gz, .zst) when it has one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix in (".gz", ".zst"):
+        plain = path.with_suffix("")
+        frame.write_parquet(plain, **kwargs)
+        write_bytes(plain.read_bytes(), path)
+        plain.unlink()
+    else:
+        frame.write_parquet(path, **kwargs)
+    return path
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run the synthscope CLI in-process; returns click's Result (stdout, stderr, exit_code)."""
+    from synthscope.cli import main
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return run
+
+
+def source_counts(report: dict[str, Any]) -> dict[str, int]:
+    """{source: documents} of a report."""
+    return {s["source"]: s["documents"] for s in report["sources"]}
 
 def assert_valid_report(report: dict[str, Any]) -> dict[str, Any]:
     """Fail the test unless `report` matches the shipped JSON Schema; returns it for chaining."""
@@ -41,7 +124,7 @@ def _validate_every_report(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def report_corpus(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """(path, frame): a JSONL corpus of real dev documents with `source` = domain and planted copies."""
-    from report_fixtures import corpus_frame
+    from tests.report_fixtures import corpus_frame
 
     frame = corpus_frame()
     path = tmp_path_factory.mktemp("corpus") / "corpus.jsonl"
@@ -68,6 +151,6 @@ def audit_report(_audit_report_once: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture()
 def enriched_report(audit_report: dict[str, Any], report_corpus: Any) -> dict[str, Any]:
     """`audit_report` with detect/dedup/diversity fields computed from the same documents."""
-    from report_fixtures import enrich
+    from tests.report_fixtures import enrich
 
     return assert_valid_report(enrich(audit_report, report_corpus[1]))

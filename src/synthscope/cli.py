@@ -93,6 +93,7 @@ def input_options(func: Any) -> Any:
         click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(min=1), help="Rows per batch."),
         click.option("--strict", is_flag=True, help="Treat a malformed row as an error (exit 2)."),
         click.option("--min-chars", default=0, show_default=True, type=click.IntRange(min=0), help="Skip texts shorter than this (counted as skipped)."),
+        click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes for the analyzers (1: this process)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
         click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
     ]
@@ -110,6 +111,7 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         batch_size=kwargs["batch_size"],
         strict=kwargs["strict"],
         min_chars=kwargs["min_chars"],
+        workers=kwargs["workers"],
     )
 
 
@@ -184,7 +186,7 @@ def audit(paths: tuple[str, ...], output: str, formats: str, as_json: bool, base
         console = Console()
         render_summary(report, console)
         render_checks(report, console)
-        stderr.print("report written to " + ", ".join(str(p) for p in written), highlight=False)
+        console.print("report written to " + ", ".join(str(p) for p in written), highlight=False)
     sys.exit(exit_code(report))
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, Analyzer, FinalizeContext
+from synthscope.engine import make_engine
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
@@ -36,6 +37,7 @@ class AuditConfig:
     strict: bool = False
     min_chars: int = 0
     seed: int = 1
+    workers: int = 1
     workdir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -153,27 +155,25 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     """Audit the corpus at `paths` and return the JSON-ready report."""
     if config.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    if config.workers < 1:
+        raise UsageError("--workers must be at least 1")
     started = time.time()
     inputs, ignored = discover_inputs(paths)
     plan = resolve_plan(inputs, config)
     analyzers = build_analyzers(config)
-    states = [a.empty() for a in analyzers]
-    map_seconds = [0.0] * len(analyzers)
     accounting = Accounting()
     file_counts: dict[str, RowCounts] = {}
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
     read_started = time.perf_counter()
     try:
-        for batch in iter_prepared(inputs, plan, config, accounting, file_counts, progress):
-            for i, analyzer in enumerate(analyzers):
-                t0 = time.perf_counter()
-                states[i] = analyzer.merge(states[i], analyzer.map(batch))
-                map_seconds[i] += time.perf_counter() - t0
+        batches = iter_prepared(inputs, plan, config, accounting, file_counts, progress)
+        engine_result = make_engine(config.workers).run(analyzers, batches)
     finally:
         if progress is not None:
             progress.finish()
-    read_seconds = time.perf_counter() - read_started - sum(map_seconds)
+    states, map_seconds = engine_result.states, engine_result.map_seconds
+    read_seconds = time.perf_counter() - read_started - (sum(map_seconds) if config.workers <= 1 else 0.0)
     with tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir) as workdir:
         ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options())
         results = {}

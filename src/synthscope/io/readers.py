@@ -212,6 +212,9 @@ class _JsonlParser:
         fields = [pa.field(c, pa.large_string()) for c in spec.wanted]
         self.schema = pa.schema(fields)
         self.options = pa_json.ParseOptions(explicit_schema=self.schema, unexpected_field_behavior="ignore")
+        # Second try for ids or sources that are numbers: keep the text a string, infer the rest.
+        text_only = pa.schema([pa.field(spec.text, pa.large_string())])
+        self.infer_options = pa_json.ParseOptions(explicit_schema=text_only, unexpected_field_behavior="infer")
         self.read_options = pa_json.ReadOptions(block_size=JSONL_BLOCK_BYTES + (1 << 20), use_threads=False)
 
     def parse(self, block: bytes, first_line: int) -> tuple[dict[str, list[Any]] | pa.Table, list[int], list[tuple[int, str]], int, int]:
@@ -235,10 +238,7 @@ class _JsonlParser:
             return
         piece = block[starts[lo] : ends[hi - 1]]
         nonblank = lengths[lo:hi] > 0
-        try:
-            table = pa_json.read_json(io.BytesIO(piece), read_options=self.read_options, parse_options=self.options)
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            table = None
+        table = self._read_fast(piece)
         if table is not None and table.num_rows == int(nonblank.sum()):
             tables.append(table.select(list(self.spec.wanted)))
             rows.append(line_numbers[lo:hi][nonblank])
@@ -250,6 +250,25 @@ class _JsonlParser:
         mid = (lo + hi) // 2
         self._parse_range(block, starts, ends, lengths, line_numbers, lo, mid, tables, rows, malformed, counters)
         self._parse_range(block, starts, ends, lengths, line_numbers, mid, hi, tables, rows, malformed, counters)
+
+    def _read_fast(self, piece: bytes) -> pa.Table | None:
+        """Parse a piece with pyarrow: string columns first, then inferred key columns cast to strings."""
+        try:
+            return pa_json.read_json(io.BytesIO(piece), read_options=self.read_options, parse_options=self.options)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            if len(self.spec.wanted) == 1:
+                return None
+        try:
+            table = pa_json.read_json(io.BytesIO(piece), read_options=self.read_options, parse_options=self.infer_options)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            return None
+        columns = {}
+        for name in self.spec.wanted:
+            if name in table.column_names:
+                columns[name] = table[name] if name == self.spec.text else _key_column(table[name])
+            else:
+                columns[name] = pa.nulls(table.num_rows, pa.large_string())
+        return pa.table(columns, schema=self.schema)
 
     def _parse_lines(self, block, starts, ends, line_numbers, lo, hi, tables, rows, malformed, counters) -> None:  # noqa: PLR0913
         values: dict[str, list[Any]] = {c: [] for c in self.spec.wanted}

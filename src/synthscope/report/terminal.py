@@ -36,10 +36,11 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
     console.print(
         f"rows read {t['rows_read']:,}: analysed {t['analysed']:,}, empty {t['empty']:,}, "
         f"malformed {t['malformed']:,}, skipped {t['skipped']:,}"
-        + (f"; {t['invalid_utf8']:,} with invalid UTF-8 (decoded with replacement)" if t["invalid_utf8"] else "")
+        + (f"; {t['invalid_utf8']:,} with invalid UTF-8 (decoded with replacement)" if t["invalid_utf8"] else ""),
+        highlight=False,
     )
     for location in report.get("malformed_examples", [])[:5]:
-        console.print(f"  malformed: {location}", style="yellow")
+        console.print(f"  malformed: {location}", style="yellow", highlight=False)
 
 
 def _extra_columns(report: dict[str, Any]) -> list[tuple[str, Any]]:

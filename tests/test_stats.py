@@ -1,0 +1,48 @@
+"""Corpus statistics analyzer: exact counts and percentiles, merge order does not matter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from synthscope.analyzer import FinalizeContext
+from synthscope.stats import CorpusStats, weighted_percentile
+from synthscope.text import prepare, tokenize
+
+
+def _batch(frame: pl.DataFrame) -> pl.DataFrame:
+    return prepare(frame.select(pl.col("id").alias("doc_id"), pl.col("domain").alias("source"), "text"))
+
+
+def test_stats_match_direct_computation_and_merge_in_any_order(dev_frame: pl.DataFrame, tmp_path: Path) -> None:
+    frame = dev_frame.sample(900, seed=3)
+    analyzer = CorpusStats()
+    parts = [analyzer.map(_batch(frame.slice(i, 200))) for i in range(0, frame.height, 200)]
+    forward = analyzer.empty()
+    for part in parts:
+        forward = analyzer.merge(forward, part)
+    backward = analyzer.empty()
+    for part in reversed(parts):
+        backward = analyzer.merge(part, backward)
+    ctx = FinalizeContext(workdir=tmp_path)
+    result = analyzer.finalize(forward, ctx).per_source
+    assert result == analyzer.finalize(backward, ctx).per_source
+    for domain, group in frame.group_by("domain"):
+        lengths = np.array([len(tokenize(t)) for t in group["text"]])
+        got = result[domain[0]]
+        assert got["documents"] == group.height
+        assert got["characters"] == int(group["text"].str.len_chars().sum())
+        assert got["tokens"] == int(lengths.sum())
+        assert got["tokens_per_document"]["p50"] == int(np.percentile(lengths, 50, method="inverted_cdf"))
+        assert got["tokens_per_document"]["p95"] == int(np.percentile(lengths, 95, method="inverted_cdf"))
+
+
+def test_weighted_percentile_nearest_rank() -> None:
+    values, counts = np.array([1, 5, 9]), np.array([1, 2, 1])
+    assert [weighted_percentile(values, counts, p) for p in (0, 25, 50, 75, 100)] == [1, 1, 5, 5, 9]
+
+
+def test_tokenizer_keeps_inner_apostrophes_and_unicode() -> None:
+    assert tokenize("Don’t  STOP — naïve café's 3.5 x") == ["don't", "stop", "naïve", "café's", "3", "5", "x"]
