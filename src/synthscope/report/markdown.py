@@ -47,7 +47,8 @@ def _confidence(report: dict[str, Any]) -> float | None:
 def profile_name(report: dict[str, Any]) -> str | None:
     """The calibration profile's name (and version) from the detect summary or options, if any."""
     detect = report.get("summary", {}).get("detect", {})
-    profile = detect.get("profile") or report.get("analyzers", {}).get("detect", {}).get("profile")
+    options = report.get("analyzers", {}).get("detect", {})
+    profile = detect.get("profile") or options.get("profile") or options.get("calibration")
     if isinstance(profile, dict):
         name = profile.get("name") or profile.get("path") or "custom"
         return f"{name} {profile['version']}" if profile.get("version") else str(name)

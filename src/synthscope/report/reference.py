@@ -59,6 +59,19 @@ class Histogram:
     def total(self) -> float:
         return float(self.counts.sum())
 
+    def quantile(self, q: float) -> float:
+        """The q-quantile, with mass spread uniformly inside each bin."""
+        cdf = np.concatenate([[0.0], np.cumsum(self.counts)]) / max(self.total, 1e-12)
+        return float(np.interp(q, cdf, self.bin_edges))
+
+    def shifted(self, delta: float) -> Histogram:
+        """The distribution moved by `delta` on the score axis, on the same edges (overflow in end bins)."""
+        moved = Histogram(self.bin_edges + delta, self.counts)
+        out = moved.rebin(self.bin_edges).counts.copy()
+        out[0] += max(self.total - out.sum(), 0.0) if delta < 0 else 0.0
+        out[-1] += max(self.total - out.sum(), 0.0)
+        return Histogram(self.bin_edges, out)
+
     def rebin(self, edges: np.ndarray) -> Histogram:
         """The same distribution on other edges (mass spread uniformly inside each bin)."""
         if len(edges) == len(self.bin_edges) and np.allclose(edges, self.bin_edges):
@@ -109,9 +122,13 @@ def estimate_with_reference(
     resample_human: bool = True,
     min_documents: int = MIN_DOCUMENTS,
     method: str = METHOD,
+    calibration_human: Histogram | None = None,
 ) -> dict[str, Any]:
     """Synthetic fraction of `target` (a histogram, or raw scores) against human/synthetic references.
 
+    With `calibration_human` (the human histogram the synthetic reference was calibrated with), the
+    synthetic reference is moved by the shift of the median from it to `human`: a domain that scores
+    higher than the calibration text for its human writing is assumed to do so for machine text too.
     Returns the report's `synthetic_fraction` object: estimate, ci_low, ci_high, confidence, method,
     low_confidence, reference_documents. Histograms on different edges are rebinned onto the target's.
     """
@@ -123,6 +140,8 @@ def estimate_with_reference(
     human, synthetic = human.rebin(edges), synthetic.rebin(edges)
     if human.total <= 0 or synthetic.total <= 0:
         raise InputError("a reference score histogram is empty")
+    if calibration_human is not None and calibration_human.total > 0:
+        synthetic = synthetic.shifted(human.quantile(0.5) - calibration_human.rebin(edges).quantile(0.5))
     n = int(round(target.total))
     h, s = _densities(human.counts), _densities(synthetic.counts)
     result: dict[str, Any] = {
@@ -156,12 +175,12 @@ def estimate_with_reference(
     return result
 
 
-def profile_synthetic_histogram(report: dict[str, Any]) -> Histogram | None:
-    """The calibration profile's synthetic score histogram from `summary.detect.profile_histograms`."""
+def profile_histogram(report: dict[str, Any], key: str = "synthetic") -> Histogram | None:
+    """The calibration profile's `key` ('human' or 'synthetic') histogram from `summary.detect.profile_histograms`."""
     hists = report.get("summary", {}).get("detect", {}).get("profile_histograms")
-    if not isinstance(hists, dict) or "synthetic" not in hists:
+    if not isinstance(hists, dict) or key not in hists:
         return None
-    return Histogram.from_dict(hists, "synthetic")
+    return Histogram.from_dict(hists, key)
 
 
 def apply_baseline_reference(
@@ -172,7 +191,8 @@ def apply_baseline_reference(
     The calibration estimate moves to `synthetic_fraction_default`. Returns warnings for sources
     that keep the calibration estimate (no baseline histogram for them).
     """
-    synthetic = profile_synthetic_histogram(report) or profile_synthetic_histogram(baseline)
+    synthetic = profile_histogram(report) or profile_histogram(baseline)
+    calibration_human = profile_histogram(report, "human") or profile_histogram(baseline, "human")
     if synthetic is None or not any("score_histogram" in s for s in report["sources"]):
         raise UsageError(
             "--baseline-is-human needs the detect analyzer's score histograms: per-source 'score_histogram' "
@@ -199,6 +219,7 @@ def apply_baseline_reference(
             Histogram.from_dict(source["score_histogram"]),
             confidence=confidence,
             seed=seed,
+            calibration_human=calibration_human,
         )
         if "synthetic_fraction" in source:
             source["synthetic_fraction_default"] = source["synthetic_fraction"]
