@@ -78,9 +78,13 @@ def main() -> None:
 
 
 def input_options(func: Any) -> Any:
-    """Options shared by every command that reads a corpus."""
+    """PATHS plus the reading options shared by every command that reads a corpus."""
+    return click.argument("paths", nargs=-1, required=True)(reading_options(func))
+
+
+def reading_options(func: Any) -> Any:
+    """Reading options shared by every command that reads a corpus (columns, sources, batching)."""
     decorators = [
-        click.argument("paths", nargs=-1, required=True),
         click.option("--text-column", default="text", show_default=True, help="Column holding the document text."),
         click.option("--id-column", default=None, help="Column holding document ids (default: file:row)."),
         click.option(
@@ -104,6 +108,8 @@ def input_options(func: Any) -> Any:
 
 def _config(kwargs: dict[str, Any]) -> AuditConfig:
     return AuditConfig(
+        calibration=kwargs.get("calibration"),
+        confidence=kwargs.get("confidence", 0.9),
         text_column=kwargs["text_column"],
         id_column=kwargs["id_column"],
         by=kwargs["by"],
@@ -156,6 +162,8 @@ def _evaluate(report: dict[str, Any], kwargs: dict[str, Any], settings: Any, con
 @click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--format", "formats", default="json,md,html", show_default=True, help="Files to write: any of json, md, html (comma-separated).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout instead of the summary table.")
+@click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
+@click.option("--confidence", default=0.9, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Confidence level of synthetic-fraction intervals.")
 @click.option("--baseline", type=click.Path(dir_okay=False), default=None, help="An earlier report.json to compare with.")
 @check_options
 def audit(paths: tuple[str, ...], output: str, formats: str, as_json: bool, baseline: str | None, **kwargs: Any) -> None:
@@ -258,6 +266,47 @@ def compare(old_path: str, new_path: str, as_json: bool, debug: bool, **kwargs: 
     else:
         click.echo(render_comparison(new), nl=False)
     sys.exit(exit_code(new))
+
+
+@main.command()
+@reading_options
+@click.option("--human", "human", multiple=True, required=True, help="Known human-written corpus (repeatable; files, folders, globs).")
+@click.option("--synthetic", "synthetic", multiple=True, required=True, help="Known machine-written corpus (repeatable).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Profile JSON to write.")
+@click.option("--l2", default=10.0, show_default=True, type=click.FloatRange(min=0), help="L2 penalty of the logistic model.")
+def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, **kwargs: Any) -> None:
+    """Fit a calibration profile from labelled --human and --synthetic corpora; print its held-out error."""
+    from synthscope.detect.corpus import calibrate_paths
+
+    config = _config(kwargs)
+
+    def run() -> Any:
+        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2)
+        profile.save(output)
+        return profile, cv
+
+    profile, cv = _run_guarded(kwargs["debug"], run)
+    t = profile.training
+    click.echo(f"profile written to {output}: {t['human_documents']:,} human, {t['synthetic_documents']:,} synthetic documents, "
+               f"groups {', '.join(t['groups'])}")
+    click.echo(f"cross-validated quantification error (mean absolute error of the synthetic fraction on held-out "
+               f"{'groups' if len(t['groups']) > 1 else 'folds'}, fractions 0-1): {cv.mae():.3f}")
+    click.echo(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "
+               f"decision threshold {profile.threshold:.3f}")
+
+
+@main.command()
+@input_options
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Parquet file of per-document scores.")
+@click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
+def score(paths: tuple[str, ...], output: str, calibration: str | None, **kwargs: Any) -> None:
+    """Write per-document id, source, score and features of PATHS to a Parquet file."""
+    from synthscope.detect.corpus import score_paths
+    from synthscope.detect.profile import load_profile
+
+    config = _config(kwargs)
+    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output))
+    stderr.print(f"{rows:,} documents scored, written to {output}", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,6 +39,8 @@ class AuditConfig:
     seed: int = 1
     workers: int = 1
     workdir: Path | None = None
+    calibration: str | None = None  # detect: calibration profile file (None: the shipped default)
+    confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
@@ -68,7 +70,13 @@ class BatchPlan:
 
 def build_analyzers(config: AuditConfig) -> list[Analyzer[Any]]:
     """The analyzers of an audit, in report order."""
-    return [CorpusStats()]
+    from synthscope.detect.analyzer import DetectAnalyzer
+    from synthscope.detect.profile import load_profile
+
+    if not 0 < config.confidence < 1:
+        raise UsageError(f"--confidence must be between 0 and 1, got {config.confidence}")
+    detect = DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default")
+    return [CorpusStats(), detect]
 
 
 def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
