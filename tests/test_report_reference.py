@@ -80,5 +80,22 @@ def test_baseline_is_human_replaces_the_estimate_and_keeps_the_default(enriched_
 
 
 def test_baseline_is_human_needs_score_histograms(audit_report) -> None:
+    without_detect = copy.deepcopy(audit_report)
+    without_detect.get("summary", {}).pop("detect", None)
+    for source in without_detect["sources"]:
+        source.pop("score_histogram", None)
     with pytest.raises(UsageError, match="score histograms"):
-        evaluate(copy.deepcopy(audit_report), CheckSettings(), baseline=audit_report, baseline_is_human=True)
+        evaluate(copy.deepcopy(without_detect), CheckSettings(), baseline=without_detect, baseline_is_human=True)
+
+
+def test_detect_audit_carries_the_hook_and_a_human_baseline_of_itself_gives_no_excess(audit_report) -> None:
+    hists = audit_report["summary"]["detect"]["profile_histograms"]
+    assert len(hists["human"]) == len(hists["synthetic"]) == len(hists["bin_edges"]) - 1
+    for source in audit_report["sources"]:
+        assert sum(source["score_histogram"]["counts"]) == source["documents"]
+    new = copy.deepcopy(audit_report)
+    evaluate(new, CheckSettings(), baseline=audit_report, baseline_is_human=True)
+    for source in new["sources"]:
+        assert source["synthetic_fraction"]["method"] == "mle-baseline-reference"
+        assert source["synthetic_fraction_default"]["method"] == "mle-mixture"
+        assert source["synthetic_fraction"]["estimate"] <= 0.1

@@ -22,7 +22,8 @@ from synthscope.errors import InputError, UsageError
 
 METHOD = "mle-baseline-reference"
 UNIFORM_SHARE = 1e-3  # mixed into reference densities so an empty bin does not make the likelihood -inf
-MIN_DOCUMENTS = 30  # below this (target or reference) an estimate is flagged low_confidence
+MIN_DOCUMENTS = 30
+BANDWIDTH_BINS = 1.5  # reference smoothing used by --baseline-is-human (detect's 80 logit bins)  # below this (target or reference) an estimate is flagged low_confidence
 _BISECTION_STEPS = 40
 
 
@@ -81,8 +82,20 @@ class Histogram:
         return Histogram(np.asarray(edges, dtype=float), np.diff(at))
 
 
-def _densities(counts: np.ndarray) -> np.ndarray:
-    """Bin probabilities with a small uniform share mixed in; works on (..., bins) arrays."""
+def smooth(counts: np.ndarray, bandwidth_bins: float) -> np.ndarray:
+    """Gaussian smoothing across bins (edges reflected inward); works on (..., bins) arrays."""
+    if bandwidth_bins <= 0:
+        return counts
+    bins = counts.shape[-1]
+    offsets = np.arange(-int(4 * bandwidth_bins) - 1, int(4 * bandwidth_bins) + 2)
+    weights = np.exp(-0.5 * (offsets / bandwidth_bins) ** 2)
+    idx = np.clip(np.arange(bins)[:, None] + offsets[None, :], 0, bins - 1)
+    return np.einsum("...bk,k->...b", counts[..., idx], weights)
+
+
+def _densities(counts: np.ndarray, bandwidth_bins: float = 0.0) -> np.ndarray:
+    """Bin probabilities (optionally smoothed) with a small uniform share mixed in; (..., bins) arrays."""
+    counts = smooth(counts, bandwidth_bins)
     shares = counts / np.maximum(counts.sum(axis=-1, keepdims=True), 1e-12)
     return (1 - UNIFORM_SHARE) * shares + UNIFORM_SHARE / counts.shape[-1]
 
@@ -123,6 +136,7 @@ def estimate_with_reference(
     min_documents: int = MIN_DOCUMENTS,
     method: str = METHOD,
     calibration_human: Histogram | None = None,
+    bandwidth_bins: float = 0.0,
 ) -> dict[str, Any]:
     """Synthetic fraction of `target` (a histogram, or raw scores) against human/synthetic references.
 
@@ -130,7 +144,8 @@ def estimate_with_reference(
     synthetic reference is moved by the shift of the median from it to `human`: a domain that scores
     higher than the calibration text for its human writing is assumed to do so for machine text too.
     Returns the report's `synthetic_fraction` object: estimate, ci_low, ci_high, confidence, method,
-    low_confidence, reference_documents. Histograms on different edges are rebinned onto the target's.
+    low_confidence, reference_documents. Histograms on different edges are rebinned onto the target's;
+    `bandwidth_bins` > 0 smooths the reference histograms (fine bins, small baselines).
     """
     if not 0 < confidence < 1:
         raise UsageError(f"confidence must be between 0 and 1, got {confidence}")
@@ -143,7 +158,7 @@ def estimate_with_reference(
     if calibration_human is not None and calibration_human.total > 0:
         synthetic = synthetic.shifted(human.quantile(0.5) - calibration_human.rebin(edges).quantile(0.5))
     n = int(round(target.total))
-    h, s = _densities(human.counts), _densities(synthetic.counts)
+    h, s = _densities(human.counts, bandwidth_bins), _densities(synthetic.counts, bandwidth_bins)
     result: dict[str, Any] = {
         "estimate": None,
         "ci_low": None,
@@ -160,7 +175,7 @@ def estimate_with_reference(
     boot_counts = rng.multinomial(n, target.counts / target.total, size=n_boot).astype(float)
     if resample_human:
         n_human = max(int(round(human.total)), 1)
-        h_boot = _densities(rng.multinomial(n_human, human.counts / human.total, size=n_boot).astype(float))
+        h_boot = _densities(rng.multinomial(n_human, human.counts / human.total, size=n_boot).astype(float), bandwidth_bins)
     else:
         h_boot = h[None, :]
     boots = mixture_mle(boot_counts, h_boot, s[None, :])
@@ -184,7 +199,12 @@ def profile_histogram(report: dict[str, Any], key: str = "synthetic") -> Histogr
 
 
 def apply_baseline_reference(
-    report: dict[str, Any], baseline: dict[str, Any], *, confidence: float | None = None, seed: int | None = None
+    report: dict[str, Any],
+    baseline: dict[str, Any],
+    *,
+    confidence: float | None = None,
+    seed: int | None = None,
+    bandwidth_bins: float = BANDWIDTH_BINS,
 ) -> list[str]:
     """Re-estimate each source's synthetic fraction with the baseline's histogram as human reference.
 
@@ -220,6 +240,7 @@ def apply_baseline_reference(
             confidence=confidence,
             seed=seed,
             calibration_human=calibration_human,
+            bandwidth_bins=bandwidth_bins,
         )
         if "synthetic_fraction" in source:
             source["synthetic_fraction_default"] = source["synthetic_fraction"]
