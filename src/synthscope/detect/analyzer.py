@@ -17,7 +17,7 @@ import polars as pl
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, adjusted_count, estimate_fraction
 from synthscope.detect.features import FEATURES, compute_features
-from synthscope.detect.profile import N_BINS, CalibrationProfile, score_bins
+from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
 from synthscope.detect.scorer import LinearModel
 from synthscope.text import N_TOKENS
 
@@ -93,6 +93,8 @@ class DetectAnalyzer:
                 "flagged_fraction": round(flagged, 4),
                 "synthetic_fraction_adjusted_count": round(acc, 4),
                 "top_features": self.top_features(s),
+                # the report's score chart and the human reference of `--baseline-is-human`
+                "score_histogram": {"bin_edges": LOGIT_EDGES.tolist(), "counts": s.counts.tolist()},
             }
         return AnalyzerResult(per_source=per_source, summary=self.summary(state))
 
@@ -118,7 +120,20 @@ class DetectAnalyzer:
         if total.sum() == 0:
             return {}
         overall = estimate_fraction(total, self.profile, confidence=self.confidence, seed=self.seed)
-        return {"synthetic_fraction": overall, "flagged_fraction": round(adjusted_count(total, self.profile)[0], 4), "documents": int(total.sum())}
+        return {
+            "synthetic_fraction": overall,
+            "flagged_fraction": round(adjusted_count(total, self.profile)[0], 4),
+            "documents": int(total.sum()),
+            "profile": self.profile_name,
+            "confidence": self.confidence,
+            "threshold": self.profile.threshold,
+            # calibration score histograms (logit bins): the synthetic reference of `--baseline-is-human`
+            "profile_histograms": {
+                "bin_edges": LOGIT_EDGES.tolist(),
+                "human": list(self.profile.human_hist),
+                "synthetic": list(self.profile.synthetic_hist),
+            },
+        }
 
     def options(self) -> dict[str, Any]:
         return {
