@@ -29,12 +29,18 @@ def test_synthetic_threshold_records_value_threshold_and_fails_only_above(enrich
     assert checks["status"] == "fail" and checks["exit_code"] == 1
 
 
-def test_missing_metric_fails_the_check(audit_report, enriched_report) -> None:
-    checks = run_checks(audit_report, CheckSettings(fail_on_near_dup=0.5))  # no dedup fields at all
+def test_missing_metric_fails_the_check(audit_report) -> None:
+    assert run_checks(audit_report, CheckSettings(fail_on_near_dup=0.5))["exit_code"] == 0
+    stripped = copy.deepcopy(audit_report)
+    for source in stripped["sources"]:
+        source.pop("near_duplicate_fraction")  # as if dedup had not run
+    checks = run_checks(stripped, CheckSettings(fail_on_near_dup=0.5))
     assert checks["results"] and all(r["status"] == "fail" and r["value"] is None for r in checks["results"])
     assert "missing" in checks["results"][0]["message"]
-    # the enriched report has exact duplicates but no near duplicates: still a failure
-    assert run_checks(enriched_report, CheckSettings(fail_on_near_dup=0.5))["exit_code"] == 1
+    # one source without the metric is enough to fail
+    partly = copy.deepcopy(audit_report)
+    partly["sources"][0].pop("near_duplicate_fraction")
+    assert run_checks(partly, CheckSettings(fail_on_near_dup=0.5))["exit_code"] == 1
     empty = {**audit_report, "sources": []}
     assert run_checks(empty, CheckSettings(fail_on_synthetic=0.5))["exit_code"] == 1
 
