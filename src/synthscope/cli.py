@@ -79,9 +79,13 @@ def main() -> None:
 
 
 def input_options(func: Any) -> Any:
-    """Options shared by every command that reads a corpus."""
+    """PATHS plus the reading options shared by every command that reads a corpus."""
+    return click.argument("paths", nargs=-1, required=True)(reading_options(func))
+
+
+def reading_options(func: Any) -> Any:
+    """Reading options shared by every command that reads a corpus (columns, sources, batching)."""
     decorators = [
-        click.argument("paths", nargs=-1, required=True),
         click.option("--text-column", default="text", show_default=True, help="Column holding the document text."),
         click.option("--id-column", default=None, help="Column holding document ids (default: file:row)."),
         click.option(
@@ -103,8 +107,24 @@ def input_options(func: Any) -> Any:
     return func
 
 
+def dedup_options(func: Any) -> Any:
+    """Options of exact and MinHash near-duplicate detection (audit and dedup)."""
+    decorators = [
+        click.option("--minhash-threshold", default=0.8, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Jaccard similarity above which documents are near duplicates."),
+        click.option("--num-perm", default=128, show_default=True, type=click.IntRange(min=2), help="MinHash permutations (signature length)."),
+        click.option("--ngram", default=5, show_default=True, type=click.IntRange(min=1), help="Words per shingle."),
+        click.option("--seed", default=1, show_default=True, type=int, help="Seed of the MinHash permutations, the diversity sample and the hashed embedder."),
+        click.option("--no-verify", is_flag=True, help="Keep every LSH candidate pair (skip the estimated-Jaccard check)."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
 def _config(kwargs: dict[str, Any]) -> AuditConfig:
     return AuditConfig(
+        calibration=kwargs.get("calibration"),
+        confidence=kwargs.get("confidence", 0.9),
         text_column=kwargs["text_column"],
         id_column=kwargs["id_column"],
         by=kwargs["by"],
@@ -113,6 +133,48 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         strict=kwargs["strict"],
         min_chars=kwargs["min_chars"],
         workers=kwargs["workers"],
+        seed=kwargs.get("seed", 1),
+        minhash_threshold=kwargs.get("minhash_threshold", 0.8),
+        num_perm=kwargs.get("num_perm", 128),
+        ngram=kwargs.get("ngram", 5),
+        verify_duplicates=not kwargs.get("no_verify", False),
+        keep=kwargs.get("keep", "first"),
+    )
+
+
+def check_options(func: Any) -> Any:
+    """Thresholds, baseline and config options shared by `audit` and `compare`."""
+    decorators = [
+        click.option("--fail-on-synthetic", type=click.FloatRange(0, 1), default=None, help="Fail when a source's synthetic fraction exceeds this."),
+        click.option("--fail-on-near-dup", type=click.FloatRange(0, 1), default=None, help="Fail when a source's near-duplicate fraction exceeds this."),
+        click.option("--max-synthetic-increase", type=click.FloatRange(0, 1), default=None, help="Fail when a source's synthetic fraction rose by more than this (absolute) since the baseline."),
+        click.option("--max-diversity-drop", type=click.FloatRange(0, 1), default=None, help="Fail when a key diversity metric fell by more than this share (0.1 = 10%) since the baseline."),
+        click.option("--baseline-is-human", is_flag=True, help="The baseline predates LLM text: use its per-source score distribution as the human reference."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Check settings: synthscope.toml ([checks]) or pyproject.toml ([tool.synthscope.checks]). Default: found in the working folder."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _settings(kwargs: dict[str, Any]) -> tuple[Any, Path | None]:
+    from synthscope.report.config import resolve_settings
+
+    flags = {k: kwargs[k] for k in ("fail_on_synthetic", "fail_on_near_dup", "max_synthetic_increase", "max_diversity_drop")}
+    return resolve_settings(kwargs["config_file"], Path.cwd(), **flags)
+
+
+def _evaluate(report: dict[str, Any], kwargs: dict[str, Any], settings: Any, config_path: Path | None, baseline: Any, baseline_label: str | None) -> None:
+    from synthscope.report.ci import evaluate
+
+    evaluate(
+        report,
+        settings,
+        baseline=baseline,
+        baseline_label=baseline_label,
+        baseline_is_human=kwargs["baseline_is_human"],
+        config_file=None if config_path is None else str(config_path),
+        require_baseline=kwargs["max_synthetic_increase"] is not None or kwargs["max_diversity_drop"] is not None,
     )
 
 
@@ -128,7 +190,6 @@ def diversity_options(func: Any) -> Any:
                      help="Sampled documents scored by BLEU against the rest of the sample."),
         click.option("--embedder", default="hashed", show_default=True,
                      help="Document embedder for embedding spread: 'hashed' (no download) or 'model2vec:PATH' (local folder)."),
-        click.option("--seed", default=1, show_default=True, type=int, help="Seed of the document sample and the hashed embedder."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -141,36 +202,188 @@ def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> Non
     config.diversity_sample_docs = kwargs["diversity_sample_docs"]
     config.diversity_hypotheses = kwargs["self_bleu_hypotheses"]
     config.embedder = kwargs["embedder"]
-    config.seed = kwargs["seed"]
 
 
 @main.command()
 @input_options
+@dedup_options
 @click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(file_okay=False), help="Report folder.")
+@click.option("--format", "formats", default="json,md,html", show_default=True, help="Files to write: any of json, md, html (comma-separated).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout instead of the summary table.")
+@click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
+@click.option("--confidence", default=0.9, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Confidence level of synthetic-fraction intervals.")
+@click.option("--baseline", type=click.Path(dir_okay=False), default=None, help="An earlier report.json to compare with.")
+@check_options
 @diversity_options
-def audit(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> None:
+def audit(paths: tuple[str, ...], output: str, formats: str, as_json: bool, baseline: str | None, **kwargs: Any) -> None:
     """Audit PATHS (files, folders, globs of .parquet/.jsonl/.json, optionally .gz/.zst)."""
+    from synthscope.report.ci import exit_code
+    from synthscope.report.outputs import append_step_summary, parse_formats, write_outputs
+    from synthscope.report.schema import load_report
+
     config = _config(kwargs)
     _apply_diversity_options(config, kwargs)
     show_progress = not kwargs["quiet"] and stderr.is_terminal
 
-    def run() -> dict[str, Any]:
+    def run() -> tuple[dict[str, Any], list[Path]]:
+        wanted = parse_formats(formats)
+        settings, config_path = _settings(kwargs)
+        old = load_report(baseline) if baseline else None
         report = run_audit(list(paths), config, RichProgress(stderr) if show_progress else None)
-        out_dir = Path(output)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        return report
+        _evaluate(report, kwargs, settings, config_path, old, baseline)
+        written = write_outputs(report, Path(output), wanted)
+        append_step_summary(report)
+        return report, written
 
-    report = _run_guarded(kwargs["debug"], run)
+    report, written = _run_guarded(kwargs["debug"], run)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        from synthscope.report.terminal import render_summary
+        from synthscope.report.terminal import render_checks, render_summary
 
         console = Console()
         render_summary(report, console)
-        console.print(f"report written to {Path(output) / 'report.json'}", highlight=False)
+        render_checks(report, console)
+        console.print("report written to " + ", ".join(str(p) for p in written), highlight=False)
+    sys.exit(exit_code(report))
+
+
+@main.command()
+@click.argument("report_path", metavar="REPORT")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True, help="Rendering to produce.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file instead of stdout.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def report(report_path: str, fmt: str, output: str | None, debug: bool) -> None:
+    """Re-render an existing report.json as Markdown, HTML or JSON."""
+    from synthscope.report.outputs import render
+    from synthscope.report.schema import load_report
+
+    text = _run_guarded(debug, lambda: render(load_report(report_path), fmt))
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("report_path", metavar="REPORT")
+@click.option("--into", "into", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Dataset card (README.md) to insert the section into; created if absent.")
+@click.option("--metadata", is_flag=True, help="Also put the synthscope summary into the card's YAML front matter.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def card(report_path: str, into: Path | None, metadata: bool, debug: bool) -> None:
+    """Insert or replace the audit section of a dataset card, between markers (idempotent)."""
+    from synthscope.report.card import update_card_file
+    from synthscope.report.markdown import render_section
+    from synthscope.report.schema import load_report
+
+    def run() -> str | None:
+        data = load_report(report_path)
+        if into is None:
+            return render_section(data)
+        update_card_file(into, data, metadata=metadata)
+        return None
+
+    text = _run_guarded(debug, run)
+    if text is not None:
+        click.echo(text, nl=False)
+    else:
+        stderr.print(f"updated {into}", highlight=False)
+
+
+@main.command()
+@click.argument("old_path", metavar="OLD")
+@click.argument("new_path", metavar="NEW")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison and checks as JSON.")
+@check_options
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def compare(old_path: str, new_path: str, as_json: bool, debug: bool, **kwargs: Any) -> None:
+    """Per-source deltas from report OLD to report NEW; exit 1 on a configured regression."""
+    from synthscope.report.ci import exit_code
+    from synthscope.report.markdown import render_comparison
+    from synthscope.report.outputs import append_step_summary
+    from synthscope.report.schema import load_report
+
+    def run() -> dict[str, Any]:
+        settings, config_path = _settings(kwargs)
+        old, new = load_report(old_path), load_report(new_path)
+        _evaluate(new, kwargs, settings, config_path, old, old_path)
+        append_step_summary(new)
+        return new
+
+    new = _run_guarded(debug, run)
+    if as_json:
+        click.echo(json.dumps({k: new[k] for k in ("baseline", "comparison", "checks") if k in new}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_comparison(new), nl=False)
+    sys.exit(exit_code(new))
+
+
+@main.command()
+@input_options
+@dedup_options
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder (clusters.parquet, deduplicated/).")
+@click.option("--write-deduplicated", is_flag=True, help="Also write each input without its duplicates, in its own format.")
+@click.option("--keep", type=click.Choice(["first", "longest"]), default="first", show_default=True, help="Which document of a cluster is kept.")
+def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwargs: Any) -> None:
+    """Find exact and near duplicates in PATHS; write clusters.parquet to -o DIR."""
+    from synthscope.dedup.run import run_dedup
+
+    config = _config(kwargs)
+    show_progress = not kwargs["quiet"] and stderr.is_terminal
+    result = _run_guarded(
+        kwargs["debug"],
+        lambda: run_dedup(list(paths), config, Path(output), write_deduplicated, RichProgress(stderr) if show_progress else None),
+    )
+    s = result.summary
+    docs = s.get("documents", 0)
+    click.echo(
+        f"{docs:,} documents: {s.get('exact_duplicates', 0):,} exact duplicates, "
+        f"{s.get('near_duplicates', 0):,} near duplicates (incl. exact) in {s.get('duplicate_clusters', 0):,} clusters"
+    )
+    click.echo(f"clusters written to {result.clusters_path}")
+    for label, target, rows in result.deduplicated:
+        click.echo(f"{label} -> {target} ({rows:,} rows)")
+
+
+@main.command()
+@reading_options
+@click.option("--human", "human", multiple=True, required=True, help="Known human-written corpus (repeatable; files, folders, globs).")
+@click.option("--synthetic", "synthetic", multiple=True, required=True, help="Known machine-written corpus (repeatable).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Profile JSON to write.")
+@click.option("--l2", default=10.0, show_default=True, type=click.FloatRange(min=0), help="L2 penalty of the logistic model.")
+def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, **kwargs: Any) -> None:
+    """Fit a calibration profile from labelled --human and --synthetic corpora; print its held-out error."""
+    from synthscope.detect.corpus import calibrate_paths
+
+    config = _config(kwargs)
+
+    def run() -> Any:
+        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2)
+        profile.save(output)
+        return profile, cv
+
+    profile, cv = _run_guarded(kwargs["debug"], run)
+    t = profile.training
+    click.echo(f"profile written to {output}: {t['human_documents']:,} human, {t['synthetic_documents']:,} synthetic documents, "
+               f"groups {', '.join(t['groups'])}")
+    click.echo(f"cross-validated quantification error (mean absolute error of the synthetic fraction on held-out "
+               f"{'groups' if len(t['groups']) > 1 else 'folds'}, fractions 0-1): {cv.mae():.3f}")
+    click.echo(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "
+               f"decision threshold {profile.threshold:.3f}")
+
+
+@main.command()
+@input_options
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Parquet file of per-document scores.")
+@click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
+def score(paths: tuple[str, ...], output: str, calibration: str | None, **kwargs: Any) -> None:
+    """Write per-document id, source, score and features of PATHS to a Parquet file."""
+    from synthscope.detect.corpus import score_paths
+    from synthscope.detect.profile import load_profile
+
+    config = _config(kwargs)
+    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output))
+    stderr.print(f"{rows:,} documents scored, written to {output}", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, Analyzer, FinalizeContext
+from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
 from synthscope.engine import make_engine
 from synthscope.errors import InputError, UsageError
@@ -38,6 +39,11 @@ class AuditConfig:
     strict: bool = False
     min_chars: int = 0
     seed: int = 1
+    minhash_threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = 5
+    verify_duplicates: bool = True
+    keep: str = "first"
     workers: int = 1
     workdir: Path | None = None
     diversity: bool = True
@@ -45,6 +51,8 @@ class AuditConfig:
     diversity_sample_docs: int = DEFAULT_SAMPLE_DOCS
     diversity_hypotheses: int = DEFAULT_HYPOTHESES
     embedder: str = "hashed"
+    calibration: str | None = None  # detect: calibration profile file (None: the shipped default)
+    confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
@@ -72,9 +80,31 @@ class BatchPlan:
     sources: SourceSpec
 
 
-def build_analyzers(config: AuditConfig) -> list[Analyzer[Any]]:
-    """The analyzers of an audit, in report order."""
-    analyzers: list[Analyzer[Any]] = [CorpusStats()]
+def dedup_options(config: AuditConfig) -> DedupOptions:
+    """The dedup analyzer's settings from an audit config."""
+    return DedupOptions(
+        threshold=config.minhash_threshold,
+        num_perm=config.num_perm,
+        ngram=config.ngram,
+        seed=config.seed,
+        verify=config.verify_duplicates,
+        keep=config.keep,
+    )
+
+
+def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
+    """The analyzers of an audit, in report order; `workdir` is the run's private spill folder."""
+    from synthscope.detect.analyzer import DetectAnalyzer
+    from synthscope.detect.profile import load_profile
+
+    if not 0 < config.confidence < 1:
+        raise UsageError(f"--confidence must be between 0 and 1, got {config.confidence}")
+    detect = DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default")
+    try:
+        dedup = DedupAnalyzer(workdir, dedup_options(config))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    analyzers: list[Analyzer[Any]] = [CorpusStats(), detect, dedup]
     if config.diversity:
         analyzers.append(build_diversity(config))
     return analyzers
@@ -188,7 +218,10 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     started = time.time()
     inputs, ignored = discover_inputs(paths)
     plan = resolve_plan(inputs, config)
-    analyzers = build_analyzers(config)
+    # The run's private work folder: spill files written by map (dedup band keys), then finalize.
+    # Removed after finalize, or at once if reading fails.
+    work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
+    analyzers = build_analyzers(config, Path(work.name))
     accounting = Accounting()
     file_counts: dict[str, RowCounts] = {}
     if progress is not None:
@@ -197,12 +230,15 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     try:
         batches = iter_prepared(inputs, plan, config, accounting, file_counts, progress)
         engine_result = make_engine(config.workers).run(analyzers, batches)
+    except BaseException:
+        work.cleanup()
+        raise
     finally:
         if progress is not None:
             progress.finish()
     states, map_seconds = engine_result.states, engine_result.map_seconds
     read_seconds = time.perf_counter() - read_started - (sum(map_seconds) if config.workers <= 1 else 0.0)
-    with tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir) as workdir:
+    with work as workdir:
         ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options())
         results = {}
         finalize_seconds = {}

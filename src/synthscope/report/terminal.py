@@ -17,7 +17,8 @@ def _fmt_pct(value: Any) -> str:
 def render_summary(report: dict[str, Any], console: Console) -> None:
     """Print the per-source table and the accounting line."""
     table = Table(title=f"synthscope audit — sources by {report['source_definition']}", show_lines=False)
-    table.add_column("source", overflow="fold")
+    longest = max((len(str(s["source"])) for s in report["sources"][:MAX_ROWS]), default=6)
+    table.add_column("source", overflow="fold", min_width=min(longest, 32))
     table.add_column("docs", justify="right")
     table.add_column("tokens/doc (p50)", justify="right")
     extra_columns = _extra_columns(report)
@@ -64,3 +65,36 @@ def _extra_columns(report: dict[str, Any]) -> list[tuple[str, Any]]:
             return lambda s: "—" if s.get("diversity", {}).get(key) is None else f"{s['diversity'][key]:.{digits}f}"
         columns += [("MATTR", div("mattr")), ("distinct-2", div("distinct_2")), ("self-BLEU", div("self_bleu"))]
     return columns
+
+
+def render_checks(report: dict[str, Any], console: Console, max_rows: int = MAX_ROWS) -> None:
+    """Print failed and warned checks, then the overall verdict."""
+    checks = report.get("checks")
+    if not checks:
+        return
+    results = checks["results"]
+    bad = [r for r in results if r["status"] != "pass"]
+    if bad:
+        table = Table(title="checks that did not pass")
+        for column in ("result", "check", "source", "metric", "value", "threshold", "baseline"):
+            table.add_column(column, justify="right" if column in ("value", "threshold", "baseline") else "left")
+        for r in bad[:max_rows]:
+            style = "red" if r["status"] == "fail" else "yellow"
+            table.add_row(
+                f"[{style}]{r['status']}[/{style}]",
+                r["check"],
+                str(r["source"] or "—"),
+                r["metric"],
+                "—" if r["value"] is None else f"{r['value']:.4g}",
+                f"{r['op']} {r['threshold']:.4g}",
+                "—" if r["baseline"] is None else f"{r['baseline']:.4g}",
+            )
+        console.print(table)
+    for note in checks.get("warnings", [])[:max_rows]:
+        console.print(f"warning: {note}", style="yellow", highlight=False)
+    colour = {"pass": "green", "warn": "yellow", "fail": "red"}[checks["status"]]
+    passed = sum(r["status"] == "pass" for r in results)
+    console.print(
+        f"checks: [{colour}]{checks['status'].upper()}[/{colour}] — {passed} of {len(results)} passed (exit code {checks['exit_code']})",
+        highlight=False,
+    )

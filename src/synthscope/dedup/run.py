@@ -1,0 +1,114 @@
+"""`synthscope dedup`: cluster a corpus, write clusters.parquet and optionally the deduplicated corpus."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from synthscope.dedup.analyzer import DedupAnalyzer, summarise
+from synthscope.engine import make_engine
+from synthscope.errors import UsageError
+from synthscope.io.accounting import Accounting, RowCounts
+from synthscope.io.discover import InputFile, discover_inputs
+from synthscope.io.writers import write_without_rows
+from synthscope.pipeline import AuditConfig, ProgressSink, dedup_options, iter_prepared, resolve_plan
+
+CLUSTERS_FILE = "clusters.parquet"
+DEDUPLICATED_DIR = "deduplicated"
+
+
+@dataclass
+class DedupResult:
+    """What `run_dedup` wrote and the corpus-wide figures."""
+
+    clusters_path: Path
+    summary: dict[str, Any]
+    per_source: dict[str, dict[str, Any]]
+    deduplicated: list[tuple[str, Path, int]]  # (input label, output path, rows written)
+    accounting: dict[str, int]
+
+
+def run_dedup(
+    paths: list[str],
+    config: AuditConfig,
+    out_dir: Path,
+    write_deduplicated: bool = False,
+    progress: ProgressSink | None = None,
+) -> DedupResult:
+    """Cluster the corpus at `paths`; write `out_dir/clusters.parquet` (id, source, cluster_id,
+    is_duplicate, kept, file, row) and, if asked, each input file without its duplicates."""
+    if config.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    if config.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    inputs, _ = discover_inputs(paths)
+    plan = resolve_plan(inputs, config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir) as work:
+        try:
+            analyzer = DedupAnalyzer(Path(work), dedup_options(config))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        accounting = Accounting()
+        file_counts: dict[str, RowCounts] = {}
+        if progress is not None:
+            progress.start(sum(f.bytes for f in inputs), len(inputs))
+        try:
+            batches = iter_prepared(inputs, plan, config, accounting, file_counts, progress)
+            state = make_engine(config.workers).run([analyzer], batches).states[0]
+        finally:
+            if progress is not None:
+                progress.finish()
+        docs, stats = analyzer.cluster(state)
+        clusters_path = out_dir / CLUSTERS_FILE
+        table = _clusters_table(docs)
+        table.write_parquet(clusters_path)
+        result = summarise(docs, stats, analyzer.workdir, list(state.parts)) if docs.height else None
+        written: list[tuple[str, Path, int]] = []
+        if write_deduplicated:
+            written = _write_deduplicated(inputs, table, out_dir / DEDUPLICATED_DIR, Path(work))
+    return DedupResult(
+        clusters_path=clusters_path,
+        summary=result.summary if result else {"documents": 0},
+        per_source=result.per_source if result else {},
+        deduplicated=written,
+        accounting=accounting.totals.as_dict(),
+    )
+
+
+def _clusters_table(docs: pl.DataFrame) -> pl.DataFrame:
+    schema = {"id": pl.String, "source": pl.String, "cluster_id": pl.Int64, "is_duplicate": pl.Boolean, "kept": pl.Boolean, "file": pl.String, "row": pl.Int64}
+    if docs.height == 0:
+        return pl.DataFrame(schema=schema)
+    return docs.select(
+        pl.col("doc_id").alias("id"), "source", "cluster_id", "is_duplicate", "kept", "file", pl.col("_row").alias("row")
+    ).cast(schema)  # type: ignore[arg-type]
+
+
+def _output_names(inputs: list[InputFile]) -> dict[str, str]:
+    """File name of each input's deduplicated copy: its base name, made unique when needed."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for k, f in enumerate(inputs):
+        name = f.path.name
+        if name in taken:
+            name = f"{k:04d}-{name}"
+        taken.add(name)
+        names[f.label] = name
+    return names
+
+
+def _write_deduplicated(inputs: list[InputFile], table: pl.DataFrame, folder: Path, work: Path) -> list[tuple[str, Path, int]]:
+    removed = table.filter(~pl.col("kept")).group_by("file").agg(pl.col("row"))
+    drop = {row[0]: row[1] for row in removed.iter_rows()}
+    names = _output_names(inputs)
+    written = []
+    for f in inputs:
+        target = folder / names[f.label]
+        rows = pl.Series(drop.get(f.label, []), dtype=pl.Int64).to_numpy()
+        written.append((f.label, target, write_without_rows(f, rows, target, work)))
+    return written

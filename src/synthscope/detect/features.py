@@ -1,0 +1,171 @@
+"""Per-document style features of machine-written text, each from a published observation.
+
+All features are rates or shape statistics (not topic words), computed for a whole prepared batch with
+polars expressions: token-level ones on the exploded `tokens` column grouped back by row, sentence- and
+character-level ones with string expressions. A feature that cannot be computed for a document (no
+words, a single sentence) is null; the scorer treats null as "no evidence" (the calibration mean).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from synthscope.analyzer import TEXT
+from synthscope.detect import markers
+from synthscope.text import NORM, TOKENS
+
+_ROW = "_feature_row"
+# Kobak style words more common than this Zipf frequency (their, these, this, were, into, ...) are too
+# frequent in all writing to act as markers: Kobak et al. rank them by excess *gap*, not ratio.
+KOBAK_MAX_ZIPF = 5.0
+RARE_ZIPF = 3.0  # GLTR-style "rare word" cut: fewer than 1 occurrence per million words
+OOV_ZIPF = 1.0  # wordfreq's floor for words it does not list
+TTR_WINDOW = 100
+FIRST_PERSON = ("i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll")
+_SENTENCE = r"(?:[^.!?]|[.!?]\S)+[.!?]*"
+# Discourse connectives opening a sentence, the "Additionally, ... Furthermore, ... Overall, ..." habit of
+# assistant-style text. A fixed list (not learned from data); matched on normalised text.
+TRANSITIONS = (
+    "additionally", "furthermore", "moreover", "overall", "however", "in addition", "ultimately", "notably",
+    "importantly", "in conclusion", "consequently", "as a result", "in summary", "in essence", "indeed",
+    "therefore", "thus", "meanwhile", "nevertheless", "nonetheless", "similarly", "specifically",
+    "for example", "for instance", "in fact", "in particular", "subsequently", "conversely",
+)
+_TRANSITION = r"(?:^|[.!?] )(?:" + "|".join(TRANSITIONS) + r")\b"
+# ", <verb>ing": a present participial clause trailing a main clause ("..., highlighting the need").
+_PARTICIPLE = r", [a-z]+ing\b"
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A feature's name, what it measures and the publication that motivates it."""
+
+    name: str
+    description: str
+    source: str
+    direction: int = 0  # published direction: +1 more in machine text, -1 more in human text, 0 not fixed
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("kobak_style_rate", "share of words that are Kobak excess style words (delve, underscores, showcasing, ...)",
+            "Kobak et al. 2025, Delving into LLM-assisted writing (arXiv 2406.07016)", +1),
+    Feature("liang_adjective_rate", "share of words that are commendable/innovative/meticulous/intricate/notable/versatile",
+            "Liang et al. 2024, Monitoring AI-Modified Content at Scale (arXiv 2403.07183)", +1),
+    Feature("hc3_chatgpt_phrases", "HC3 ChatGPT indicator phrases per 100 words ('It is important to note', 'Certainly!')",
+            "Guo et al. 2023, HC3 (arXiv 2301.07597)", +1),
+    Feature("hc3_human_phrases", "HC3 human indicator phrases per 100 words ('I believe', 'My two cents', ':)')",
+            "Guo et al. 2023, HC3 (arXiv 2301.07597)", -1),
+    Feature("sentence_length_mean", "mean words per sentence",
+            "Herbold et al. 2023, human vs ChatGPT essays (Sci. Rep. 13:18617)"),
+    Feature("sentence_length_cv", "burstiness: coefficient of variation of sentence lengths (LLM text is more uniform)",
+            "Tian & Cui 2023 (GPTZero burstiness); Guo et al. 2023 HC3", -1),
+    Feature("word_length_mean", "mean characters per word",
+            "Herbold et al. 2023; Mitrović et al. 2023 (arXiv 2301.13852)", +1),
+    Feature("lexical_surprise", "mean word surprisal -log10 p(word) under a human word-frequency reference (wordfreq)",
+            "Gehrmann et al. 2019 GLTR; Mitchell et al. 2023 DetectGPT (low-surprise text)", -1),
+    Feature("rare_word_share", "share of words rarer than 1 per million in the human reference (wordfreq)",
+            "Gehrmann et al. 2019 GLTR (top-k rank histogram)", -1),
+    Feature("type_token_ratio", f"distinct words / words in the first {TTR_WINDOW} words (fixed window: length-robust)",
+            "Guo et al. 2023 HC3 (ChatGPT uses a narrower vocabulary)", -1),
+    Feature("repeated_trigram_share", "share of word trigrams that repeat an earlier trigram in the document",
+            "Holtzman et al. 2020 (neural text degeneration); Gehrmann et al. 2019"),
+    Feature("first_person_rate", "first-person singular pronouns per word (humans write subjectively)",
+            "Guo et al. 2023 HC3 (ChatGPT answers are impersonal)", -1),
+    Feature("contraction_rate", "contractions (don't, it's) per word",
+            "Herbold et al. 2023; Guo et al. 2023 HC3 (colloquial human style)", -1),
+    Feature("comma_rate", "commas per word", "Herbold et al. 2023 (punctuation profile); HC3"),
+    Feature("colon_semicolon_rate", "colons and semicolons per word", "Herbold et al. 2023 (punctuation profile)"),
+    Feature("dash_rate", "dashes (em/en dash, spaced hyphen) per word", "Guo et al. 2023 HC3 (punctuation profile)"),
+    Feature("paren_rate", "parentheses per word", "Guo et al. 2023 HC3 (humans use more parentheses and asides)", -1),
+    Feature("quote_rate", "quotation marks per word", "Guo et al. 2023 HC3 (punctuation profile)", -1),
+    Feature("exclaim_question_rate", "exclamation and question marks per word (emotion, rhetorical questions)",
+            "Guo et al. 2023 HC3 (humans express more emotion)", -1),
+    Feature("digit_rate", "digits per word", "Guo et al. 2023 HC3 (human answers cite more specifics)", -1),
+    Feature("transition_rate", "sentences opened by a discourse connective (Additionally, Furthermore, Overall, ...) per word",
+            "Herbold et al. 2023 (ChatGPT essays: more discourse markers); Guo et al. 2023 HC3", +1),
+    Feature("participle_clause_rate", "present participial clauses after a comma (', highlighting ...') per word",
+            "Reinhart et al. 2025, Do LLMs write like humans? (PNAS; arXiv 2410.16107): 2-5x in instruction-tuned models", +1),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+DIRECTIONS: dict[str, int] = {f.name: f.direction for f in FEATURES}
+
+
+def _phrase_pattern(phrases: tuple[str, ...]) -> str:
+    """One regex alternation matching any phrase, with word boundaries at word-character ends."""
+    parts = []
+    for phrase in sorted(set(phrases), key=len, reverse=True):
+        body = re.escape(phrase)
+        start = r"\b" if re.match(r"\w", phrase) else ""
+        end = r"\b" if re.search(r"\w$", phrase) else ""
+        parts.append(start + body + end)
+    return "|".join(parts)
+
+
+def _token_features(batch: pl.DataFrame) -> pl.DataFrame:
+    """Word-level features from the exploded token lists, one row per document row index."""
+    zipf = markers.word_zipf()
+    kobak = (
+        pl.DataFrame({"word": list(markers.kobak_style_words())})
+        .join(zipf, on="word", how="left")
+        .filter(pl.col("zipf").fill_null(0.0) < KOBAK_MAX_ZIPF)["word"]
+    )
+    words = (
+        batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW), pl.col(TOKENS))
+        .explode(TOKENS)
+        .drop_nulls(TOKENS)
+        .with_columns(pl.int_range(pl.len()).over(_ROW).alias("_pos"))
+        .join(zipf, left_on=TOKENS, right_on="word", how="left")
+    )
+    tok = pl.col(TOKENS)
+    alpha = ~tok.str.contains(r"\d")
+    tri = pl.concat_str([tok, tok.shift(-1).over(_ROW), tok.shift(-2).over(_ROW)], separator=" ")
+    words = words.with_columns(tri.alias("_tri"), alpha.alias("_alpha"))
+    surprise = 9.0 - pl.col("zipf").fill_null(OOV_ZIPF)
+    in_window = pl.col("_pos") < TTR_WINDOW
+    return words.group_by(_ROW).agg(
+        tok.is_in(kobak.implode()).mean().alias("kobak_style_rate"),
+        tok.is_in(list(markers.liang_adjectives())).mean().alias("liang_adjective_rate"),
+        surprise.filter(pl.col("_alpha")).mean().alias("lexical_surprise"),
+        (pl.col("zipf").fill_null(OOV_ZIPF) < RARE_ZIPF).filter(pl.col("_alpha")).mean().alias("rare_word_share"),
+        tok.str.len_chars().mean().cast(pl.Float64).alias("word_length_mean"),
+        (tok.filter(in_window).n_unique() / in_window.sum()).cast(pl.Float64).alias("type_token_ratio"),
+        (1.0 - pl.col("_tri").drop_nulls().n_unique() / pl.col("_tri").drop_nulls().len()).alias("repeated_trigram_share"),
+        tok.is_in(list(FIRST_PERSON)).mean().alias("first_person_rate"),
+        tok.str.contains("'", literal=True).mean().alias("contraction_rate"),
+    )
+
+
+def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
+    """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order)."""
+    n_words = pl.col(TOKENS).list.len().cast(pl.Float64)
+    per_word = lambda expr: (expr.cast(pl.Float64) / n_words).fill_nan(None)  # noqa: E731
+    sentence_lengths = (
+        pl.col(NORM).str.extract_all(_SENTENCE).list.eval(pl.element().str.count_matches(r"\w+")).list.eval(
+            pl.element().filter(pl.element() > 0)
+        )
+    )
+    text = pl.col(TEXT)
+    chatgpt = _phrase_pattern(markers.hc3_chatgpt_phrases())
+    human = _phrase_pattern(markers.hc3_human_phrases())
+    frame = batch.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW),
+        (100 * per_word(pl.col(NORM).str.count_matches(chatgpt))).alias("hc3_chatgpt_phrases"),
+        (100 * per_word(pl.col(NORM).str.count_matches(human))).alias("hc3_human_phrases"),
+        sentence_lengths.list.mean().alias("sentence_length_mean"),
+        (sentence_lengths.list.std() / sentence_lengths.list.mean()).alias("sentence_length_cv"),
+        per_word(text.str.count_matches(",", literal=True)).alias("comma_rate"),
+        per_word(text.str.count_matches(r"[;:]")).alias("colon_semicolon_rate"),
+        per_word(text.str.count_matches(r"[—–]| - | -- ")).alias("dash_rate"),
+        per_word(text.str.count_matches(r"[()\[\]]")).alias("paren_rate"),
+        per_word(text.str.count_matches(r"[\"“”«»]")).alias("quote_rate"),
+        per_word(text.str.count_matches(r"[!?]")).alias("exclaim_question_rate"),
+        per_word(text.str.count_matches(r"\d")).alias("digit_rate"),
+        per_word(pl.col(NORM).str.count_matches(_TRANSITION)).alias("transition_rate"),
+        per_word(pl.col(NORM).str.count_matches(_PARTICIPLE)).alias("participle_clause_rate"),
+    )
+    words = _token_features(batch)
+    out = frame.join(words, on=_ROW, how="left", maintain_order="left")
+    return out.select([pl.col(name).cast(pl.Float64).fill_nan(None) for name in FEATURE_NAMES])

@@ -1,0 +1,118 @@
+"""Calibration profile: the scorer's weights and feature normalisation plus the score distributions of
+known human and known synthetic text, in a small versioned JSON file.
+
+Scores are binned on the logit scale (`LOGIT_EDGES`); the profile stores the calibration histograms
+overall and per calibration group (domain), the decision threshold, the cross-domain shift of the
+estimate measured by leave-one-group-out cross-validation, and training metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthscope.errors import InputError
+
+FORMAT = "synthscope-calibration-profile"
+FORMAT_VERSION = 1
+LOGIT_MIN, LOGIT_MAX, N_BINS = -10.0, 10.0, 80
+LOGIT_EDGES = np.linspace(LOGIT_MIN, LOGIT_MAX, N_BINS + 1)
+DEFAULT_PROFILE = "default_profile.json"
+
+
+@dataclass
+class CalibrationProfile:
+    """Everything needed to score documents and estimate a source's synthetic fraction."""
+
+    features: list[str]
+    mean: list[float]  # feature normalisation: z = (x - mean) / scale, clipped to +-clip
+    scale: list[float]
+    weights: list[float]
+    bias: float
+    human_hist: list[float]  # counts of calibration scores per logit bin
+    synthetic_hist: list[float]
+    threshold: float  # decision threshold on the score in [0, 1]
+    clip: float = 4.0
+    shrink_words: float = 100.0  # a document of n words keeps n / (n + shrink_words) of its evidence
+    human_group_hists: dict[str, list[float]] = field(default_factory=dict)
+    synthetic_group_hists: dict[str, list[float]] = field(default_factory=dict)
+    human_mean_z: list[float] = field(default_factory=list)  # calibration human mean of standardised features
+    shift_sd: dict[str, float] = field(default_factory=lambda: {"human": 0.0, "synthetic": 0.0})
+    # quantiles 0, 0.01, ..., 1 of leave-one-group-out (estimate - truth) on mixed held-out sources:
+    # the interval is widened by them (split conformal); empty = widen by shift_sd instead
+    cv_errors: list[float] = field(default_factory=list)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document (with format name and version)."""
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "logit_edges": [LOGIT_MIN, LOGIT_MAX, N_BINS], **asdict(self)}
+
+    def save(self, path: str | Path) -> None:
+        """Write the profile as indented JSON."""
+        Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], origin: str = "profile") -> CalibrationProfile:
+        """Validate and build a profile from its JSON document; InputError names what is wrong."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise InputError(f"{origin}: not a synthscope calibration profile (missing format '{FORMAT}')")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise InputError(f"{origin}: unsupported profile format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
+        if data.get("logit_edges") != [LOGIT_MIN, LOGIT_MAX, N_BINS]:
+            raise InputError(f"{origin}: score bins {data.get('logit_edges')!r} differ from this version's {[LOGIT_MIN, LOGIT_MAX, N_BINS]}")
+        fields = {k: v for k, v in data.items() if k not in {"format", "format_version", "logit_edges"}}
+        try:
+            profile = cls(**fields)
+        except TypeError as exc:
+            raise InputError(f"{origin}: bad profile fields ({exc})") from None
+        n = len(profile.features)
+        if not (len(profile.mean) == len(profile.scale) == len(profile.weights) == n):
+            raise InputError(f"{origin}: features, mean, scale and weights must have the same length")
+        if len(profile.human_hist) != N_BINS or len(profile.synthetic_hist) != N_BINS:
+            raise InputError(f"{origin}: score histograms must have {N_BINS} bins")
+        if sum(profile.human_hist) <= 0 or sum(profile.synthetic_hist) <= 0:
+            raise InputError(f"{origin}: empty human or synthetic score histogram")
+        from synthscope.detect.features import FEATURE_NAMES
+
+        unknown = sorted(set(profile.features) - set(FEATURE_NAMES))
+        if unknown:
+            raise InputError(f"{origin}: unknown features {unknown}")
+        return profile
+
+    @classmethod
+    def load(cls, path: str | Path) -> CalibrationProfile:
+        """Read a profile file."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{path}: calibration profile not found") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: cannot read calibration profile ({exc})") from None
+        return cls.from_json(data, str(path))
+
+
+def default_profile() -> CalibrationProfile:
+    """The profile shipped in the package (fitted by scripts/fit_default_profile.py)."""
+    text = resources.files("synthscope").joinpath("data", DEFAULT_PROFILE).read_text(encoding="utf-8")
+    return CalibrationProfile.from_json(json.loads(text), f"package data {DEFAULT_PROFILE}")
+
+
+def load_profile(path: str | Path | None) -> CalibrationProfile:
+    """The profile at `path`, or the default one."""
+    return default_profile() if path is None else CalibrationProfile.load(path)
+
+
+def score_bins(logits: np.ndarray) -> np.ndarray:
+    """Bin index of each logit score (values beyond the range go to the end bins)."""
+    idx = np.searchsorted(LOGIT_EDGES, logits, side="right") - 1
+    return np.clip(idx, 0, N_BINS - 1)
+
+
+def histogram(logits: np.ndarray) -> np.ndarray:
+    """Counts of logit scores per bin."""
+    return np.bincount(score_bins(logits), minlength=N_BINS).astype(np.float64)

@@ -1,0 +1,97 @@
+"""Write a corpus back in its own format with some rows removed (e.g. duplicates).
+
+Rows are identified as the readers number them: the 0-based row index for Parquet, the 1-based
+line number for JSON Lines. JSON lines are copied byte for byte; Parquet keeps all columns and
+the schema. Compressed inputs (.gz, .zst) are written with the same codec.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from synthscope.io.discover import InputFile
+from synthscope.io.streams import decompress_to_temp, open_decompressed, read_chunk
+
+_BLOCK = 8 << 20
+
+
+@contextmanager
+def open_compressed(path: Path, compression: str | None) -> Iterator[BinaryIO]:
+    """A binary stream writing `path` with the given codec (None, "gz" or "zst")."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as raw:
+        if compression == "gz":
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as stream:
+                yield stream  # type: ignore[misc]
+        elif compression == "zst":
+            with zstandard.ZstdCompressor().stream_writer(raw, closefd=False) as stream:
+                yield stream  # type: ignore[misc]
+        else:
+            yield raw
+
+
+def write_without_rows(file: InputFile, drop: np.ndarray, target: Path, workdir: Path) -> int:
+    """Copy `file` to `target` leaving out the rows numbered in `drop`; returns rows written."""
+    drop = np.unique(np.asarray(drop, dtype=np.int64))
+    if file.format == "parquet":
+        return _parquet_without(file, drop, target, workdir)
+    return _jsonl_without(file, drop, target)
+
+
+def _parquet_without(file: InputFile, drop: np.ndarray, target: Path, workdir: Path) -> int:
+    path = decompress_to_temp(file.path, file.compression, workdir) if file.compression else file.path
+    source = pq.ParquetFile(path)
+    written = 0
+    start = 0
+    with open_compressed(target, file.compression) as out:
+        writer = pq.ParquetWriter(out, source.schema_arrow, compression="zstd")
+        try:
+            for batch in source.iter_batches(batch_size=65_536):
+                rows = np.arange(start, start + batch.num_rows, dtype=np.int64)
+                keep = ~np.isin(rows, drop, assume_unique=True)
+                start += batch.num_rows
+                kept = batch.filter(pa.array(keep))
+                writer.write_batch(kept)
+                written += kept.num_rows
+        finally:
+            writer.close()
+    if path != file.path:
+        path.unlink(missing_ok=True)
+    return written
+
+
+def _jsonl_without(file: InputFile, drop: np.ndarray, target: Path) -> int:
+    written = 0
+    line_no = 1
+    carry = b""
+    with open_decompressed(file.path, file.compression) as (stream, _), open_compressed(target, file.compression) as out:
+        while True:
+            chunk = read_chunk(stream, _BLOCK, file.path, file.compression)
+            data = carry + chunk
+            if not chunk:
+                lines, carry = ([data] if data else []), b""
+            else:
+                cut = data.rfind(b"\n") + 1
+                lines, carry = (data[: cut - 1].split(b"\n") if cut else []), data[cut:]
+            for line in lines:
+                if not (len(drop) and _contains(drop, line_no)) and line.strip():
+                    out.write(line + b"\n")
+                    written += 1
+                line_no += 1
+            if not chunk:
+                break
+    return written
+
+
+def _contains(sorted_values: np.ndarray, value: int) -> bool:
+    pos = int(np.searchsorted(sorted_values, value))
+    return pos < len(sorted_values) and int(sorted_values[pos]) == value

@@ -1,0 +1,140 @@
+"""CI checks: thresholds per metric (optionally per source) and baseline regressions, with exit codes.
+
+Every check records the value compared, the threshold and the baseline value used. A metric a
+check needs that is missing (the analyzer did not run, or could not compute it) fails the check.
+Exit code 0 when nothing failed (warnings allowed), 1 when a check at level 'error' failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synthscope.report.config import CheckSettings
+from synthscope.report.metrics import NEAR_DUP, SYNTHETIC, label, metric_value
+
+
+def _record(
+    check: str,
+    metric: str,
+    source: str | None,
+    op: str,
+    value: float | None,
+    threshold: float,
+    *,
+    baseline: float | None = None,
+    level: str = "error",
+    missing: str | None = None,
+) -> dict[str, Any]:
+    if value is None:
+        status = "fail" if level == "error" else "warn"
+        message = missing or f"{label(metric)} is missing: the check cannot pass"
+    else:
+        ok = value <= threshold if op == "<=" else value >= threshold
+        status = "pass" if ok else ("fail" if level == "error" else "warn")
+        message = f"{label(metric)} {value:.4g} {op if ok else ('>' if op == '<=' else '<')} {threshold:.4g}"
+    return {
+        "check": check,
+        "metric": metric,
+        "source": source,
+        "op": op,
+        "value": value,
+        "threshold": threshold,
+        "baseline": baseline,
+        "status": status,
+        "level": level,
+        "message": message,
+    }
+
+
+def _threshold_checks(source: dict[str, Any], s: CheckSettings) -> list[dict[str, Any]]:
+    name = source["source"]
+    out = []
+    if s.fail_on_synthetic is not None:
+        path = f"synthetic_fraction.{s.synthetic_bound}"
+        out.append(_record("fail_on_synthetic", path, name, "<=", metric_value(source, path), s.fail_on_synthetic))
+    if s.fail_on_near_dup is not None:
+        out.append(_record("fail_on_near_dup", NEAR_DUP, name, "<=", metric_value(source, NEAR_DUP), s.fail_on_near_dup))
+    for path, rule in s.metrics.items():
+        value = metric_value(source, path)
+        if rule.max is not None:
+            out.append(_record("metric", path, name, "<=", value, rule.max, level=rule.level))
+        if rule.min is not None:
+            out.append(_record("metric", path, name, ">=", value, rule.min, level=rule.level))
+    return out
+
+
+def _baseline_checks(
+    source: dict[str, Any], old: dict[str, Any], s: CheckSettings, baseline_is_human: bool
+) -> list[dict[str, Any]]:
+    name = source["source"]
+    out = []
+    if s.max_synthetic_increase is not None:
+        new_value = metric_value(source, SYNTHETIC)
+        against_human = baseline_is_human and source.get("synthetic_fraction", {}).get("method") == "mle-baseline-reference"
+        old_value = 0.0 if against_human else metric_value(old, SYNTHETIC)
+        rise = None if new_value is None or old_value is None else new_value - old_value
+        missing = None
+        if rise is None:
+            where = "in this report" if new_value is None else "in the baseline"
+            missing = f"synthetic fraction is missing {where}: the rise cannot be computed"
+        out.append(
+            _record("max_synthetic_increase", SYNTHETIC, name, "<=", rise, s.max_synthetic_increase, baseline=old_value, missing=missing)
+        )
+    if s.max_diversity_drop is not None:
+        for metric in s.diversity_metrics:
+            path = f"diversity.{metric}"
+            new_value, old_value = metric_value(source, path), metric_value(old, path)
+            drop = None
+            missing = None
+            if new_value is None or old_value is None:
+                where = "in this report" if new_value is None else "in the baseline"
+                missing = f"{label(path)} is missing {where}: the drop cannot be computed"
+            elif old_value == 0:
+                missing = f"{label(path)} is 0 in the baseline: a relative drop is undefined"
+            else:
+                drop = (old_value - new_value) / abs(old_value)
+            out.append(_record("max_diversity_drop", path, name, "<=", drop, s.max_diversity_drop, baseline=old_value, missing=missing))
+    return out
+
+
+def run_checks(
+    report: dict[str, Any],
+    settings: CheckSettings,
+    baseline: dict[str, Any] | None = None,
+    *,
+    baseline_is_human: bool = False,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """The report's `checks` object: one record per (rule, source[, metric]), overall status and exit code."""
+    results: list[dict[str, Any]] = []
+    notes = list(warnings or [])
+    old_sources = {s["source"]: s for s in baseline["sources"]} if baseline is not None else {}
+    if settings.any_rule and not report["sources"]:
+        results.append(_record("sources", "documents", None, ">=", None, 1, missing="the report has no sources to check"))
+    if baseline is None and settings.any_baseline_rule:
+        notes.append("baseline rules are set but no baseline report was given: they were not checked")
+    for source in report["sources"]:
+        name = source["source"]
+        s = settings.for_source(name)
+        results += _threshold_checks(source, s)
+        if source.get("synthetic_fraction", {}).get("low_confidence") and s.fail_on_synthetic is not None:
+            notes.append(f"{name}: synthetic fraction is low-confidence (few documents)")
+        if baseline is None:
+            continue
+        if name not in old_sources:
+            if s.any_baseline_rule:
+                notes.append(f"{name}: not in the baseline; no regression checked")
+            continue
+        results += _baseline_checks(source, old_sources[name], s, baseline_is_human)
+    if baseline is not None and settings.any_baseline_rule:
+        new_names = {s["source"] for s in report["sources"]}
+        notes += [f"{n}: in the baseline but not in this report" for n in old_sources if n not in new_names]
+    failed = any(r["status"] == "fail" for r in results)
+    warned = bool(notes) or any(r["status"] == "warn" for r in results)
+    return {
+        "status": "fail" if failed else "warn" if warned else "pass",
+        "exit_code": 1 if failed else 0,
+        "settings": settings.as_dict(),
+        "results": results,
+        "warnings": notes,
+    }

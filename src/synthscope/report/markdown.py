@@ -1,0 +1,335 @@
+"""Markdown renderings: the dataset-card section "Synthetic content and diversity audit" and YAML metadata."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from synthscope.report.metrics import (
+    EXACT_DUP,
+    FLAGGED,
+    NEAR_DUP,
+    SYNTHETIC,
+    fmt_num,
+    fmt_pct,
+    fmt_synthetic,
+    label,
+    metric_value,
+)
+
+TITLE = "Synthetic content and diversity audit"
+MAX_ROWS = 50
+STATUS_MARK = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn"}
+DIVERSITY_COLUMNS = (("MATTR", "diversity.mattr"), ("distinct-2", "diversity.distinct_2"), ("self-BLEU", "diversity.self_bleu"), ("Vendi", "diversity.vendi_score"))
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]], align_right_from: int = 1) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("| " + " | ".join("---" if i < align_right_from else "---:" for i in range(len(header))) + " |")
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _confidence(report: dict[str, Any]) -> float | None:
+    for source in report["sources"]:
+        value = source.get("synthetic_fraction", {}).get("confidence") if isinstance(source.get("synthetic_fraction"), dict) else None
+        if isinstance(value, (int, float)):
+            return float(value)
+    detect = report.get("summary", {}).get("detect", {})
+    value = detect.get("confidence", report.get("analyzers", {}).get("detect", {}).get("confidence"))
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def profile_name(report: dict[str, Any]) -> str | None:
+    """The calibration profile's name (and version) from the detect summary or options, if any."""
+    detect = report.get("summary", {}).get("detect", {})
+    options = report.get("analyzers", {}).get("detect", {})
+    profile = detect.get("profile") or options.get("profile") or options.get("calibration")
+    if isinstance(profile, dict):
+        name = profile.get("name") or profile.get("path") or "custom"
+        return f"{name} {profile['version']}" if profile.get("version") else str(name)
+    return str(profile) if profile else None
+
+
+def _first(report: dict[str, Any], key: str) -> dict[str, Any]:
+    return next((s[key] for s in report["sources"] if isinstance(s.get(key), dict)), {})
+
+
+def method_line(report: dict[str, Any]) -> str:
+    """Tool version, calibration profile, estimator, budgets, dedup settings and seed in one paragraph."""
+    parts = [f"synthscope {report['tool']['version']} (report schema {report['schema_version']})"]
+    if any(isinstance(s.get("synthetic_fraction"), dict) for s in report["sources"]):
+        method = _first(report, "synthetic_fraction").get("method", "mle")
+        conf = _confidence(report)
+        interval = f", {conf:.0%} bootstrap intervals" if conf else ""
+        parts.append(f"synthetic fraction: {method} against calibration profile `{profile_name(report) or 'default'}`{interval}")
+        if report.get("baseline", {}).get("is_human"):
+            parts.append(f"human reference per source: baseline `{report['baseline']['path']}`")
+    else:
+        parts.append("synthetic fraction: not measured (detect analyzer did not run)")
+    dedup = report.get("analyzers", {}).get("dedup")
+    if dedup:
+        keys = ("threshold", "minhash_threshold", "num_perm", "ngram")
+        parts.append("dedup: " + ", ".join(f"{k}={dedup[k]}" for k in keys if k in dedup) if any(k in dedup for k in keys) else "dedup: exact + MinHash")
+    div = _first(report, "diversity")
+    if div:
+        budget = ", ".join(
+            f"{v:,} {k.removeprefix('budget_')}" for k, v in div.items() if k.startswith("budget_") and isinstance(v, int)
+        )
+        parts.append(f"diversity budget per source: {budget or 'see report.json'}" + (f", embedder `{div['embedder']}`" if div.get("embedder") else ""))
+    parts.append(f"seed {report.get('options', {}).get('seed', '—')}")
+    return "; ".join(parts) + "."
+
+
+def source_table(report: dict[str, Any], max_rows: int | None) -> tuple[list[str], list[list[str]], int]:
+    """Header, formatted rows (at most `max_rows`) and the number of sources left out."""
+    conf = _confidence(report)
+    header = [
+        "Source",
+        "Documents",
+        f"Synthetic ({conf:.0%} CI)" if conf else "Synthetic",
+        "Flagged",
+        "Exact dup.",
+        "Near dup.",
+        *(t for t, _ in DIVERSITY_COLUMNS),
+    ]
+    rows, hidden = _source_rows(report, max_rows)
+    return header, rows, hidden
+
+
+def _source_rows(report: dict[str, Any], max_rows: int | None) -> tuple[list[list[str]], int]:
+    shown = report["sources"] if max_rows is None else report["sources"][:max_rows]
+    rows = []
+    for s in shown:
+        rows.append(
+            [
+                s["source"],
+                f"{int(s.get('documents', 0)):,}",
+                fmt_synthetic(s),
+                fmt_pct(metric_value(s, FLAGGED)),
+                fmt_pct(metric_value(s, EXACT_DUP)),
+                fmt_pct(metric_value(s, NEAR_DUP)),
+                *(fmt_num(metric_value(s, path)) for _, path in DIVERSITY_COLUMNS),
+            ]
+        )
+    return rows, len(report["sources"]) - len(shown)
+
+
+def _checks_lines(checks: dict[str, Any], max_rows: int | None) -> list[str]:
+    results = checks.get("results", [])
+    counts = {k: sum(r["status"] == k for r in results) for k in ("pass", "fail", "warn")}
+    lines = [
+        "### Checks",
+        "",
+        f"**Result: {checks['status'].upper()}** (exit code {checks['exit_code']}): "
+        f"{len(results)} checks, {counts['pass']} passed, {counts['fail']} failed, {counts['warn']} warnings.",
+        "",
+    ]
+
+    def rows(items: list[dict[str, Any]]) -> list[list[str]]:
+        return [
+            [
+                STATUS_MARK[r["status"]],
+                r["check"],
+                r["source"] or "—",
+                label(r["metric"]),
+                fmt_num(r["value"], 4),
+                f"{r['op']} {r['threshold']:.4g}",
+                fmt_num(r["baseline"], 4),
+            ]
+            for r in items
+        ]
+
+    header = ["Result", "Check", "Source", "Metric", "Value", "Threshold", "Baseline"]
+    not_passed = [r for r in results if r["status"] != "pass"]
+    passed = [r for r in results if r["status"] == "pass"]
+    limit = len(results) if max_rows is None else max_rows
+    if not_passed:
+        lines += _table(header, rows(not_passed[:limit]), align_right_from=4)
+        if len(not_passed) > limit:
+            lines.append(f"\n… and {len(not_passed) - limit} more failed or warned checks (see report.json).")
+        lines.append("")
+    if passed:
+        lines += ["<details><summary>Passed checks</summary>", ""]
+        lines += _table(header, rows(passed[:limit]), align_right_from=4)
+        if len(passed) > limit:
+            lines.append(f"\n… and {len(passed) - limit} more passed checks (see report.json).")
+        lines += ["", "</details>", ""]
+    for note in checks.get("warnings", [])[: limit or None]:
+        lines.append(f"- ⚠️ {note}")
+    if checks.get("warnings"):
+        lines.append("")
+    return lines
+
+
+def _pp(delta: dict[str, Any]) -> str:
+    d = delta.get("delta")
+    return "—" if d is None else f"{100 * d:+.1f} pp"
+
+
+def _rel(delta: dict[str, Any]) -> str:
+    r = delta.get("relative")
+    return "—" if r is None else f"{100 * r:+.1f}%"
+
+
+def comparison_lines(comparison: dict[str, Any], max_rows: int | None) -> list[str]:
+    """'Changes since the baseline' table: rises in percentage points, diversity changes relative."""
+    rows_data = sorted(
+        comparison["sources"],
+        key=lambda r: (-(r["metrics"].get(SYNTHETIC, {}).get("delta") or 0.0), r["source"]),
+    )
+    shown = rows_data if max_rows is None else rows_data[:max_rows]
+    header = ["Source", "Status", "Documents", "Synthetic Δ", "Exact dup. Δ", "Near dup. Δ", *(f"{t} Δ" for t, _ in DIVERSITY_COLUMNS)]
+    rows = []
+    for r in shown:
+        m = r["metrics"]
+        docs = m.get("documents", {})
+        doc_text = f"{int(docs['old'] or 0):,} → {int(docs['new'] or 0):,}" if docs else "—"
+        rows.append(
+            [r["source"], r["status"], doc_text, _pp(m.get(SYNTHETIC, {})), _pp(m.get(EXACT_DUP, {})), _pp(m.get(NEAR_DUP, {}))]
+            + [_rel(m.get(path, {})) for _, path in DIVERSITY_COLUMNS]
+        )
+    old = comparison.get("old", {})
+    lines = ["### Changes since the baseline", "", f"Baseline audited {str(old.get('created_at', '—'))[:10]} with synthscope {old.get('tool_version', '—')}.", ""]
+    lines += _table(header, rows, align_right_from=2)
+    if len(rows_data) > len(shown):
+        lines.append(f"\n… and {len(rows_data) - len(shown)} more sources (see report.json).")
+    return lines + [""]
+
+
+def limitations(report: dict[str, Any]) -> str:
+    """A short paragraph on what the numbers do and do not say, with this report's caveats."""
+    text = (
+        "Synthetic fractions are statistical estimates of a share of documents from explainable stylometric "
+        "features, calibrated on labelled human and machine text; they do not prove that any single document "
+        "is machine-written, and they can be biased on domains, genres or generators unlike the calibration "
+        "data (plain or non-native human writing in particular). Intervals come from a bootstrap over documents "
+        "and do not include calibration error. Near duplicates are MinHash estimates around the Jaccard "
+        "threshold. Diversity metrics use the same sample budget for every source, so they compare sources "
+        "and snapshots rather than describe whole corpora."
+    )
+    low = [s["source"] for s in report["sources"] if isinstance(s.get("synthetic_fraction"), dict) and s["synthetic_fraction"].get("low_confidence")]
+    if low:
+        names = ", ".join(f"`{n}`" for n in low[:5]) + (f" and {len(low) - 5} more" if len(low) > 5 else "")
+        text += f" Low-confidence estimates (too few documents): {names}."
+    missing = [
+        what
+        for what, present in (
+            ("synthetic content", any("synthetic_fraction" in s for s in report["sources"])),
+            ("duplication", any(EXACT_DUP in s or NEAR_DUP in s for s in report["sources"])),
+            ("diversity", any("diversity" in s for s in report["sources"])),
+        )
+        if not present
+    ]
+    if missing and report["sources"]:
+        text += f" Not measured in this audit: {', '.join(missing)} (shown as —)."
+    return text
+
+
+def render_section(report: dict[str, Any], max_rows: int | None = MAX_ROWS, heading_level: int = 2) -> str:
+    """The dataset-card section: summary line, per-source table, method, checks, changes, limitations."""
+    t = report["totals"]
+    date = str(report.get("created_at", ""))[:10]
+    lines = [
+        f"{'#' * heading_level} {TITLE}",
+        "",
+        f"Audited {date} with synthscope {report['tool']['version']}: {t['analysed']:,} documents in "
+        f"{t['sources']:,} sources (by {report['source_definition']}) from {len(report['inputs']):,} input files "
+        f"({t['rows_read']:,} rows read; {t.get('empty', 0):,} empty, {t.get('malformed', 0):,} malformed, "
+        f"{t.get('skipped', 0):,} skipped).",
+        "",
+    ]
+    header, rows, hidden = source_table(report, max_rows)
+    lines += _table(header, rows)
+    if hidden > 0:
+        lines.append(f"\n… and {hidden:,} more sources (see report.json).")
+    lines += ["", f"**Method.** {method_line(report)}", ""]
+    if "checks" in report:
+        lines += _checks_lines(report["checks"], max_rows)
+    if "comparison" in report:
+        lines += comparison_lines(report["comparison"], max_rows)
+    lines += [f"**Limitations.** {limitations(report)}", ""]
+    return "\n".join(lines)
+
+
+SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                   (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"),
+                   (10_000_000_000, "1B<n<10B"))
+
+
+def size_category(documents: int) -> str:
+    """Hugging Face `size_categories` value for a document count."""
+    return next((name for limit, name in SIZE_CATEGORIES if documents < limit), "n>10B")
+
+
+def _weighted(report: dict[str, Any], path: str) -> float | None:
+    pairs = [(metric_value(s, path), s.get("documents", 0)) for s in report["sources"]]
+    pairs = [(v, n) for v, n in pairs if v is not None and n]
+    total = sum(n for _, n in pairs)
+    return None if not total else sum(v * n for v, n in pairs) / total
+
+
+def card_metadata(report: dict[str, Any]) -> dict[str, Any]:
+    """Metadata for a Hugging Face dataset card: size_categories plus a `synthscope` summary."""
+    docs = int(report["totals"]["analysed"])
+    summary: dict[str, Any] = {
+        "version": report["tool"]["version"],
+        "schema_version": report["schema_version"],
+        "audited": str(report.get("created_at", ""))[:10],
+        "documents": docs,
+        "sources": int(report["totals"]["sources"]),
+    }
+    for key, path in (("synthetic_fraction", SYNTHETIC), ("exact_duplicate_fraction", EXACT_DUP), ("near_duplicate_fraction", NEAR_DUP)):
+        value = _weighted(report, path)
+        if value is not None:
+            summary[key] = round(value, 4)
+    if "checks" in report:
+        summary["checks"] = report["checks"]["status"]
+    return {"size_categories": [size_category(docs)], "synthscope": summary}
+
+
+def _yaml(value: Any, indent: int = 0) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    for key, item in value.items():
+        if isinstance(item, dict):
+            lines += [f"{pad}{key}:", *_yaml(item, indent + 2)]
+        elif isinstance(item, list):
+            lines += [f"{pad}{key}:", *(f"{pad}- {json.dumps(v, ensure_ascii=False)}" for v in item)]
+        else:
+            lines.append(f"{pad}{key}: {json.dumps(item, ensure_ascii=False)}")
+    return lines
+
+
+def render_card_yaml(report: dict[str, Any]) -> str:
+    """The card metadata as YAML (strings JSON-quoted, which YAML reads as plain strings)."""
+    return "\n".join(_yaml(card_metadata(report))) + "\n"
+
+
+def render_card_yaml_summary(report: dict[str, Any]) -> str:
+    """Only the `synthscope:` mapping, for a card's existing front matter (leaves its own keys alone)."""
+    return "\n".join(_yaml({"synthscope": card_metadata(report)["synthscope"]})) + "\n"
+
+
+def render_comparison(report: dict[str, Any], max_rows: int | None = MAX_ROWS) -> str:
+    """Markdown of the comparison and the checks of a report evaluated against a baseline."""
+    lines: list[str] = []
+    if "comparison" in report:
+        lines += comparison_lines(report["comparison"], max_rows)
+    if "checks" in report:
+        lines += _checks_lines(report["checks"], max_rows)
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(report: dict[str, Any], max_rows: int | None = MAX_ROWS) -> str:
+    """report.md: the card section, then the YAML block for the dataset card's metadata."""
+    return (
+        render_section(report, max_rows)
+        + "\n<details><summary>Dataset card metadata (YAML)</summary>\n\n```yaml\n"
+        + render_card_yaml(report)
+        + "```\n\n</details>\n"
+    )

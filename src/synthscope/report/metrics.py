@@ -1,0 +1,72 @@
+"""Metric names and access: the dotted paths that checks, comparisons and renderings share."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+SYNTHETIC = "synthetic_fraction.estimate"
+EXACT_DUP = "exact_duplicate_fraction"
+NEAR_DUP = "near_duplicate_fraction"
+FLAGGED = "flagged_fraction"
+# Diversity metrics where a fall means lost diversity; the default set for --max-diversity-drop.
+KEY_DIVERSITY = ("mattr", "distinct_2", "bigram_entropy", "vendi_score")
+# Metrics a comparison reports deltas for (diversity ones are prefixed with 'diversity.').
+COMPARED = (SYNTHETIC, EXACT_DUP, NEAR_DUP, *(f"diversity.{m}" for m in (*KEY_DIVERSITY, "self_bleu")))
+
+LABELS = {
+    SYNTHETIC: "synthetic fraction",
+    EXACT_DUP: "exact duplicates",
+    NEAR_DUP: "near duplicates",
+    FLAGGED: "flagged",
+    "diversity.mattr": "MATTR",
+    "diversity.distinct_2": "distinct-2",
+    "diversity.bigram_entropy": "bigram entropy",
+    "diversity.vendi_score": "Vendi score",
+    "diversity.self_bleu": "self-BLEU",
+    "diversity.mtld": "MTLD",
+}
+
+
+def metric_value(source: dict[str, Any], path: str) -> float | None:
+    """The number at dotted `path` in a source object; None when absent, null or not finite."""
+    node: Any = source
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        return None
+    value = float(node)
+    return value if math.isfinite(value) else None
+
+
+def label(path: str) -> str:
+    """Human name of a metric path."""
+    return LABELS.get(path, path.removeprefix("diversity.").replace("_", " "))
+
+
+def fmt_pct(value: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage, or an em dash when missing."""
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def fmt_num(value: float | None, digits: int = 3) -> str:
+    """A number with fixed digits, or an em dash when missing."""
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_synthetic(source: dict[str, Any]) -> str:
+    """'12.3% [8.1–16.0%]' with a trailing '?' for low-confidence estimates, or an em dash."""
+    sf = source.get("synthetic_fraction")
+    if not isinstance(sf, dict):
+        return "—"
+    est = metric_value(source, "synthetic_fraction.estimate")
+    lo = metric_value(source, "synthetic_fraction.ci_low")
+    hi = metric_value(source, "synthetic_fraction.ci_high")
+    if est is None:
+        return "—"
+    text = fmt_pct(est)
+    if lo is not None and hi is not None:
+        text += f" [{100 * lo:.1f}–{100 * hi:.1f}%]"
+    return text + (" (low confidence)" if sf.get("low_confidence") else "")

@@ -1,0 +1,63 @@
+"""Render a report to its formats, write them into a folder, and feed GitHub's step summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from synthscope.errors import UsageError
+
+FORMATS = ("json", "md", "html")
+FILENAMES = {"json": "report.json", "md": "report.md", "html": "report.html"}
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    """The report as 'json', 'md' (Markdown card section + metadata) or 'html' (self-contained page)."""
+    if fmt == "json":
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "md":
+        from synthscope.report.markdown import render_markdown
+
+        return render_markdown(report)
+    if fmt == "html":
+        from synthscope.report.html import render_html
+
+        return render_html(report)
+    raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+
+
+def parse_formats(spec: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    """'json,md' or ('json', 'md') -> validated, de-duplicated formats; None -> all three."""
+    if not spec:
+        return FORMATS
+    items = spec.split(",") if isinstance(spec, str) else [p for s in spec for p in s.split(",")]
+    formats = tuple(dict.fromkeys(i.strip().lower() for i in items if i.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"unknown format {unknown[0] if unknown else spec!r} (choose from {', '.join(FORMATS)})")
+    return formats
+
+
+def write_outputs(report: dict[str, Any], out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
+    """Write report.json / report.md / report.html into `out_dir`; returns the paths written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = out_dir / FILENAMES[fmt]
+        path.write_text(render(report, fmt), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def append_step_summary(report: dict[str, Any], environ: dict[str, str] | None = None) -> Path | None:
+    """Append the Markdown section to $GITHUB_STEP_SUMMARY when it is set (GitHub Actions)."""
+    target = (environ if environ is not None else os.environ).get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    from synthscope.report.markdown import render_section
+
+    with open(target, "a", encoding="utf-8") as fh:
+        fh.write(render_section(report) + "\n")
+    return Path(target)

@@ -1,0 +1,95 @@
+"""Detect features on hand-written examples: LLM style, plain and non-native English, very short text."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from synthscope.detect.analyzer import model_of, score_batch
+from synthscope.detect.features import FEATURE_NAMES, FEATURES, compute_features
+from synthscope.detect.profile import default_profile
+from synthscope.detect.scorer import sigmoid
+from synthscope.text import prepare
+
+LLM = (
+    "Certainly! It is important to note that this comprehensive approach underscores the pivotal role of "
+    "meticulous planning. Additionally, it showcases how innovative strategies can foster seamless "
+    "collaboration, ultimately enhancing outcomes across diverse settings. In conclusion, embracing these "
+    "insights paves the way for a transformative future."
+)
+CASUAL = (
+    "lol no. I tried that last week and it broke my bike again :) My brother says I'm an idiot. "
+    "Whatever. Anyway, I don't think it's worth it - just buy the cheap one? "
+    "Honestly, I believe you'd be fine. My two cents."
+)
+NON_NATIVE = (
+    "I am student from Vietnam and I want tell about my city. My city is very beautiful and have many "
+    "people. Every morning I go to school by bicycle. The food is very good and cheap. I like my city "
+    "very much because my family live there. In the future I want to come back and work there."
+)
+SHORT = "ok"
+
+
+def features_of(*texts: str) -> pl.DataFrame:
+    return compute_features(prepare(pl.DataFrame({"text": list(texts)})))
+
+
+def test_every_feature_has_a_published_source_and_a_column() -> None:
+    frame = features_of(LLM)
+    assert list(frame.columns) == list(FEATURE_NAMES)
+    assert all(f.source and f.description for f in FEATURES)
+
+
+def test_marker_vocabulary_and_stock_phrases_fire_on_llm_style_only() -> None:
+    f = features_of(LLM, CASUAL, NON_NATIVE)
+    kobak = f["kobak_style_rate"].to_list()
+    assert kobak[0] > 0.1 and kobak[1] == 0.0 and kobak[2] == 0.0
+    assert f["liang_adjective_rate"][0] > 0 and f["liang_adjective_rate"][2] == 0
+    chatgpt, human = f["hc3_chatgpt_phrases"].to_list(), f["hc3_human_phrases"].to_list()
+    assert chatgpt[0] > 0 and chatgpt[1] == 0
+    assert human[1] > human[0]
+
+
+def test_personal_and_punctuation_profile() -> None:
+    f = features_of(LLM, CASUAL)
+    assert f["first_person_rate"][1] > 0.05 and f["first_person_rate"][0] == 0
+    assert f["contraction_rate"][1] > f["contraction_rate"][0]
+    assert f["exclaim_question_rate"][1] > 0 and f["dash_rate"][1] > 0
+    assert f["word_length_mean"][0] > f["word_length_mean"][1] + 1
+
+
+def test_burstiness_repetition_and_surprise() -> None:
+    uniform = "The cat sat on the mat. The dog lay on the rug. The bird sat in the tree."
+    bursty = "Stop. The old man walked slowly along the road that led from the village to the river bank. Why?"
+    repeated = "the cat sat on the mat " * 6
+    f = features_of(uniform, bursty, repeated, "the quick cat", "antidisestablishmentarianism perspicacious sesquipedalian")
+    assert f["sentence_length_cv"][1] > 3 * f["sentence_length_cv"][0]
+    assert f["repeated_trigram_share"][2] > 0.6 and f["repeated_trigram_share"][1] == 0
+    assert f["lexical_surprise"][4] > f["lexical_surprise"][3] + 2
+    assert f["rare_word_share"][4] == 1.0 and f["rare_word_share"][3] == 0.0
+
+
+def test_very_short_and_empty_texts_give_nulls_not_errors() -> None:
+    f = features_of(SHORT, "", "Hi.")
+    assert f.height == 3
+    assert f["sentence_length_cv"].null_count() == 3  # one sentence or none: no burstiness
+    assert f["kobak_style_rate"][1] is None  # no words at all
+
+
+def test_default_profile_does_not_cry_wolf_on_plain_non_native_or_short_text() -> None:
+    profile = default_profile()
+    batch = prepare(pl.DataFrame({"text": [NON_NATIVE, CASUAL, SHORT, "Delve.", LLM]}))
+    _, _, logits = score_batch(batch, model_of(profile))
+    scores = sigmoid(logits)
+    assert np.all(scores[:4] < profile.threshold), scores
+    assert scores[4] > scores[0] and scores[4] > scores[1]
+
+
+def test_transitions_and_participial_clauses_fire_on_assistant_prose() -> None:
+    f = features_of(LLM, CASUAL, NON_NATIVE)
+    transitions, participles = f["transition_rate"].to_list(), f["participle_clause_rate"].to_list()
+    assert transitions[0] > 0 and transitions[2] == 0  # "Additionally," and "In conclusion," open sentences
+    assert participles[0] > 0 and participles[1] == 0 and participles[2] == 0  # ", ultimately enhancing"
+    # a connective inside a sentence, or a comma before a noun in -ing, is not counted as such
+    g = features_of("We went home however late it was. He sang, and the morning, cold, ended.")
+    assert g["transition_rate"][0] == 0 and g["participle_clause_rate"][0] == 0

@@ -1,0 +1,63 @@
+"""Dataset-card insertion between markers, idempotent, and the YAML metadata."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from synthscope.errors import InputError
+from synthscope.report.card import BEGIN, END, insert_metadata, insert_section, update_card_file
+from synthscope.report.markdown import TITLE, card_metadata, render_card_yaml, render_card_yaml_summary, render_section
+
+CARD = "---\nlicense: mit\nlanguage:\n- en\n---\n\n# My corpus\n\nSome words.\n\n## Usage\n\nLoad it.\n"
+
+
+def test_insert_appends_then_replaces_idempotently(enriched_report) -> None:
+    section = render_section(enriched_report)
+    once = insert_section(CARD, section)
+    assert once.startswith(CARD.rstrip("\n")) and once.count(BEGIN) == 1 and TITLE in once
+    assert insert_section(once, section) == once
+    newer = render_section({**enriched_report, "created_at": "2030-01-01T00:00:00+00:00"})
+    replaced = insert_section(once, newer)
+    assert "Audited 2030-01-01" in replaced and replaced.count(END) == 1
+    assert replaced.split(BEGIN)[0] == once.split(BEGIN)[0]  # the rest of the card untouched
+
+
+def test_section_in_the_middle_keeps_text_after_it(enriched_report) -> None:
+    card = f"# Card\n\n{BEGIN}\nold audit\n{END}\n\n## License\n\nMIT\n"
+    out = insert_section(card, render_section(enriched_report))
+    assert out.endswith(f"{END}\n\n## License\n\nMIT\n") and "old audit" not in out
+
+
+def test_broken_markers_are_an_input_error() -> None:
+    with pytest.raises(InputError, match="markers are broken"):
+        insert_section(f"x\n{END}\n{BEGIN}\n", "s")
+    with pytest.raises(InputError, match="markers are broken"):
+        insert_section(f"x\n{BEGIN}\n", "s")
+
+
+def test_card_file_created_and_metadata_in_front_matter(tmp_path, enriched_report) -> None:
+    readme = tmp_path / "README.md"
+    update_card_file(readme, enriched_report)
+    first = readme.read_text()
+    assert first.startswith(BEGIN)
+    update_card_file(readme, enriched_report)
+    assert readme.read_text() == first
+    readme.write_text(CARD)
+    update_card_file(readme, enriched_report, metadata=True)
+    once = readme.read_text()
+    update_card_file(readme, enriched_report, metadata=True)
+    assert readme.read_text() == once
+    front = yaml.safe_load(once.split("---\n")[1])
+    assert front["license"] == "mit" and front["language"] == ["en"]
+    assert front["synthscope"]["documents"] == enriched_report["totals"]["analysed"]
+    assert insert_metadata("", render_card_yaml_summary(enriched_report)).startswith("---\n# synthscope:begin\n")
+
+
+def test_yaml_block_parses_and_matches_the_report(enriched_report) -> None:
+    meta = yaml.safe_load(render_card_yaml(enriched_report))
+    assert meta == card_metadata(enriched_report)
+    assert meta["size_categories"] == ["1K<n<10K"]
+    docs = {s["source"]: s["documents"] for s in enriched_report["sources"]}
+    weighted = sum(s["synthetic_fraction"]["estimate"] * docs[s["source"]] for s in enriched_report["sources"]) / sum(docs.values())
+    assert meta["synthscope"]["synthetic_fraction"] == pytest.approx(weighted, abs=1e-4)
