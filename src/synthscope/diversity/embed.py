@@ -1,8 +1,10 @@
 """Document embedders for embedding spread.
 
 - `hashed` (default, no download): signed feature hashing of word unigrams, word bigrams and the
-  character 3-grams of every word into 2**14 buckets, sub-linear term weights (1 + log tf), then a
-  fixed random Gaussian projection (seeded) to 256 dimensions.
+  character 3-grams of every word into 2**14 buckets, sub-linear term weights (1 + log tf) times the
+  SIF weight a / (a + p(word)) (a = 1e-3, p from the English list shipped in `wordfreq`, so common
+  words do not dominate; a bigram takes the geometric mean of its words' weights), then a fixed random
+  Gaussian projection (seeded) to 256 dimensions.
 - `model2vec:PATH`: a static embedding model (model2vec) loaded from a local folder only
   (optional extra `synthscope[model2vec]`).
 """
@@ -25,6 +27,7 @@ HASH_BUCKETS = 2**14
 HASH_DIM = 256
 CHAR_N = 3
 CHAR_WEIGHT = 0.5
+SIF_A = 1e-3
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -34,6 +37,14 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, stream: TokenStream) -> np.ndarray: ...
+
+
+@functools.lru_cache(maxsize=1)
+def word_frequencies() -> dict[str, float]:
+    """English word frequencies shipped in the wordfreq package (never downloaded)."""
+    from wordfreq import get_frequency_dict
+
+    return get_frequency_dict("en", wordlist="best")
 
 
 @functools.lru_cache(maxsize=4)
@@ -55,11 +66,21 @@ def _bucket_sign(hashes: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarr
 class HashedEmbedder:
     """Hashed word/char n-gram features with a seeded random projection; needs no model files."""
 
-    def __init__(self, seed: int = 1, buckets: int = HASH_BUCKETS, dim: int = HASH_DIM) -> None:
+    def __init__(self, seed: int = 1, buckets: int = HASH_BUCKETS, dim: int = HASH_DIM, sif: bool = True) -> None:
         self.seed = seed
+        self.sif = sif
         self.buckets = buckets
         self.dim = dim
-        self.name = f"hashed(words+bigrams+char{CHAR_N}, buckets={buckets}, dim={dim}, seed={seed})"
+        weights = ", sif=wordfreq-en" if sif else ""
+        self.name = f"hashed(words+bigrams+char{CHAR_N}{weights}, buckets={buckets}, dim={dim}, seed={seed})"
+
+    def _type_weights(self, vocab: np.ndarray) -> np.ndarray:
+        """SIF weight a / (a + p(word)) of every type, p from the wordfreq English list (1 if unlisted)."""
+        if not self.sif:
+            return np.ones(len(vocab))
+        freq = word_frequencies()
+        p = np.fromiter((freq.get(w, 0.0) for w in vocab.tolist()), dtype=np.float64, count=len(vocab))
+        return SIF_A / (SIF_A + p)
 
     def _char_features(self, vocab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per word type: offsets into flat (bucket, signed weight) arrays of its character 3-grams
@@ -91,7 +112,9 @@ class HashedEmbedder:
         w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
         # word unigrams: weight 1 + log(tf) per (document, type), plus the type's character 3-grams
         cells, tf = np.unique(stream.doc * n_types + stream.ids, return_counts=True)
-        pair_doc, pair_type, weight = cells // n_types, cells % n_types, 1 + np.log(tf)
+        type_weight = self._type_weights(stream.vocab)
+        pair_doc, pair_type = cells // n_types, cells % n_types
+        weight = (1 + np.log(tf)) * type_weight[pair_type]
         offsets, g_bucket, g_value = self._char_features(stream.vocab)
         reps = offsets[pair_type + 1] - offsets[pair_type]
         pair_idx = np.repeat(np.arange(pair_type.size), reps)
@@ -107,15 +130,16 @@ class HashedEmbedder:
                 key = word_hash[stream.ids[idx - 1]] * _MIX + word_hash[stream.ids[idx]]
                 key ^= key >> np.uint64(29)
                 key *= _MIX
+            pair_weight = np.sqrt(type_weight[stream.ids[idx - 1]] * type_weight[stream.ids[idx]])
             bigram_doc = stream.doc[idx]
             order = np.lexsort((key, bigram_doc))
-            k, d = key[order], bigram_doc[order]
+            k, d, pw = key[order], bigram_doc[order], pair_weight[order]
             starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])])
             tf2 = np.diff(np.r_[starts, k.size])
             b_bucket, b_sign = _bucket_sign(k[starts], self.buckets)
             docs.append(d[starts])
             buckets.append(b_bucket)
-            values.append((1 + np.log(tf2)) * b_sign)
+            values.append((1 + np.log(tf2)) * b_sign * pw[starts])
         return np.concatenate(docs), np.concatenate(buckets), np.concatenate(values)
 
     def embed(self, stream: TokenStream, chunk: int = 256) -> np.ndarray:
