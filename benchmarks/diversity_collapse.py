@@ -10,7 +10,7 @@
 2. Cost: the diversity analyzer's share of audit time (map + finalize seconds from report["timings"])
    on sample_data/web_corpus.parquet and on a 100k-document corpus (built like benchmarks/audit_memory.py),
    with the total of a peer run without the analyzer (--no-diversity) in the same process; once more
-   with two worker processes (map in a pool; diversity finalize spreads sources over the pool).
+   with two worker processes (the map runs in a pool; finalize stays in the main process).
 
     python benchmarks/diversity_collapse.py [--generations 6] [--seeds 3] [--cost-docs 100000] [--skip-cost]
 """

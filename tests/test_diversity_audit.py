@@ -112,4 +112,5 @@ def test_cli_rejects_bad_diversity_options(corpus: Path, tmp_path: Path, args: l
 
 @pytest.mark.slow
 def test_worker_processes_give_the_same_report(corpus: Path) -> None:
+    """The map runs in a pool of spawned processes; the merged sample must not change."""
     assert by_source(audit(corpus, workers=2)) == by_source(audit(corpus))

@@ -7,8 +7,6 @@ spread on the first `sample_docs` documents, so every source is measured on the 
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -100,14 +98,10 @@ class DiversityAnalyzer:
         return fields
 
     def finalize(self, state: pl.DataFrame, ctx: FinalizeContext) -> AnalyzerResult:
-        groups = [(str(source), group[TOKENS].to_list()) for (source,), group in state.group_by(SOURCE, maintain_order=True)]
-        workers = int(ctx.options.get("workers", 1) or 1)
-        if workers > 1 and len(groups) > 1:  # sources are independent: spread them over processes
-            with ProcessPoolExecutor(min(workers, len(groups)), mp_context=multiprocessing.get_context("spawn")) as pool:
-                metrics = list(pool.map(self.source_metrics, [docs for _, docs in groups]))
-        else:
-            metrics = [self.source_metrics(docs) for _, docs in groups]
-        per_source = {source: {"diversity": m} for (source, _), m in zip(groups, metrics)}
+        per_source = {
+            str(source): {"diversity": self.source_metrics(group[TOKENS].to_list())}
+            for (source,), group in state.group_by(SOURCE, maintain_order=True)
+        }
         below = sorted(s for s, f in per_source.items() if f["diversity"]["below_budget"])
         summary = {**self.options(), "sources_below_budget": below}
         return AnalyzerResult(per_source=per_source, summary=summary)
