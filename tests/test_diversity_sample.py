@@ -62,7 +62,7 @@ def test_sample_is_the_smallest_hashes_covering_both_budgets(prepared: pl.DataFr
     sample = sample_batch(prepared, 5, DOCS, TOKENS)
     for (source,), group in sample.group_by("source"):
         docs = prepared.filter(pl.col("source") == source)
-        hashes = sorted((xxhash.xxh64_intdigest(d.encode(), 5), n) for d, n in zip(docs["doc_id"], docs["n_tokens"]))
+        hashes = sorted((xxhash.xxh64_intdigest(d.encode(), 5), n) for d, n in zip(docs["doc_id"], docs["n_tokens"], strict=True))
         kept = group.height
         assert group[HASH].to_list() == [h for h, _ in hashes[:kept]]
         before_last = sum(n for _, n in hashes[: kept - 1])

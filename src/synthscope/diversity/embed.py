@@ -152,7 +152,7 @@ class HashedEmbedder:
         order = np.argsort(doc, kind="stable")
         doc, bucket, value = doc[order], bucket[order], value[order]
         bounds = np.searchsorted(doc, np.arange(0, stream.n_docs + chunk, chunk))
-        for c, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        for c, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             first = c * chunk
             rows = min(chunk, stream.n_docs - first)
             if rows <= 0:

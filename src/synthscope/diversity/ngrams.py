@@ -45,7 +45,7 @@ class TokenStream:
         """Every document's tokens joined by single spaces."""
         words = self.vocab[self.ids]
         bounds = np.r_[0, np.cumsum(self.doc_lengths())]
-        return [" ".join(words[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        return [" ".join(words[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def factorize(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
