@@ -91,6 +91,10 @@ def test_cli_options(corpus: Path, tmp_path: Path) -> None:
     div = by_source(report)
     assert div["varied"]["budget_tokens"] == 5000 and div["varied"]["sample_documents"] == 40
     assert div["varied"]["self_bleu_hypotheses"] == 10 and div["varied"]["seed"] == 3
+    result = runner.invoke(main, ["audit", str(corpus), "--id-column", "id", "-o", str(out), "-q",
+                                  "--diversity-budget-tokens", "20000", "--diversity-sample-docs", "150"])
+    assert result.exit_code == 0
+    assert "diversity: 1 of 3 sources are below the budget (20,000 tokens, 150 documents)" in " ".join(result.output.split())
     result = runner.invoke(main, ["audit", str(corpus), "-o", str(out), "--json", "-q", "--no-diversity"])
     assert result.exit_code == 0
     assert all("diversity" not in s for s in json.loads(result.output)["sources"])

@@ -33,6 +33,16 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
     hidden = len(report["sources"]) - MAX_ROWS
     if hidden > 0:
         console.print(f"… and {hidden} more sources (see report.json)")
+    below = report.get("summary", {}).get("diversity", {}).get("sources_below_budget", [])
+    if below:
+        d = report["summary"]["diversity"]
+        console.print(
+            f"diversity: {len(below)} of {len(report['sources'])} sources are below the budget "
+            f"({d['budget_tokens']:,} tokens, {d['budget_documents']:,} documents); "
+            "their size-sensitive metrics compare only with sources of the same size",
+            style="yellow",
+            highlight=False,
+        )
     t = report["totals"]
     console.print(
         f"rows read {t['rows_read']:,}: analysed {t['analysed']:,}, empty {t['empty']:,}, "
