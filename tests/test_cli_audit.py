@@ -146,3 +146,13 @@ def test_worker_pool_gives_the_same_sources_as_one_process(cli: Any, tmp_path: P
     one = audit_json(cli, SAMPLE_DATA / "web_corpus.parquet", "--by", "domain", "--batch-size", "100")
     two = audit_json(cli, SAMPLE_DATA / "web_corpus.parquet", "--by", "domain", "--batch-size", "100", "--workers", "2")
     assert one["sources"] == two["sources"] and one["totals"] == two["totals"]
+
+
+def test_analyzers_can_be_skipped_and_their_fields_then_absent(cli: Any, small_corpus: pl.DataFrame, tmp_path: Path) -> None:
+    path = write_parquet(small_corpus, tmp_path / "c.parquet")
+    full = audit_json(cli, path)
+    assert {"synthetic_fraction", "near_duplicate_fraction", "diversity"} <= set(full["sources"][0])
+    bare = audit_json(cli, path, "--no-detect", "--no-dedup", "--no-diversity")
+    assert not {"synthetic_fraction", "near_duplicate_fraction", "diversity"} & set(bare["sources"][0])
+    assert set(bare["analyzers"]) == {"stats"}
+    assert source_counts(bare) == source_counts(full)

@@ -179,9 +179,11 @@ def _evaluate(report: dict[str, Any], kwargs: dict[str, Any], settings: Any, con
 
 
 def diversity_options(func: Any) -> Any:
-    """Options of the diversity analyzer."""
+    """Options of the diversity analyzer, and which analyzers to skip."""
     decorators = [
         click.option("--no-diversity", is_flag=True, help="Skip the diversity analyzer."),
+        click.option("--no-dedup", is_flag=True, help="Skip the duplicate analyzer."),
+        click.option("--no-detect", is_flag=True, help="Skip the synthetic-text analyzer."),
         click.option("--diversity-budget-tokens", default=DEFAULT_BUDGET_TOKENS, show_default=True, type=click.IntRange(min=1),
                      help="Tokens per source for the lexical diversity metrics (first tokens of the seeded sample)."),
         click.option("--diversity-sample-docs", default=DEFAULT_SAMPLE_DOCS, show_default=True, type=click.IntRange(min=2),
@@ -198,6 +200,8 @@ def diversity_options(func: Any) -> Any:
 
 def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> None:
     config.diversity = not kwargs["no_diversity"]
+    config.dedup = not kwargs["no_dedup"]
+    config.detect = not kwargs["no_detect"]
     config.diversity_budget_tokens = kwargs["diversity_budget_tokens"]
     config.diversity_sample_docs = kwargs["diversity_sample_docs"]
     config.diversity_hypotheses = kwargs["self_bleu_hypotheses"]

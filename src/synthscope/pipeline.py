@@ -46,6 +46,8 @@ class AuditConfig:
     keep: str = "first"
     workers: int = 1
     workdir: Path | None = None
+    detect: bool = True
+    dedup: bool = True
     diversity: bool = True
     diversity_budget_tokens: int = DEFAULT_BUDGET_TOKENS
     diversity_sample_docs: int = DEFAULT_SAMPLE_DOCS
@@ -99,12 +101,14 @@ def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
 
     if not 0 < config.confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {config.confidence}")
-    detect = DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default")
-    try:
-        dedup = DedupAnalyzer(workdir, dedup_options(config))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    analyzers: list[Analyzer[Any]] = [CorpusStats(), detect, dedup]
+    analyzers: list[Analyzer[Any]] = [CorpusStats()]
+    if config.detect:
+        analyzers.append(DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default"))
+    if config.dedup:
+        try:
+            analyzers.append(DedupAnalyzer(workdir, dedup_options(config)))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
     if config.diversity:
         analyzers.append(build_diversity(config))
     return analyzers
