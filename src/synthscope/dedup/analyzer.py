@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow as pa
 
 from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, AnalyzerResult, FinalizeContext
-from synthscope.dedup.cluster import KEEP_RULES, ClusterStats, cluster, previews
+from synthscope.dedup.cluster import KEEP_RULES, PARTITION_ROWS, Clusters, ClusterStats, document_table, find_clusters, previews
 from synthscope.dedup.hashing import DEFAULT_NGRAM, batch_shingle_hashes, hash_texts
 from synthscope.dedup.minhash import DEFAULT_NUM_PERM, DEFAULT_SCHEME, band_keys, signatures_from_hashes
 from synthscope.dedup.params import DEFAULT_THRESHOLD, optimal_bands
@@ -52,6 +52,7 @@ class DedupOptions:
     verify: bool = True
     keep: str = "first"
     scheme: str = DEFAULT_SCHEME
+    partition_rows: int = PARTITION_ROWS  # memory budget of finalize's group-by passes (rows)
 
     def validate(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -60,6 +61,8 @@ class DedupOptions:
             raise ValueError(f"--num-perm must be at least 2, got {self.num_perm}")
         if self.ngram < 1:
             raise ValueError(f"--ngram must be at least 1, got {self.ngram}")
+        if self.partition_rows < 1:
+            raise ValueError(f"partition rows must be at least 1, got {self.partition_rows}")
         if self.keep not in KEEP_RULES:
             raise ValueError(f"--keep must be one of {', '.join(KEEP_RULES)}, got {self.keep!r}")
 
@@ -116,10 +119,10 @@ class DedupAnalyzer:
         return DedupState(parts=tuple(sorted(a.parts + b.parts)))
 
     def finalize(self, state: DedupState, ctx: FinalizeContext) -> AnalyzerResult:
-        docs, stats = self.cluster(state)
-        if docs.height == 0:
+        found = self.find_clusters(state)
+        if found.documents == 0:
             return AnalyzerResult(per_source={}, summary={})
-        return summarise(docs, stats, self.workdir, list(state.parts))
+        return summarise(found)
 
     def options(self) -> dict[str, Any]:
         o = self.options_
@@ -139,35 +142,65 @@ class DedupAnalyzer:
 
     # ----------------------------------------------------------------------------------- helpers
 
-    def cluster(self, state: DedupState) -> tuple[pl.DataFrame, ClusterStats]:
-        """Per-document cluster table of everything mapped into `state` (see dedup.cluster)."""
+    def find_clusters(self, state: DedupState) -> Clusters:
+        """Clusters of everything mapped into `state`, in bounded memory (see dedup.cluster)."""
         o = self.options_
-        return cluster(
-            self.workdir, list(state.parts), bands=self.bands, num_perm=o.num_perm, threshold=o.threshold, verify=o.verify, keep=o.keep
+        return find_clusters(
+            self.workdir,
+            list(state.parts),
+            bands=self.bands,
+            num_perm=o.num_perm,
+            threshold=o.threshold,
+            verify=o.verify,
+            keep=o.keep,
+            partition_rows=o.partition_rows,
         )
 
+    def cluster(self, state: DedupState) -> tuple[pl.DataFrame, ClusterStats]:
+        """Per-document cluster table held in memory (small corpora, tests); see `find_clusters`."""
+        found = self.find_clusters(state)
+        return document_table(found), found.stats
 
-def _fraction(count: pl.Expr) -> pl.Expr:
-    return count.cast(pl.Float64) / pl.len().cast(pl.Float64)
+
+def _fraction(count: str) -> pl.Expr:
+    return pl.col(count).cast(pl.Float64) / pl.col("documents").cast(pl.Float64)
 
 
-def summarise(docs: pl.DataFrame, stats: ClusterStats, root: Path, parts: list[Part]) -> AnalyzerResult:
-    """Per-source duplicate rates and largest clusters, plus a corpus-wide summary."""
+def summarise(found: Clusters) -> AnalyzerResult:
+    """Per-source duplicate rates and largest clusters, plus a corpus-wide summary.
+
+    Document counts per source stream over the spill files; every other figure comes from the
+    member documents (those in a cluster of two or more): the rest count as kept originals."""
+    members = found.members
     near = ~pl.col("kept")
-    per = docs.group_by(SOURCE).agg(
-        pl.len().alias("documents"),
+    flags = members.group_by(SOURCE).agg(
         pl.col("exact_duplicate").sum().alias("exact_duplicates"),
-        _fraction(pl.col("exact_duplicate").sum()).alias("exact_duplicate_fraction"),
-        _fraction((pl.col("exact_duplicate") & pl.col("exact_within")).sum()).alias("exact_duplicate_within_source_fraction"),
-        _fraction((pl.col("exact_duplicate") & ~pl.col("exact_within")).sum()).alias("exact_duplicate_cross_source_fraction"),
+        (pl.col("exact_duplicate") & pl.col("exact_within")).sum().alias("exact_within"),
+        (pl.col("exact_duplicate") & ~pl.col("exact_within")).sum().alias("exact_cross"),
         near.sum().alias("near_duplicates"),
-        _fraction(near.sum()).alias("near_duplicate_fraction"),
-        _fraction((near & pl.col("near_within")).sum()).alias("near_duplicate_within_source_fraction"),
-        _fraction((near & ~pl.col("near_within")).sum()).alias("near_duplicate_cross_source_fraction"),
+        (near & pl.col("near_within")).sum().alias("near_within"),
+        (near & ~pl.col("near_within")).sum().alias("near_cross"),
+    )
+    counted = ["exact_duplicates", "exact_within", "exact_cross", "near_duplicates", "near_within", "near_cross"]
+    per = (
+        found.layout.source_counts(SOURCE)
+        .join(flags, on=SOURCE, how="left")
+        .with_columns(pl.col(counted).fill_null(0))
+        .select(
+            SOURCE,
+            "exact_duplicates",
+            _fraction("exact_duplicates").alias("exact_duplicate_fraction"),
+            _fraction("exact_within").alias("exact_duplicate_within_source_fraction"),
+            _fraction("exact_cross").alias("exact_duplicate_cross_source_fraction"),
+            "near_duplicates",
+            _fraction("near_duplicates").alias("near_duplicate_fraction"),
+            _fraction("near_within").alias("near_duplicate_within_source_fraction"),
+            _fraction("near_cross").alias("near_duplicate_cross_source_fraction"),
+        )
+        .sort(SOURCE)
     )
     clusters = (
-        docs.filter(pl.col("is_duplicate"))
-        .group_by("cluster_id")
+        members.group_by("cluster_id")
         .agg(
             pl.len().alias("size"),
             pl.col("idx").filter(pl.col("kept")).first().alias("kept_idx"),
@@ -177,8 +210,7 @@ def summarise(docs: pl.DataFrame, stats: ClusterStats, root: Path, parts: list[P
         .sort(["size", "cluster_id"], descending=[True, False])
     )
     by_source = (
-        docs.filter(pl.col("is_duplicate"))
-        .group_by(SOURCE, "cluster_id")
+        members.group_by(SOURCE, "cluster_id")
         .agg(pl.len().alias("documents_in_source"))
         .join(clusters, on="cluster_id")
         .sort([SOURCE, "size", "cluster_id"], descending=[False, True, False])
@@ -187,7 +219,7 @@ def summarise(docs: pl.DataFrame, stats: ClusterStats, root: Path, parts: list[P
     )
     top = clusters.head(10)
     wanted = sorted(set(by_source["kept_idx"].to_list()) | set(top["kept_idx"].to_list()))
-    texts = previews(root, parts, wanted)
+    texts = previews(found.layout, wanted)
 
     def cluster_record(row: dict[str, Any]) -> dict[str, Any]:
         record = {
@@ -208,14 +240,14 @@ def summarise(docs: pl.DataFrame, stats: ClusterStats, root: Path, parts: list[P
     per_source: dict[str, dict[str, Any]] = {}
     for row in per.iter_rows(named=True):
         source = row.pop(SOURCE)
-        row.pop("documents")
         row["exact_duplicates"] = int(row["exact_duplicates"])
         row["near_duplicates"] = int(row["near_duplicates"])
         row["largest_clusters"] = largest.get(source, [])
         per_source[source] = row
-    total = docs.height
-    exact = int(docs["exact_duplicate"].sum())
-    near_total = int((~docs["kept"]).sum())
+    total = found.documents
+    exact = int(members["exact_duplicate"].sum()) if members.height else 0
+    near_total = int((~members["kept"]).sum()) if members.height else 0
+    stats = found.stats
     summary = {
         "documents": total,
         "exact_duplicates": exact,

@@ -1,23 +1,29 @@
 """Finalize of dedup: exact groups, candidate pairs from band collisions on disk, clusters.
 
-Everything is read back from the spill files: band keys one band at a time (a lazy polars scan
-and group-by on the key), signatures only for documents that take part in a candidate pair.
+Memory stays bounded by a row budget, not by the corpus: exact hashes and band keys are read
+back from the spill files in hash partitions (`partition_rows` rows per group-by pass), and only
+the documents that take part in an exact group or a verified candidate pair (the "members", usually
+a small share) are held in memory. Every other document is a cluster of its own, kept, with its
+own index as cluster id; `document_frames` expands that implicitly, one part at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 from synthscope.dedup.components import connected_components
-from synthscope.dedup.spill import Part, band_dir, docs_path, signatures_from_column
+from synthscope.dedup.layout import DocLayout
+from synthscope.dedup.spill import Part, band_dir
 
 KEEP_RULES = ("first", "longest")
-_DOC_COLUMNS = ["i", "doc_id", "source", "file", "_row", "exact", "n_chars", "n_shingles"]
+PARTITION_ROWS = 1_000_000  # rows of one in-memory group-by pass over exact hashes or band keys
+MEMBER_COLUMNS = ["doc_id", "source", "file", "_row", "n_chars"]
+_EDGES = {"u": pl.Int64, "v": pl.Int64}
 
 
 @dataclass
@@ -32,62 +38,62 @@ class ClusterStats:
     extra: dict[str, int] = field(default_factory=dict)
 
 
-def part_offsets(parts: list[Part]) -> pl.DataFrame:
-    """Global index of each part's first document, parts in input order."""
-    ordered = sorted(parts)
-    starts = np.zeros(len(ordered), dtype=np.int64)
-    if ordered:
-        np.cumsum([p.documents for p in ordered[:-1]], out=starts[1:])
-    return pl.DataFrame(
-        {"part": [p.part_id for p in ordered], "uid": [p.uid for p in ordered], "offset": starts},
-        schema={"part": pl.UInt64, "uid": pl.String, "offset": pl.Int64},
-    )
+@dataclass
+class Clusters:
+    """Outcome of clustering: the member documents (in a cluster of two or more) and where the
+    rest are. `members` columns: idx, doc_id, source, file, _row, n_chars, rank, exact_root,
+    exact_duplicate, exact_within, cluster_id, cluster_size, kept, is_duplicate, near_within."""
+
+    layout: DocLayout
+    members: pl.DataFrame
+    stats: ClusterStats
+
+    @property
+    def documents(self) -> int:
+        return self.layout.documents
 
 
-def load_documents(root: Path, parts: list[Part], keep: str) -> pl.DataFrame:
-    """All documents with a global `idx` (input order) and a `rank` (0 = the one to keep first)."""
-    if keep not in KEEP_RULES:
-        raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, got {keep!r}")
-    offsets = part_offsets(parts)
-    frames = [
-        pl.read_parquet(docs_path(root, uid), columns=_DOC_COLUMNS).with_columns(
-            (pl.col("i").cast(pl.Int64) + offset).alias("idx")
-        )
-        for uid, offset in zip(offsets["uid"], offsets["offset"])
-    ]
-    if not frames:
-        return pl.DataFrame()
-    docs = pl.concat(frames).drop("i").sort("idx")
-    if keep == "first":
-        return docs.with_columns(pl.col("idx").alias("rank"))
-    ranked = docs.sort(["n_chars", "idx"], descending=[True, False]).with_row_index("rank")
-    return ranked.with_columns(pl.col("rank").cast(pl.Int64)).sort("idx")
+def partitions_for(rows: int, budget: int) -> int:
+    """Number of hash partitions so that one partition holds about `budget` rows."""
+    return max(1, -(-rows // max(1, budget)))
 
 
-def band_edges(root: Path, band: int, offsets: pl.DataFrame, representatives: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Candidate pairs of one band: every member of a (band, key) group paired with the group's
-    smallest index and with its predecessor in the group. Returns (edges u < v, rows scanned)."""
-    folder = band_dir(root, band)
-    files = sorted(folder.glob("part-*.parquet"))
+def duplicated_rows(scan: pl.LazyFrame, column: str, partitions: int) -> Iterator[pl.DataFrame]:
+    """Rows of `scan` whose `column` (a uniform 64-bit hash) occurs more than once, found one hash
+    partition (`column % partitions`) at a time."""
+    for p in range(partitions):
+        part = scan if partitions == 1 else scan.filter(pl.col(column) % partitions == p)
+        rows = part.collect(engine="streaming")
+        yield rows.filter(pl.col(column).is_duplicated())
+
+
+def exact_groups(layout: DocLayout, budget: int) -> pl.DataFrame:
+    """idx, exact_root of the documents whose normalised text occurs more than once."""
+    frames = list(duplicated_rows(layout.scan(["exact"]), "exact", partitions_for(layout.documents, budget)))
+    rows = pl.concat(frames) if frames else pl.DataFrame(schema={"idx": pl.Int64, "exact": pl.UInt64})
+    return rows.select("idx", pl.col("idx").min().over("exact").alias("exact_root")).sort("idx")
+
+
+def band_edges(root: Path, band: int, offsets: pl.DataFrame, copies: pl.DataFrame, budget: int) -> tuple[pl.DataFrame, int]:
+    """Candidate pairs of one band among exact representatives (documents not in `copies`): every
+    member of a (band, key) group paired with the group's smallest index and with its predecessor
+    in the group. Returns (edges u < v, rows in the band's files)."""
+    files = sorted(band_dir(root, band).glob("part-*.parquet"))
     if not files:
-        return pl.DataFrame(schema={"u": pl.Int64, "v": pl.Int64}), 0
+        return pl.DataFrame(schema=_EDGES), 0
+    scanned = int(pl.scan_parquet(files).select(pl.len()).collect().item())
     rows = (
         pl.scan_parquet(files)
-        .join(offsets.lazy().select("part", "offset"), on="part")
+        .join(offsets.lazy(), on="part")
         .select((pl.col("i").cast(pl.Int64) + pl.col("offset")).alias("idx"), "key")
-        .join(representatives.lazy(), on="idx", how="semi")
+        .join(copies.lazy(), on="idx", how="anti")
     )
-    groups = (
-        rows.group_by("key")
-        .agg(pl.col("idx").sort().alias("members"))
-        .filter(pl.col("members").list.len() > 1)
-        .select(pl.col("members"))
-        .collect()
-    )
-    scanned = int(pl.scan_parquet(files).select(pl.len()).collect().item())
+    frames = list(duplicated_rows(rows, "key", partitions_for(scanned, budget)))
+    colliding = pl.concat(frames) if frames else pl.DataFrame(schema={"idx": pl.Int64, "key": pl.UInt64})
+    groups = colliding.group_by("key").agg(pl.col("idx").sort().alias("members")).filter(pl.col("members").list.len() > 1)
     if groups.height == 0:
-        return pl.DataFrame(schema={"u": pl.Int64, "v": pl.Int64}), scanned
-    exploded = groups.with_row_index("g").explode("members").with_columns(
+        return pl.DataFrame(schema=_EDGES), scanned
+    exploded = groups.select("members").with_row_index("g").explode("members").with_columns(
         pl.col("members").first().over("g").alias("root"),
         pl.col("members").shift(1).over("g").alias("prev"),
     )
@@ -98,36 +104,14 @@ def band_edges(root: Path, band: int, offsets: pl.DataFrame, representatives: pl
     return pl.concat([star, chain]).unique(), scanned
 
 
-def load_signatures(root: Path, offsets: pl.DataFrame, wanted: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    """Signatures of the documents with global indices `wanted` (sorted): (indices, matrix)."""
-    idx_parts: list[np.ndarray] = []
-    sig_parts: list[np.ndarray] = []
-    starts = offsets["offset"].to_numpy()
-    uids = offsets["uid"].to_list()
-    for k, uid in enumerate(uids):
-        lo = starts[k]
-        hi = starts[k + 1] if k + 1 < len(uids) else np.iinfo(np.int64).max
-        mine = wanted[(wanted >= lo) & (wanted < hi)]
-        if len(mine) == 0:
-            continue
-        table = pq.read_table(docs_path(root, uid), columns=["sig"])
-        local = (mine - lo).astype(np.int64)
-        sigs = signatures_from_column(table.column("sig").take(local), num_perm)
-        idx_parts.append(mine)
-        sig_parts.append(sigs)
-    if not idx_parts:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, num_perm), dtype=np.uint32)
-    return np.concatenate(idx_parts), np.concatenate(sig_parts)
-
-
-def verify_edges(edges: pl.DataFrame, root: Path, offsets: pl.DataFrame, num_perm: int, threshold: float) -> pl.DataFrame:
+def verify_edges(edges: pl.DataFrame, layout: DocLayout, num_perm: int, threshold: float) -> pl.DataFrame:
     """Keep the candidate pairs whose estimated Jaccard (share of equal signature values) >= threshold."""
     if edges.height == 0:
         return edges
     u = edges["u"].to_numpy()
     v = edges["v"].to_numpy()
     wanted = np.unique(np.concatenate([u, v]))
-    idx, sigs = load_signatures(root, offsets, wanted, num_perm)
+    idx, sigs = layout.signatures(wanted, num_perm)
     pu = np.searchsorted(idx, u)
     pv = np.searchsorted(idx, v)
     keep = np.empty(len(u), dtype=bool)
@@ -136,6 +120,101 @@ def verify_edges(edges: pl.DataFrame, root: Path, offsets: pl.DataFrame, num_per
         same = sigs[pu[lo : lo + step]] == sigs[pv[lo : lo + step]]
         keep[lo : lo + step] = same.mean(axis=1) >= threshold
     return edges.filter(pl.Series(keep))
+
+
+def member_table(layout: DocLayout, exact: pl.DataFrame, links: pl.DataFrame, keep: str) -> pl.DataFrame:
+    """The documents of clusters of two or more, with their cluster facts (see `Clusters`)."""
+    u = links["u"].to_numpy()
+    v = links["v"].to_numpy()
+    nodes = np.unique(np.concatenate([u, v]))
+    labels = connected_components(len(nodes), np.searchsorted(nodes, u), np.searchsorted(nodes, v))
+    members = layout.take(nodes, MEMBER_COLUMNS).with_columns(pl.Series("cluster_id", nodes[labels], dtype=pl.Int64))
+    if keep == "first":
+        members = members.with_columns(pl.col("idx").alias("rank"))
+    else:  # order inside any group only: longest first, then input order
+        members = members.sort(["n_chars", "idx"], descending=[True, False]).with_row_index("rank").with_columns(pl.col("rank").cast(pl.Int64))
+    members = members.join(exact, on="idx", how="left", maintain_order="left")
+    in_exact = pl.col("exact_root").is_not_null()
+    members = members.with_columns(
+        pl.col("exact_root").fill_null(pl.col("idx")),
+        (in_exact & (pl.col("rank") != pl.col("rank").min().over("exact_root"))).alias("exact_duplicate"),
+        (in_exact & (pl.col("rank") != pl.col("rank").min().over("exact_root", "source"))).alias("exact_within"),
+        pl.len().over("cluster_id").cast(pl.Int64).alias("cluster_size"),
+        (pl.col("rank") == pl.col("rank").min().over("cluster_id")).alias("kept"),
+        (pl.col("rank") != pl.col("rank").min().over("cluster_id", "source")).alias("near_within"),
+        pl.lit(True).alias("is_duplicate"),
+    )
+    return members.sort("idx")
+
+
+def find_clusters(
+    root: Path,
+    parts: list[Part],
+    *,
+    bands: int,
+    num_perm: int,
+    threshold: float,
+    verify: bool,
+    keep: str,
+    partition_rows: int = PARTITION_ROWS,
+) -> Clusters:
+    """Exact groups and near-duplicate clusters of the documents mapped into `parts` (bounded memory).
+
+    Cluster ids are the smallest input index of the cluster (which contains each member's exact
+    group); `kept` is the first document of its cluster in keep order (`first`: input order,
+    `longest`: most characters, then input order)."""
+    if keep not in KEEP_RULES:
+        raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, got {keep!r}")
+    stats = ClusterStats()
+    layout = DocLayout.of(root, parts)
+    if layout.documents == 0:
+        return Clusters(layout, pl.DataFrame(), stats)
+    exact = exact_groups(layout, partition_rows)
+    copies = exact.filter(pl.col("idx") != pl.col("exact_root"))
+    offsets = layout.offsets_frame()
+    edge_frames = []
+    for band in range(bands):
+        edges, scanned = band_edges(root, band, offsets, copies.select("idx"), partition_rows)
+        stats.band_rows += scanned
+        edge_frames.append(edges)
+    edges = pl.concat(edge_frames).unique() if edge_frames else pl.DataFrame(schema=_EDGES)
+    stats.candidate_pairs = edges.height
+    if verify:
+        edges = verify_edges(edges, layout, num_perm, threshold)
+    stats.verified_pairs = edges.height
+    stats.rejected_pairs = stats.candidate_pairs - stats.verified_pairs
+    links = pl.concat([edges, copies.select(pl.col("exact_root").alias("u"), pl.col("idx").alias("v"))])
+    members = member_table(layout, exact, links, keep)
+    stats.spill_bytes = sum(f.stat().st_size for f in root.rglob("*.parquet"))
+    return Clusters(layout, members, stats)
+
+
+def document_frames(clusters: Clusters, columns: list[str] = MEMBER_COLUMNS) -> Iterator[pl.DataFrame]:
+    """Every document with its cluster facts, one part (input order) at a time: documents outside
+    `members` are their own cluster (cluster_id = idx, kept, not a duplicate)."""
+    members = clusters.members
+    m_idx = members["idx"].to_numpy() if members.height else np.zeros(0, dtype=np.int64)
+    facts = {
+        "exact_root": None, "exact_duplicate": False, "exact_within": False, "cluster_id": None,
+        "cluster_size": 1, "kept": True, "is_duplicate": False, "near_within": False,
+    }  # fmt: skip
+    for offset, frame in clusters.layout.parts(columns):
+        idx = np.arange(offset, offset + frame.height, dtype=np.int64)
+        lo, hi = np.searchsorted(m_idx, [offset, offset + frame.height])
+        local = m_idx[lo:hi] - offset
+        out = {"idx": idx}
+        for name, default in facts.items():
+            values = idx.copy() if default is None else np.full(frame.height, default)
+            if hi > lo:
+                values[local] = members[name].slice(lo, hi - lo).to_numpy()
+            out[name] = values
+        yield pl.concat([frame, pl.DataFrame(out)], how="horizontal").select("idx", *columns, *facts)
+
+
+def document_table(clusters: Clusters) -> pl.DataFrame:
+    """All documents with their cluster facts in one frame (small corpora and tests)."""
+    frames = list(document_frames(clusters))
+    return pl.concat(frames) if frames else pl.DataFrame()
 
 
 def cluster(
@@ -147,60 +226,18 @@ def cluster(
     threshold: float,
     verify: bool,
     keep: str,
+    partition_rows: int = PARTITION_ROWS,
 ) -> tuple[pl.DataFrame, ClusterStats]:
-    """One row per document: idx, doc_id, source, file, _row, n_chars, exact/near cluster facts.
-
-    Columns added: `exact_root` (smallest idx with the same normalised text), `exact_duplicate`
-    (an identical document ranks before it), `exact_within` (one of those is in its own source),
-    `cluster_id` (smallest idx of its near-duplicate cluster, which contains its exact group),
-    `cluster_size`, `kept` (first in keep order within the cluster), `is_duplicate` (cluster of
-    two or more), `near_within` (not kept, and another document of its source ranks before it).
-    """
-    stats = ClusterStats()
-    docs = load_documents(root, parts, keep)
-    if docs.height == 0:
-        return docs, stats
-    docs = docs.with_columns(
-        pl.col("idx").min().over("exact").alias("exact_root"),
-        (pl.col("rank") != pl.col("rank").min().over("exact")).alias("exact_duplicate"),
-        (pl.col("rank") != pl.col("rank").min().over("exact", "source")).alias("exact_within"),
+    """One row per document (in memory: for small corpora and tests; see `find_clusters`)."""
+    found = find_clusters(
+        root, parts, bands=bands, num_perm=num_perm, threshold=threshold, verify=verify, keep=keep, partition_rows=partition_rows
     )
-    offsets = part_offsets(parts)
-    representatives = docs.filter((pl.col("idx") == pl.col("exact_root")) & (pl.col("n_shingles") > 0)).select("idx")
-    edge_frames = []
-    for band in range(bands):
-        edges, scanned = band_edges(root, band, offsets, representatives)
-        stats.band_rows += scanned
-        edge_frames.append(edges)
-    edges = pl.concat(edge_frames).unique() if edge_frames else pl.DataFrame(schema={"u": pl.Int64, "v": pl.Int64})
-    stats.candidate_pairs = edges.height
-    if verify:
-        edges = verify_edges(edges, root, offsets, num_perm, threshold)
-    stats.verified_pairs = edges.height
-    stats.rejected_pairs = stats.candidate_pairs - stats.verified_pairs
-    exact_links = docs.filter(pl.col("idx") != pl.col("exact_root")).select(pl.col("exact_root").alias("u"), pl.col("idx").alias("v"))
-    links = pl.concat([edges, exact_links])
-    n = int(docs["idx"].max()) + 1
-    labels = connected_components(n, links["u"].to_numpy(), links["v"].to_numpy())
-    docs = docs.with_columns(pl.Series("cluster_id", labels[docs["idx"].to_numpy()], dtype=pl.Int64))
-    docs = docs.with_columns(
-        pl.len().over("cluster_id").cast(pl.Int64).alias("cluster_size"),
-        (pl.col("rank") == pl.col("rank").min().over("cluster_id")).alias("kept"),
-        (pl.col("rank") != pl.col("rank").min().over("cluster_id", "source")).alias("near_within"),
-    ).with_columns((pl.col("cluster_size") > 1).alias("is_duplicate"))
-    stats.spill_bytes = sum(f.stat().st_size for f in root.rglob("*.parquet"))
-    return docs.sort("idx"), stats
+    return document_table(found), found.stats
 
 
-def previews(root: Path, parts: list[Part], indices: list[int]) -> dict[int, str]:
+def previews(layout: DocLayout, indices: list[int]) -> dict[int, str]:
     """The stored preview text of a few documents by global index."""
     if not indices:
         return {}
-    offsets = part_offsets(parts)
-    starts = offsets["offset"].to_numpy()
-    out: dict[int, str] = {}
-    for idx in indices:
-        k = int(np.searchsorted(starts, idx, side="right")) - 1
-        table = pq.read_table(docs_path(root, offsets["uid"][k]), columns=["preview"])
-        out[idx] = str(table.column("preview")[idx - int(starts[k])].as_py())
-    return out
+    rows = layout.take(np.array(sorted(set(indices)), dtype=np.int64), ["preview"])
+    return {int(i): str(p) for i, p in rows.iter_rows()}

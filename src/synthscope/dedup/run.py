@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from synthscope.dedup.analyzer import DedupAnalyzer, summarise
+from synthscope.dedup.cluster import Clusters, document_frames
 from synthscope.engine import make_engine
 from synthscope.errors import UsageError
 from synthscope.io.accounting import Accounting, RowCounts
@@ -63,14 +65,13 @@ def run_dedup(
         finally:
             if progress is not None:
                 progress.finish()
-        docs, stats = analyzer.cluster(state)
+        found = analyzer.find_clusters(state)
         clusters_path = out_dir / CLUSTERS_FILE
-        table = _clusters_table(docs)
-        table.write_parquet(clusters_path)
-        result = summarise(docs, stats, analyzer.workdir, list(state.parts)) if docs.height else None
+        write_clusters(found, clusters_path)
+        result = summarise(found) if found.documents else None
         written: list[tuple[str, Path, int]] = []
         if write_deduplicated:
-            written = _write_deduplicated(inputs, table, out_dir / DEDUPLICATED_DIR, Path(work))
+            written = _write_deduplicated(inputs, found, out_dir / DEDUPLICATED_DIR, Path(work))
     return DedupResult(
         clusters_path=clusters_path,
         summary=result.summary if result else {"documents": 0},
@@ -80,13 +81,33 @@ def run_dedup(
     )
 
 
-def _clusters_table(docs: pl.DataFrame) -> pl.DataFrame:
-    schema = {"id": pl.String, "source": pl.String, "cluster_id": pl.Int64, "is_duplicate": pl.Boolean, "kept": pl.Boolean, "file": pl.String, "row": pl.Int64}
-    if docs.height == 0:
-        return pl.DataFrame(schema=schema)
+_CLUSTERS_SCHEMA = {
+    "id": pl.String, "source": pl.String, "cluster_id": pl.Int64, "is_duplicate": pl.Boolean, "kept": pl.Boolean,
+    "file": pl.String, "row": pl.Int64,
+}  # fmt: skip
+
+
+def write_clusters(found: Clusters, path: Path) -> None:
+    """Write clusters.parquet (id, source, cluster_id, is_duplicate, kept, file, row) in input
+    order, one part of the spill at a time (one row group each)."""
+    writer: pq.ParquetWriter | None = None
+    try:
+        for frame in document_frames(found, ["doc_id", "source", "file", "_row"]):
+            table = _clusters_frame(frame).to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        pl.DataFrame(schema=_CLUSTERS_SCHEMA).write_parquet(path)
+
+
+def _clusters_frame(docs: pl.DataFrame) -> pl.DataFrame:
     return docs.select(
         pl.col("doc_id").alias("id"), "source", "cluster_id", "is_duplicate", "kept", "file", pl.col("_row").alias("row")
-    ).cast(schema)  # type: ignore[arg-type]
+    ).cast(_CLUSTERS_SCHEMA)  # type: ignore[arg-type]
 
 
 def _output_names(inputs: list[InputFile]) -> dict[str, str]:
@@ -102,8 +123,9 @@ def _output_names(inputs: list[InputFile]) -> dict[str, str]:
     return names
 
 
-def _write_deduplicated(inputs: list[InputFile], table: pl.DataFrame, folder: Path, work: Path) -> list[tuple[str, Path, int]]:
-    removed = table.filter(~pl.col("kept")).group_by("file").agg(pl.col("row"))
+def _write_deduplicated(inputs: list[InputFile], found: Clusters, folder: Path, work: Path) -> list[tuple[str, Path, int]]:
+    members = found.members
+    removed = members.filter(~pl.col("kept")).group_by("file").agg(pl.col("_row").sort()) if members.height else pl.DataFrame()
     drop = {row[0]: row[1] for row in removed.iter_rows()}
     names = _output_names(inputs)
     written = []
