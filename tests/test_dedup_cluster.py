@@ -122,3 +122,27 @@ def test_verification_rejects_weak_candidates(planted: tuple[pl.DataFrame, dict[
     docs, result = run(loose, [frame], tmp_path)
     assert result.summary["candidate_pairs"] >= result.summary["verified_pairs"] > 0
     assert bool(docs.filter(pl.col("doc_id") == "copy6")["kept"][0]) is False  # heavy edits still pass J >= 0.3
+
+
+@pytest.mark.parametrize("keep", ["first", "longest"])
+def test_hash_partitioned_finalize_gives_the_same_result(planted: tuple[pl.DataFrame, dict[str, str]], tmp_path: Path, keep: str) -> None:
+    """A tiny group-by budget (many hash partitions of exact hashes and band keys) changes nothing."""
+    frame, _ = planted
+    batches = [frame.slice(lo, 40) for lo in range(0, frame.height, 40)]
+    whole, whole_result = run(DedupAnalyzer(tmp_path / "w", DedupOptions(keep=keep)), batches, tmp_path)
+    split, split_result = run(DedupAnalyzer(tmp_path / "s", DedupOptions(keep=keep, partition_rows=7)), batches, tmp_path)
+    assert whole.equals(split)
+    assert int((~whole["kept"]).sum()) == 6  # the planted copies are found either way
+    assert whole_result.per_source == split_result.per_source
+    assert {k: v for k, v in whole_result.summary.items() if k != "spill_bytes"} == {k: v for k, v in split_result.summary.items() if k != "spill_bytes"}
+
+
+def test_document_table_has_one_row_per_document_in_input_order(planted: tuple[pl.DataFrame, dict[str, str]], tmp_path: Path) -> None:
+    frame, _ = planted
+    docs, _ = run(DedupAnalyzer(tmp_path), [frame.slice(0, 100), frame.slice(100)], tmp_path)
+    assert docs["doc_id"].to_list() == frame["doc_id"].to_list()
+    assert docs["idx"].to_list() == list(range(frame.height))
+    singles = docs.filter(~pl.col("is_duplicate"))
+    assert singles["kept"].all() and (singles["cluster_id"] == singles["idx"]).all() and (singles["cluster_size"] == 1).all()
+    sizes = docs.filter(pl.col("is_duplicate")).group_by("cluster_id").agg(pl.len().alias("n"), pl.col("cluster_size").first(), pl.col("kept").sum())
+    assert (sizes["n"] == sizes["cluster_size"]).all() and (sizes["kept"] == 1).all()
