@@ -1,7 +1,8 @@
 """Finalize of dedup: exact groups, candidate pairs from band collisions on disk, clusters.
 
-Memory stays bounded by a row budget, not by the corpus: exact hashes and band keys are read
-back from the spill files in hash partitions (`partition_rows` rows per group-by pass), and only
+Memory stays bounded by a row budget, not by the corpus: exact hashes and band keys are grouped
+in memory up to `partition_rows` rows; beyond that they are first rewritten (one streaming pass)
+into hash-partitioned Parquet and grouped one partition at a time. Only
 the documents that take part in an exact group or a verified candidate pair (the "members", usually
 a small share) are held in memory. Every other document is a cluster of its own, kept, with its
 own index as cluster id; `document_frames` expands that implicitly, one part at a time.
@@ -9,6 +10,7 @@ own index as cluster id; `document_frames` expands that implicitly, one part at 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ from synthscope.dedup.spill import Part, band_dir
 
 KEEP_RULES = ("first", "longest")
 PARTITION_ROWS = 1_000_000  # rows of one in-memory group-by pass over exact hashes or band keys
+PARTITIONS_DIR = "partitions"  # finalize's temporary hash partitions, under the spill folder
 MEMBER_COLUMNS = ["doc_id", "source", "file", "_row", "n_chars"]
 _EDGES = {"u": pl.Int64, "v": pl.Int64}
 
@@ -58,18 +61,34 @@ def partitions_for(rows: int, budget: int) -> int:
     return max(1, -(-rows // max(1, budget)))
 
 
-def duplicated_rows(scan: pl.LazyFrame, column: str, partitions: int) -> Iterator[pl.DataFrame]:
-    """Rows of `scan` whose `column` (a uniform 64-bit hash) occurs more than once, found one hash
-    partition (`column % partitions`) at a time."""
-    for p in range(partitions):
-        part = scan if partitions == 1 else scan.filter(pl.col(column) % partitions == p)
-        rows = part.collect(engine="streaming")
+def duplicated_rows(scan: pl.LazyFrame, column: str, partitions: int, folder: Path) -> Iterator[pl.DataFrame]:
+    """Rows of `scan` whose `column` (a uniform 64-bit hash) occurs more than once.
+
+    With one partition the scan is grouped in memory. Otherwise it is written once, streaming,
+    to `folder` partitioned by `column % partitions` (Parquet, hive layout), and each partition
+    is grouped on its own; the folder is removed afterwards."""
+    if partitions == 1:
+        rows = scan.collect(engine="streaming")
         yield rows.filter(pl.col(column).is_duplicated())
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        scan.with_columns((pl.col(column) % partitions).alias("_p")).sink_parquet(
+            pl.PartitionBy(folder, key="_p", include_key=False), mkdir=True, engine="streaming", compression="zstd", compression_level=1
+        )
+        for p in range(partitions):
+            files = sorted((folder / f"_p={p}").glob("*.parquet"))
+            if files:
+                rows = pl.read_parquet(files)
+                yield rows.filter(pl.col(column).is_duplicated())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def exact_groups(layout: DocLayout, budget: int) -> pl.DataFrame:
     """idx, exact_root of the documents whose normalised text occurs more than once."""
-    frames = list(duplicated_rows(layout.scan(["exact"]), "exact", partitions_for(layout.documents, budget)))
+    folder = layout.root / PARTITIONS_DIR / "exact"
+    frames = list(duplicated_rows(layout.scan(["exact"]), "exact", partitions_for(layout.documents, budget), folder))
     rows = pl.concat(frames) if frames else pl.DataFrame(schema={"idx": pl.Int64, "exact": pl.UInt64})
     return rows.select("idx", pl.col("idx").min().over("exact").alias("exact_root")).sort("idx")
 
@@ -88,7 +107,7 @@ def band_edges(root: Path, band: int, offsets: pl.DataFrame, copies: pl.DataFram
         .select((pl.col("i").cast(pl.Int64) + pl.col("offset")).alias("idx"), "key")
         .join(copies.lazy(), on="idx", how="anti")
     )
-    frames = list(duplicated_rows(rows, "key", partitions_for(scanned, budget)))
+    frames = list(duplicated_rows(rows, "key", partitions_for(scanned, budget), root / PARTITIONS_DIR / f"band={band:03d}"))
     colliding = pl.concat(frames) if frames else pl.DataFrame(schema={"idx": pl.Int64, "key": pl.UInt64})
     groups = colliding.group_by("key").agg(pl.col("idx").sort().alias("members")).filter(pl.col("members").list.len() > 1)
     if groups.height == 0:
