@@ -23,7 +23,7 @@ from synthscope.dedup.layout import DocLayout
 from synthscope.dedup.spill import Part, band_dir
 
 KEEP_RULES = ("first", "longest")
-PARTITION_ROWS = 1_000_000  # rows of one in-memory group-by pass over exact hashes or band keys
+PARTITION_ROWS = 250_000  # rows of one in-memory group-by pass over exact hashes or band keys
 PARTITIONS_DIR = "partitions"  # finalize's temporary hash partitions, under the spill folder
 MEMBER_COLUMNS = ["doc_id", "source", "file", "_row", "n_chars"]
 _EDGES = {"u": pl.Int64, "v": pl.Int64}
