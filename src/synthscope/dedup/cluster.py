@@ -134,7 +134,7 @@ def verify_edges(edges: pl.DataFrame, layout: DocLayout, num_perm: int, threshol
     pu = np.searchsorted(idx, u)
     pv = np.searchsorted(idx, v)
     keep = np.empty(len(u), dtype=bool)
-    step = max(1, (1 << 22) // num_perm)
+    step = max(1, (1 << 20) // num_perm)  # 4 MiB of compared values per step
     for lo in range(0, len(u), step):
         same = sigs[pu[lo : lo + step]] == sigs[pv[lo : lo + step]]
         keep[lo : lo + step] = same.mean(axis=1) >= threshold
