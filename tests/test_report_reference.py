@@ -10,7 +10,8 @@ import pytest
 from synthscope.errors import UsageError
 from synthscope.report.ci import evaluate
 from synthscope.report.config import CheckSettings
-from synthscope.report.reference import Histogram, estimate_with_reference, mixture_mle
+from synthscope.detect.estimator import mle_alpha as mixture_mle
+from synthscope.report.reference import Histogram, estimate_with_reference
 
 EDGES = np.linspace(0, 1, 41)
 
