@@ -8,12 +8,16 @@ human documents are the pre-LLM baseline snapshot; half B's human and machine do
 new snapshots at known machine shares. Every snapshot is scored by the profile and estimated twice:
 - default: detect's `estimate_fraction` (calibration human and synthetic histograms);
 - baseline-is-human: `synthscope.report.reference.estimate_with_reference` with the baseline's score
-  histogram as human reference and the profile's synthetic histogram, moved by the baseline's median
-  shift from the profile's human histogram (what `audit --baseline X --baseline-is-human` does).
+  histogram as human reference and the profile's per-domain synthetic histograms, moved by half the
+  baseline's median offset from the profile's human histograms, interval widened by the profile's
+  `shift_sd["synthetic"]` (what `audit --baseline X --baseline-is-human` does);
+- ablations of the synthetic reference's move: transfer 0 (not moved) and 1 (moved by the whole offset,
+  the previous behaviour).
+Calibration groups are domains, as in the shipped profile (scripts/fit_default_profile.py).
 Printed per domain and overall: mean absolute error, 90% interval coverage, mean estimate on purely
 human snapshots.
 
-    python benchmarks/baseline_human_reference.py [--snapshot-docs 150] [--repeats 20]
+    python benchmarks/baseline_human_reference.py [--snapshot-docs 150] [--repeats 20] [--ablations]
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from synthscope.detect.calibrate import LabelledFeatures, fit_profile
 from synthscope.detect.estimator import estimate_fraction
 from synthscope.detect.features import compute_features
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, score_bins
-from synthscope.report.reference import BANDWIDTH_BINS, Histogram, estimate_with_reference
+from synthscope.report.reference import Histogram, estimate_with_reference
 from synthscope.text import N_TOKENS, prepare
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -46,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--snapshot-docs", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--ablations", action="store_true", help="also the synthetic reference moved by 0x and 1x the offset")
     args = parser.parse_args()
     started = time.perf_counter()
     dev = pl.read_ndjson(DATA / "detect_dev.jsonl.gz").filter((pl.col("label") == "human") | pl.col("generator").is_in(MODERN))
@@ -62,14 +67,15 @@ def main() -> None:
             print(f"{held}: no machine text of {', '.join(MODERN)}; not held out (stays in training)")
             continue
         train = domain != held
-        data = LabelledFeatures(features.filter(pl.Series(train)), n_words[train], y[train], dev["generator"].to_numpy()[train].astype(str))
+        data = LabelledFeatures(features.filter(pl.Series(train)), n_words[train], y[train], domain[train])
         profile, _ = fit_profile(data)
         model = model_of(profile)
         bins = score_bins(model.logits(model.standardise(features, n_words)))
         here = domain == held
         baseline = Histogram(LOGIT_EDGES, hist(bins[here & half_a & (y == 0)]))
-        synthetic = Histogram(LOGIT_EDGES, np.asarray(profile.synthetic_hist, dtype=float))
-        calib_human = Histogram(LOGIT_EDGES, np.asarray(profile.human_hist, dtype=float))
+        synthetic = [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.synthetic_group_hists.values()]
+        calib_human = [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.human_group_hists.values()]
+        sd = profile.shift_sd["synthetic"]
         human_b, machine_b = bins[here & ~half_a & (y == 0)], bins[here & ~half_a & (y == 1)]
         n = min(args.snapshot_docs, len(human_b))
         for alpha in FRACTIONS:
@@ -77,13 +83,19 @@ def main() -> None:
             for rep in range(args.repeats):
                 counts = hist(np.concatenate([rng.choice(human_b, n - k, replace=False), rng.choice(machine_b, k, replace=False)]))
                 truth = k / n
+                target = Histogram(LOGIT_EDGES, counts)
                 results = {
                     "default (detect, calibration human)": estimate_fraction(counts, profile, seed=rep),
                     "baseline-is-human": estimate_with_reference(
-                        baseline, synthetic, Histogram(LOGIT_EDGES, counts), seed=rep, n_boot=400,
-                        calibration_human=calib_human, bandwidth_bins=BANDWIDTH_BINS,
+                        baseline, synthetic, target, seed=rep, calibration_human=calib_human, synthetic_shift_sd=sd,
                     ),
                 }
+                if args.ablations:
+                    for transfer in (0.0, 1.0):
+                        results[f"ablation: synthetic moved x{transfer:g}"] = estimate_with_reference(
+                            baseline, synthetic, target, seed=rep, calibration_human=calib_human,
+                            synthetic_shift_sd=sd, shift_transfer=transfer,
+                        )
                 for name, r in results.items():
                     rows.append({"domain": held, "estimator": name, "alpha": truth, "estimate": r["estimate"],
                                  "covered": r["ci_low"] <= truth <= r["ci_high"], "width": r["ci_high"] - r["ci_low"],

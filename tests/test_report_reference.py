@@ -10,7 +10,8 @@ import pytest
 from synthscope.errors import UsageError
 from synthscope.report.ci import evaluate
 from synthscope.report.config import CheckSettings
-from synthscope.report.reference import Histogram, estimate_with_reference, mixture_mle
+from synthscope.detect.estimator import mle_alpha as mixture_mle
+from synthscope.report.reference import Histogram, estimate_with_reference
 
 EDGES = np.linspace(0, 1, 41)
 
@@ -99,3 +100,81 @@ def test_detect_audit_carries_the_hook_and_a_human_baseline_of_itself_gives_no_e
         assert source["synthetic_fraction"]["method"] == "mle-baseline-reference"
         assert source["synthetic_fraction_default"]["method"] == "mle-mixture"
         assert source["synthetic_fraction"]["estimate"] <= 0.1
+
+
+@pytest.fixture(scope="module")
+def held_out_xsum(dev_frame):
+    """Scores of xsum documents under a profile fitted on the other domains (modern generators only)."""
+    import polars as pl
+
+    from synthscope.detect.analyzer import model_of
+    from synthscope.detect.calibrate import LabelledFeatures, fit_profile
+    from synthscope.detect.features import compute_features
+    from synthscope.detect.profile import score_bins
+    from synthscope.text import N_TOKENS, prepare
+
+    dev = dev_frame.filter((pl.col("label") == "human") | pl.col("generator").is_in(["davinci", "gpt-3.5-turbo", "gpt-4"]))
+    batch = prepare(dev.rename({"domain": "source"}))
+    features = compute_features(batch)
+    n_words = batch[N_TOKENS].to_numpy().astype(float)
+    y = (dev["label"] == "machine").to_numpy().astype(int)
+    domain = dev["domain"].to_numpy()
+    train = domain != "xsum"
+    profile, _ = fit_profile(LabelledFeatures(features.filter(pl.Series(train)), n_words[train], y[train], domain[train]))
+    model = model_of(profile)
+    bins = score_bins(model.logits(model.standardise(features, n_words)))
+    half_a = (dev["pair"].cast(pl.String).hash(seed=0) % 2 == 0).to_numpy()
+    here = domain == "xsum"
+    return profile, {
+        "baseline": bins[here & half_a & (y == 0)],
+        "human": bins[here & ~half_a & (y == 0)],
+        "machine": bins[here & ~half_a & (y == 1)],
+    }
+
+
+def _estimate_held_out(profile, baseline_bins, target_bins, seed=1, **options):
+    from synthscope.detect.profile import LOGIT_EDGES, N_BINS
+
+    def h(b):
+        return Histogram(LOGIT_EDGES, np.bincount(b, minlength=N_BINS).astype(float))
+
+    def groups(hists):
+        return [Histogram(LOGIT_EDGES, np.asarray(c, dtype=float)) for c in hists.values()]
+
+    return estimate_with_reference(
+        h(baseline_bins), groups(profile.synthetic_group_hists), h(target_bins), seed=seed,
+        calibration_human=groups(profile.human_group_hists), synthetic_shift_sd=profile.shift_sd["synthetic"], **options,
+    )
+
+
+def test_held_out_domain_interval_contains_the_truth_and_pure_human_is_zero(held_out_xsum) -> None:
+    """xsum never seen by the profile; its own human half as baseline; the other half mixed at 25%."""
+    profile, bins = held_out_xsum
+    rng = np.random.default_rng(11)
+    human = rng.choice(bins["human"], 120, replace=False)
+    machine = rng.choice(bins["machine"], 40, replace=False)
+    mixed = _estimate_held_out(profile, bins["baseline"], np.concatenate([human, machine]))
+    assert mixed["ci_low"] <= 0.25 <= mixed["ci_high"]
+    assert abs(mixed["estimate"] - 0.25) < 0.15 and mixed["low_confidence"] is False
+    pure = _estimate_held_out(profile, bins["baseline"], human)
+    assert pure["estimate"] <= 0.05 and pure["ci_low"] == 0.0
+    assert pure["ci_high"] < mixed["ci_low"] + 0.25  # the pure-human interval sits below the mixture's
+
+
+def test_small_baseline_widens_the_interval_and_is_low_confidence(held_out_xsum) -> None:
+    """A 15-document baseline is a noisy human reference: wider intervals (on average over draws), flagged."""
+    profile, bins = held_out_xsum
+    rng = np.random.default_rng(12)
+    target = np.concatenate([rng.choice(bins["human"], 120, replace=False), rng.choice(bins["machine"], 40, replace=False)])
+    full = _estimate_held_out(profile, bins["baseline"], target)
+    assert full["reference_documents"] > 200 and full["low_confidence"] is False
+    widths, fixed_widths = [], []
+    for seed in range(5):
+        small_bins = rng.choice(bins["baseline"], 15, replace=False)
+        small = _estimate_held_out(profile, small_bins, target, seed=seed)
+        fixed = _estimate_held_out(profile, small_bins, target, seed=seed, resample_human=False)
+        assert small["low_confidence"] is True and small["reference_documents"] == 15
+        widths.append(small["ci_high"] - small["ci_low"])
+        fixed_widths.append(fixed["ci_high"] - fixed["ci_low"])
+    assert np.mean(widths) > 1.1 * (full["ci_high"] - full["ci_low"])
+    assert np.mean(widths) > np.mean(fixed_widths)  # resampling the baseline is what widens it

@@ -132,6 +132,11 @@ class DetectAnalyzer:
                 "bin_edges": LOGIT_EDGES.tolist(),
                 "human": list(self.profile.human_hist),
                 "synthetic": list(self.profile.synthetic_hist),
+                # per calibration group (domain): resampled and mixed by the --baseline-is-human bootstrap
+                "human_groups": {g: list(h) for g, h in self.profile.human_group_hists.items()},
+                "synthetic_groups": {g: list(h) for g, h in self.profile.synthetic_group_hists.items()},
+                # held-out RMS error on purely synthetic text of an unseen domain: widens that interval
+                "synthetic_shift_sd": float(self.profile.shift_sd.get("synthetic", 0.0)),
             },
         }
 

@@ -32,12 +32,14 @@ PSEUDO_COUNT = 0.5
 def density(hist: np.ndarray, bandwidth: float = BANDWIDTH_BINS, pseudo: float = PSEUDO_COUNT) -> np.ndarray:
     """Smoothed probabilities per bin: histogram plus a pseudo-count, Gaussian-smoothed across bins.
 
-    Works on the last axis, so a stack of histograms gives a stack of densities.
+    Works on the last axis, so a stack of histograms gives a stack of densities; any number of bins
+    (detect's are the profile's N_BINS logit bins).
     """
     hist = np.asarray(hist, dtype=np.float64)
+    bins = hist.shape[-1]
     offsets = np.arange(-int(4 * bandwidth) - 1, int(4 * bandwidth) + 2)
     kernel = np.exp(-0.5 * (offsets / bandwidth) ** 2)
-    idx = np.clip(np.arange(N_BINS)[:, None] + offsets[None, :], 0, N_BINS - 1)
+    idx = np.clip(np.arange(bins)[:, None] + offsets[None, :], 0, bins - 1)
     smooth = np.zeros_like(hist)
     for j, weight in enumerate(kernel):
         smooth += weight * hist[..., idx[:, j]]

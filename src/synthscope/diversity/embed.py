@@ -48,6 +48,7 @@ def word_frequencies() -> dict[str, float]:
 
 
 @functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=4)
 def projection(seed: int, buckets: int = HASH_BUCKETS, dim: int = HASH_DIM) -> np.ndarray:
     """The fixed random projection of the hashed embedder (float32, buckets x dim)."""
     return np.random.default_rng(seed).standard_normal((buckets, dim), dtype=np.float32)

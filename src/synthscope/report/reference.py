@@ -1,30 +1,48 @@
-"""Synthetic fraction against a reference: mixture MLE on score histograms, with a bootstrap interval.
+"""Synthetic fraction against a source's own human baseline (`--baseline-is-human`).
 
-A source's document scores are modelled as a mixture (1 - a) * H + a * S of a human score
-distribution H and a synthetic one S, both given as histograms on score bins. The mixing weight a is
-found by maximum likelihood on the binned counts (the log-likelihood is concave in a, so a vectorised
-bisection on its derivative finds it), and its interval by a bootstrap that resamples the target's
-counts and, since a baseline snapshot is a finite sample too, the human reference's counts.
+A source's document scores are modelled as a mixture (1 - a) * H + a * S of a human score distribution H
+and a synthetic one S. Here H is the baseline snapshot's histogram of the same source (text known to
+predate LLMs) and S comes from the calibration profile. The estimate is detect's maximum-likelihood
+mixing weight (`detect.estimator.mle_alpha` on `detect.estimator.density` smoothed histograms).
 
-`--baseline-is-human` uses this with H = the baseline report's histogram of the same source and
-S = the calibration profile's synthetic histogram (`summary.detect.profile_histograms`), so the
-estimate is "excess over this source's own pre-LLM writing".
+The synthetic reference. A new domain moves human scores (the baseline's median sits `offset` logits
+from the calibration human median). Whether its machine text moves with it is unknown: in the calibration
+data it does not (per-domain synthetic medians do not follow the human ones), and held-out domains go
+both ways. The point estimate moves S by half the offset (`SHIFT_TRANSFER`, the midpoint of "machine
+text keeps its calibration scores" and "machine text moves with the domain's human text"), and the
+bootstrap treats the transfer as unknown, uniform on [0, 1].
+
+The interval is a percentile bootstrap over everything that is a finite sample or an assumption:
+- the target's documents (multinomial on its histogram);
+- the baseline's documents (it is a finite sample too: a small baseline gives a wide interval);
+- the synthetic reference: per calibration group histograms resampled and mixed with Dirichlet weights
+  (`detect.estimator.Densities.draw`, as the default estimator does), moved by a random transfer;
+then widened in quadrature by the profile's measured cross-domain synthetic error: leave-one-domain-out
+estimates on purely synthetic held-out text miss 1 by an RMS `shift_sd["synthetic"]`, so a fraction a
+may be read off by about a * shift_sd["synthetic"], applied at each end of the bootstrap interval (the human part of detect's sigma(a) is dropped: the
+human reference is the source's own). Below `MIN_DOCUMENTS` documents in the target or the baseline the
+estimate is flagged `low_confidence`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
+from synthscope.detect.estimator import MIN_DOCUMENTS, Densities, density, mle_alpha
 from synthscope.errors import InputError, UsageError
 
 METHOD = "mle-baseline-reference"
-UNIFORM_SHARE = 1e-3  # mixed into reference densities so an empty bin does not make the likelihood -inf
-MIN_DOCUMENTS = 30
-BANDWIDTH_BINS = 1.5  # reference smoothing used by --baseline-is-human (detect's 80 logit bins)  # below this (target or reference) an estimate is flagged low_confidence
-_BISECTION_STEPS = 40
+SHIFT_TRANSFER = 0.5  # share of the baseline's human offset applied to the synthetic reference (point estimate)
+N_BOOT = 400
+# prior mass of the baseline's density, in documents, spread evenly over the bins (detect's density adds
+# 0.5 per bin, sized for calibration histograms of hundreds of documents: on a 30-document baseline that
+# would make the human reference mostly uniform and any peaked synthetic reference would win)
+BASELINE_PRIOR_DOCUMENTS = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,83 +100,72 @@ class Histogram:
         return Histogram(np.asarray(edges, dtype=float), np.diff(at))
 
 
-def smooth(counts: np.ndarray, bandwidth_bins: float) -> np.ndarray:
-    """Gaussian smoothing across bins (edges reflected inward); works on (..., bins) arrays."""
-    if bandwidth_bins <= 0:
-        return counts
-    bins = counts.shape[-1]
-    offsets = np.arange(-int(4 * bandwidth_bins) - 1, int(4 * bandwidth_bins) + 2)
-    weights = np.exp(-0.5 * (offsets / bandwidth_bins) ** 2)
-    idx = np.clip(np.arange(bins)[:, None] + offsets[None, :], 0, bins - 1)
-    return np.einsum("...bk,k->...b", counts[..., idx], weights)
+def _groups(ref: Histogram | Sequence[Histogram], edges: np.ndarray) -> Densities:
+    """Per-group reference histograms on `edges` (one histogram = one group)."""
+    refs = [ref] if isinstance(ref, Histogram) else list(ref)
+    rows = [h.rebin(edges).counts for h in refs if h.total > 0]
+    if not rows:
+        raise InputError("a reference score histogram is empty")
+    return Densities(np.vstack(rows))
 
 
-def _densities(counts: np.ndarray, bandwidth_bins: float = 0.0) -> np.ndarray:
-    """Bin probabilities (optionally smoothed) with a small uniform share mixed in; (..., bins) arrays."""
-    counts = smooth(counts, bandwidth_bins)
-    shares = counts / np.maximum(counts.sum(axis=-1, keepdims=True), 1e-12)
-    return (1 - UNIFORM_SHARE) * shares + UNIFORM_SHARE / counts.shape[-1]
+def _median(dens: np.ndarray, edges: np.ndarray) -> float:
+    """Median of a bin-probability vector (mass spread uniformly inside each bin)."""
+    cdf = np.concatenate([[0.0], np.cumsum(dens)]) / dens.sum()
+    return float(np.interp(0.5, cdf, edges))
 
 
-def mixture_mle(counts: np.ndarray, human: np.ndarray, synthetic: np.ndarray) -> np.ndarray:
-    """Maximum-likelihood mixing weight per row of `counts` (..., bins) given bin probabilities.
-
-    `human` and `synthetic` broadcast against `counts`. The derivative of the log-likelihood,
-    sum n_b (s_b - h_b) / ((1 - a) h_b + a s_b), falls monotonically in a, so bisection finds its root.
-    """
-    diff = synthetic - human
-
-    def slope(a: np.ndarray) -> np.ndarray:
-        mix = human + a[..., None] * diff
-        return (counts * diff / mix).sum(axis=-1)
-
-    shape = np.broadcast_shapes(counts.shape, human.shape, synthetic.shape)[:-1]
-    lo, hi = np.zeros(shape), np.ones(shape)
-    for _ in range(_BISECTION_STEPS):
-        mid = (lo + hi) / 2
-        rising = slope(mid) > 0
-        lo = np.where(rising, mid, lo)
-        hi = np.where(rising, hi, mid)
-    estimate = (lo + hi) / 2
-    estimate = np.where(slope(np.zeros(shape)) <= 0, 0.0, estimate)
-    return np.where(slope(np.ones(shape)) >= 0, 1.0, estimate)
+def shift_densities(dens: np.ndarray, edges: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+    """Rows of bin probabilities moved by `deltas` on the score axis (overflow kept in the end bins)."""
+    dens = np.atleast_2d(dens)
+    deltas = np.broadcast_to(np.asarray(deltas, dtype=float), dens.shape[:1])
+    cdf = np.concatenate([np.zeros((dens.shape[0], 1)), np.cumsum(dens, axis=1)], axis=1)
+    moved = np.stack([np.interp(edges - d, edges, c) for c, d in zip(cdf, deltas)])  # one interp per replicate
+    moved[:, 0], moved[:, -1] = 0.0, cdf[:, -1]
+    out = np.diff(moved, axis=1) + 1e-9  # no empty bin: a zero density would make the likelihood -inf
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def estimate_with_reference(
     human: Histogram,
-    synthetic: Histogram,
+    synthetic: Histogram | Sequence[Histogram],
     target: Histogram | np.ndarray,
     *,
     confidence: float = 0.9,
-    n_boot: int = 1000,
+    n_boot: int = N_BOOT,
     seed: int = 1,
     resample_human: bool = True,
     min_documents: int = MIN_DOCUMENTS,
     method: str = METHOD,
-    calibration_human: Histogram | None = None,
-    bandwidth_bins: float = 0.0,
+    calibration_human: Histogram | Sequence[Histogram] | None = None,
+    synthetic_shift_sd: float = 0.0,
+    shift_transfer: float = SHIFT_TRANSFER,
 ) -> dict[str, Any]:
-    """Synthetic fraction of `target` (a histogram, or raw scores) against human/synthetic references.
+    """Synthetic fraction of `target` (a histogram, or raw scores) with `human` as its human reference.
 
-    With `calibration_human` (the human histogram the synthetic reference was calibrated with), the
-    synthetic reference is moved by the shift of the median from it to `human`: a domain that scores
-    higher than the calibration text for its human writing is assumed to do so for machine text too.
+    `synthetic` is the calibration's synthetic histogram, or one per calibration group (resampled and
+    mixed in the bootstrap). With `calibration_human` (the calibration's human histogram(s)), the
+    synthetic reference is moved by `shift_transfer` times the baseline's median offset from it, the
+    bootstrap drawing the transfer uniformly on [0, 1]. `synthetic_shift_sd` (the profile's
+    `shift_sd["synthetic"]`) widens each end of the bootstrap interval by z * end * sd in quadrature.
     Returns the report's `synthetic_fraction` object: estimate, ci_low, ci_high, confidence, method,
-    low_confidence, reference_documents. Histograms on different edges are rebinned onto the target's;
-    `bandwidth_bins` > 0 smooths the reference histograms (fine bins, small baselines).
+    low_confidence, reference_documents. Histograms on other edges are rebinned onto the target's.
     """
     if not 0 < confidence < 1:
         raise UsageError(f"confidence must be between 0 and 1, got {confidence}")
     if not isinstance(target, Histogram):
         target = Histogram.from_scores(np.asarray(target), human.bin_edges)
     edges = target.bin_edges
-    human, synthetic = human.rebin(edges), synthetic.rebin(edges)
-    if human.total <= 0 or synthetic.total <= 0:
+    human = human.rebin(edges)
+    if human.total <= 0:
         raise InputError("a reference score histogram is empty")
-    if calibration_human is not None and calibration_human.total > 0:
-        synthetic = synthetic.shifted(human.quantile(0.5) - calibration_human.rebin(edges).quantile(0.5))
-    n = int(round(target.total))
-    h, s = _densities(human.counts, bandwidth_bins), _densities(synthetic.counts, bandwidth_bins)
+    synth = _groups(synthetic, edges)
+    pseudo = BASELINE_PRIOR_DOCUMENTS / len(human.counts)
+    h = density(human.counts, pseudo=pseudo)
+    offset = 0.0
+    if calibration_human is not None:
+        offset = _median(h, edges) - _median(_groups(calibration_human, edges).pooled(), edges)
+    n, n_human = int(round(target.total)), int(round(human.total))
     result: dict[str, Any] = {
         "estimate": None,
         "ci_low": None,
@@ -166,25 +173,28 @@ def estimate_with_reference(
         "confidence": confidence,
         "method": method,
         "low_confidence": True,
-        "reference_documents": int(round(human.total)),
+        "reference_documents": n_human,
     }
     if n == 0:
         return result
-    estimate = float(mixture_mle(target.counts, h, s))
+    s = shift_densities(synth.pooled(), edges, shift_transfer * offset)
+    estimate = float(mle_alpha(target.counts, h, s)[0])
     rng = np.random.default_rng(seed)
     boot_counts = rng.multinomial(n, target.counts / target.total, size=n_boot).astype(float)
-    if resample_human:
-        n_human = max(int(round(human.total)), 1)
-        h_boot = _densities(rng.multinomial(n_human, human.counts / human.total, size=n_boot).astype(float), bandwidth_bins)
-    else:
-        h_boot = h[None, :]
-    boots = mixture_mle(boot_counts, h_boot, s[None, :])
+    h_boot = density(rng.multinomial(n_human, human.counts / human.total, size=n_boot).astype(float), pseudo=pseudo) if resample_human else h
+    s_boot = shift_densities(synth.draw(rng, n_boot), edges, rng.uniform(0.0, 1.0, n_boot) * offset)
+    boots = mle_alpha(boot_counts, h_boot, s_boot)
     tail = (1 - confidence) / 2
     lo, hi = np.quantile(boots, [tail, 1 - tail])
+    # synthetic-reference error ~ a * sd, at the interval's own ends (a truth near the upper end may be
+    # read low by hi * sd: evaluating at the estimate would give no room above an estimate of 0)
+    z = NormalDist().inv_cdf(1 - tail)
+    ci_low = estimate - float(np.hypot(max(estimate - lo, 0.0), z * lo * synthetic_shift_sd))
+    ci_high = estimate + float(np.hypot(max(hi - estimate, 0.0), z * hi * synthetic_shift_sd))
     result.update(
-        estimate=estimate,
-        ci_low=float(min(lo, estimate)),
-        ci_high=float(max(hi, estimate)),
+        estimate=round(estimate, 4),
+        ci_low=round(max(ci_low, 0.0), 4),
+        ci_high=round(min(ci_high, 1.0), 4),
         low_confidence=bool(n < min_documents or human.total < min_documents),
     )
     return result
@@ -198,26 +208,42 @@ def profile_histogram(report: dict[str, Any], key: str = "synthetic") -> Histogr
     return Histogram.from_dict(hists, key)
 
 
+def profile_references(report: dict[str, Any], key: str) -> list[Histogram] | None:
+    """The profile's per-group `key` histograms (`{key}_groups`), else its overall one, else None."""
+    hists = report.get("summary", {}).get("detect", {}).get("profile_histograms")
+    if not isinstance(hists, dict):
+        return None
+    groups = hists.get(f"{key}_groups")
+    if isinstance(groups, dict) and groups:
+        edges = np.asarray(hists["bin_edges"], dtype=float)
+        return [Histogram(edges, np.asarray(c, dtype=float)) for c in groups.values()]
+    overall = profile_histogram(report, key)
+    return None if overall is None else [overall]
+
+
 def apply_baseline_reference(
     report: dict[str, Any],
     baseline: dict[str, Any],
     *,
     confidence: float | None = None,
     seed: int | None = None,
-    bandwidth_bins: float = BANDWIDTH_BINS,
 ) -> list[str]:
     """Re-estimate each source's synthetic fraction with the baseline's histogram as human reference.
 
-    The calibration estimate moves to `synthetic_fraction_default`. Returns warnings for sources
-    that keep the calibration estimate (no baseline histogram for them).
+    The synthetic reference (per calibration group when the report carries them), the calibration
+    human histograms and the profile's cross-domain synthetic error come from `summary.detect` of the
+    report (or the baseline). The calibration estimate moves to `synthetic_fraction_default`. Returns
+    warnings for sources that keep the calibration estimate (no baseline histogram for them).
     """
-    synthetic = profile_histogram(report) or profile_histogram(baseline)
-    calibration_human = profile_histogram(report, "human") or profile_histogram(baseline, "human")
+    synthetic = profile_references(report, "synthetic") or profile_references(baseline, "synthetic")
+    calibration_human = profile_references(report, "human") or profile_references(baseline, "human")
     if synthetic is None or not any("score_histogram" in s for s in report["sources"]):
         raise UsageError(
             "--baseline-is-human needs the detect analyzer's score histograms: per-source 'score_histogram' "
             "and 'summary.detect.profile_histograms' in the report"
         )
+    hists = report.get("summary", {}).get("detect", {}).get("profile_histograms") or {}
+    shift_sd = float(hists.get("synthetic_shift_sd") or 0.0)
     if confidence is None:
         confidence = float(report.get("summary", {}).get("detect", {}).get("confidence") or 0.9)
     if seed is None:
@@ -240,7 +266,7 @@ def apply_baseline_reference(
             confidence=confidence,
             seed=seed,
             calibration_human=calibration_human,
-            bandwidth_bins=bandwidth_bins,
+            synthetic_shift_sd=shift_sd,
         )
         if "synthetic_fraction" in source:
             source["synthetic_fraction_default"] = source["synthetic_fraction"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -16,17 +17,20 @@ def _fmt_pct(value: Any) -> str:
 
 def render_summary(report: dict[str, Any], console: Console) -> None:
     """Print the per-source table and the accounting line."""
-    table = Table(title=f"synthscope audit — sources by {report['source_definition']}", show_lines=False)
+    table = Table(title=f"synthscope audit — sources by {report['source_definition']}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     longest = max((len(str(s["source"])) for s in report["sources"][:MAX_ROWS]), default=6)
     table.add_column("source", overflow="fold", min_width=min(longest, 32))
-    table.add_column("docs", justify="right")
-    table.add_column("tokens/doc (p50)", justify="right")
+    table.add_column("docs", justify="right", no_wrap=True)
     extra_columns = _extra_columns(report)
+    if not extra_columns:  # only corpus statistics: show document lengths instead
+        extra_columns = [("tokens/doc p50", lambda s: str(s.get("tokens_per_document", {}).get("p50", "—")))]
     for title, _ in extra_columns:
-        table.add_column(title, justify="right")
+        table.add_column(title, justify="right", no_wrap=True)
+    titles = [title for title, _ in extra_columns]
+    if "synthetic" in titles or "exact" in titles:
+        table.caption = "synthetic: estimate \\[interval], ? = low confidence; exact, near: duplicate shares"
     for src in report["sources"][:MAX_ROWS]:
-        lengths = src.get("tokens_per_document", {})
-        row = [str(src["source"]), f"{src.get('documents', 0):,}", str(lengths.get("p50", "—"))]
+        row = [str(src["source"]), f"{src.get('documents', 0):,}"]
         row += [getter(src) for _, getter in extra_columns]
         table.add_row(*row)
     console.print(table)
@@ -59,21 +63,22 @@ def _extra_columns(report: dict[str, Any]) -> list[tuple[str, Any]]:
     sources = report["sources"]
     columns: list[tuple[str, Any]] = []
     if any("synthetic_fraction" in s for s in sources):
+        # estimate [interval] in percent; "?" marks a low-confidence (small) source
         def synthetic(s: dict[str, Any]) -> str:
             sf = s.get("synthetic_fraction")
             if not sf:
                 return "—"
             mark = "?" if sf.get("low_confidence") else ""
-            return f"{_fmt_pct(sf['estimate'])} [{_fmt_pct(sf['ci_low'])}–{_fmt_pct(sf['ci_high'])}]{mark}"
+            return f"{100 * sf['estimate']:.0f}% [{100 * sf['ci_low']:.0f}–{100 * sf['ci_high']:.0f}]{mark}"
         columns.append(("synthetic", synthetic))
     if any("exact_duplicate_fraction" in s for s in sources):
-        columns.append(("exact dup", lambda s: _fmt_pct(s.get("exact_duplicate_fraction"))))
+        columns.append(("exact", lambda s: _fmt_pct(s.get("exact_duplicate_fraction"))))
     if any("near_duplicate_fraction" in s for s in sources):
-        columns.append(("near dup", lambda s: _fmt_pct(s.get("near_duplicate_fraction"))))
+        columns.append(("near", lambda s: _fmt_pct(s.get("near_duplicate_fraction"))))
     if any("diversity" in s for s in sources):
         def div(key: str, digits: int = 3) -> Any:
             return lambda s: "—" if s.get("diversity", {}).get(key) is None else f"{s['diversity'][key]:.{digits}f}"
-        columns += [("MATTR", div("mattr")), ("distinct-2", div("distinct_2")), ("self-BLEU", div("self_bleu"))]
+        columns += [("MATTR", div("mattr")), ("dist-2", div("distinct_2")), ("self-BLEU", div("self_bleu"))]
     return columns
 
 
@@ -87,7 +92,8 @@ def render_checks(report: dict[str, Any], console: Console, max_rows: int = MAX_
     if bad:
         table = Table(title="checks that did not pass")
         for column in ("result", "check", "source", "metric", "value", "threshold", "baseline"):
-            table.add_column(column, justify="right" if column in ("value", "threshold", "baseline") else "left")
+            numeric = column in ("value", "threshold", "baseline")
+            table.add_column(column, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric)
         for r in bad[:max_rows]:
             style = "red" if r["status"] == "fail" else "yellow"
             table.add_row(
