@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from synthscope.analyzer import Analyzer
 
@@ -27,6 +28,12 @@ class EngineResult:
 
     states: list[Any]
     map_seconds: list[float] = field(default_factory=list)
+
+
+def single_threaded_blas() -> Any:
+    """Limit BLAS to one thread: our matrices are small, and BLAS threads spinning beside polars'
+    threads made finalize many times slower on a loaded machine. Usable as a context manager."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def map_batch(analyzers: list[Analyzer[Any]], batch: pl.DataFrame) -> tuple[list[Any], list[float]]:
@@ -53,6 +60,7 @@ _WORKER_ANALYZERS: list[Analyzer[Any]] = []
 
 
 def _init_worker(analyzers: list[Analyzer[Any]]) -> None:
+    single_threaded_blas()
     _WORKER_ANALYZERS[:] = analyzers
 
 

@@ -14,7 +14,7 @@ import polars as pl
 from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, Analyzer, FinalizeContext
 from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
-from synthscope.engine import make_engine
+from synthscope.engine import make_engine, single_threaded_blas
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
@@ -233,7 +233,8 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     read_started = time.perf_counter()
     try:
         batches = iter_prepared(inputs, plan, config, accounting, file_counts, progress)
-        engine_result = make_engine(config.workers).run(analyzers, batches)
+        with single_threaded_blas():
+            engine_result = make_engine(config.workers).run(analyzers, batches)
     except BaseException:
         work.cleanup()
         raise
@@ -242,7 +243,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
             progress.finish()
     states, map_seconds = engine_result.states, engine_result.map_seconds
     read_seconds = time.perf_counter() - read_started - (sum(map_seconds) if config.workers <= 1 else 0.0)
-    with work as workdir:
+    with work as workdir, single_threaded_blas():
         ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options())
         results = {}
         finalize_seconds = {}

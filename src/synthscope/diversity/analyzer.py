@@ -73,7 +73,7 @@ class DiversityAnalyzer:
     def merge(self, a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
         return merge_samples(a, b, self.sample_docs, self.budget_tokens)
 
-    def source_metrics(self, docs: list[list[str]]) -> dict[str, Any]:
+    def source_metrics(self, docs: pl.Series | list[list[str]]) -> dict[str, Any]:
         """All diversity fields of one source from its hash-ordered sample documents."""
         sample = token_stream(docs)
         budget = sample.head_tokens(self.budget_tokens)
@@ -99,7 +99,7 @@ class DiversityAnalyzer:
 
     def finalize(self, state: pl.DataFrame, ctx: FinalizeContext) -> AnalyzerResult:
         per_source = {
-            str(source): {"diversity": self.source_metrics(group[TOKENS].to_list())}
+            str(source): {"diversity": self.source_metrics(group[TOKENS])}
             for (source,), group in state.group_by(SOURCE, maintain_order=True)
         }
         below = sorted(s for s, f in per_source.items() if f["diversity"]["below_budget"])

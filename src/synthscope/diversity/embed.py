@@ -101,7 +101,7 @@ class HashedEmbedder:
             .select(pl.col("padded").str.slice(pl.col("pos"), CHAR_N).alias("gram"))
             .to_series()
         )  # grouped by type, in type order
-        inverse, unique = factorize(grams.to_list())
+        inverse, unique = factorize(grams)
         bucket, sign = _bucket_sign(_hash_strings(unique.tolist(), self.seed + 1), self.buckets)
         owner = np.repeat(np.arange(len(vocab)), counts_np)
         return offsets, bucket[inverse], CHAR_WEIGHT * sign[inverse] / counts_np[owner]

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -48,20 +51,24 @@ class TokenStream:
         return [" ".join(words[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def factorize(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, distinct values) with ids in order of first occurrence (a dict is faster than sorting strings)."""
-    index: dict[str, int] = {}
-    ids = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
-    vocab = np.empty(len(index), dtype=object)
-    vocab[:] = list(index)
+def factorize(values: Sequence[str] | pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, distinct values) with ids in order of first occurrence (arrow dictionary encoding)."""
+    array = values.to_arrow() if isinstance(values, pl.Series) else pa.array(values, type=pa.large_string())
+    encoded = pc.dictionary_encode(array.cast(pa.large_string()))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    vocab = np.empty(len(encoded.dictionary), dtype=object)
+    vocab[:] = encoded.dictionary.to_pylist()
     return ids, vocab
 
 
-def token_stream(docs: Sequence[Sequence[str]]) -> TokenStream:
-    """Factorise the tokens of `docs` (lists of strings) into a TokenStream."""
-    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-    flat = [t for d in docs for t in d]
-    ids, vocab = factorize(flat)
+def token_stream(docs: Sequence[Sequence[str]] | pl.Series) -> TokenStream:
+    """Factorise the tokens of `docs` (a polars list-of-strings Series, or lists of strings)."""
+    if not isinstance(docs, pl.Series):
+        docs = pl.Series("tokens", [list(d) for d in docs], dtype=pl.List(pl.String))
+    lengths = docs.list.len().fill_null(0).to_numpy().astype(np.int64)
+    ids, vocab = factorize(docs.explode().drop_nulls())
     doc = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
     return TokenStream(ids, doc, vocab, len(docs))
 

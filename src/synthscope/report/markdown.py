@@ -65,7 +65,7 @@ def method_line(report: dict[str, Any]) -> str:
     if any(isinstance(s.get("synthetic_fraction"), dict) for s in report["sources"]):
         method = _first(report, "synthetic_fraction").get("method", "mle")
         conf = _confidence(report)
-        interval = f", {conf:.0%} bootstrap intervals" if conf else ""
+        interval = f", {conf:.0%} intervals (bootstrap, widened by held-out calibration error)" if conf else ""
         parts.append(f"synthetic fraction: {method} against calibration profile `{profile_name(report) or 'default'}`{interval}")
         if report.get("baseline", {}).get("is_human"):
             parts.append(f"human reference per source: baseline `{report['baseline']['path']}`")
@@ -208,7 +208,8 @@ def limitations(report: dict[str, Any]) -> str:
         "features, calibrated on labelled human and machine text; they do not prove that any single document "
         "is machine-written, and they can be biased on domains, genres or generators unlike the calibration "
         "data (plain or non-native human writing in particular). Intervals come from a bootstrap over documents "
-        "and do not include calibration error. Near duplicates are MinHash estimates around the Jaccard "
+        "and calibration domains, widened by the calibration's measured error on held-out domains; out of "
+        "domain the estimate can still be off by 0.15-0.3 (see the project's benchmark). Near duplicates are MinHash estimates around the Jaccard "
         "threshold. Diversity metrics use the same sample budget for every source, so they compare sources "
         "and snapshots rather than describe whole corpora."
     )
