@@ -15,10 +15,9 @@ from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.diversity.embed import Embedder, parse_embedder
 from synthscope.diversity.lexical import MATTR_WINDOW, MTLD_THRESHOLD, lexical_metrics
 from synthscope.diversity.ngrams import TokenStream, token_stream
-from synthscope.diversity.sample import empty_sample, merge_samples, sample_batch
+from synthscope.diversity.sample import empty_sample, merge_samples, sample_batch, sample_tokens
 from synthscope.diversity.selfbleu import EPSILON, MAX_N, self_bleu
 from synthscope.diversity.spread import EmbeddingSums, mean_cosine_distance, vendi_score
-from synthscope.text import TOKENS
 
 DEFAULT_BUDGET_TOKENS = 50_000
 DEFAULT_SAMPLE_DOCS = 500
@@ -99,7 +98,7 @@ class DiversityAnalyzer:
 
     def finalize(self, state: pl.DataFrame, ctx: FinalizeContext) -> AnalyzerResult:
         per_source = {
-            str(source): {"diversity": self.source_metrics(group[TOKENS])}
+            str(source): {"diversity": self.source_metrics(sample_tokens(group))}
             for (source,), group in state.group_by(SOURCE, maintain_order=True)
         }
         below = sorted(s for s, f in per_source.items() if f["diversity"]["below_budget"])
