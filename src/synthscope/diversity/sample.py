@@ -52,7 +52,15 @@ def truncate(frame: pl.DataFrame, docs: int, tokens: int) -> pl.DataFrame:
     ordered = frame.sort(SORT_KEY)
     rank = pl.int_range(pl.len()).over(SOURCE)
     before = (pl.col(N_TOKENS).cum_sum() - pl.col(N_TOKENS)).over(SOURCE)
-    return ordered.filter((rank < docs) | (before < tokens))
+    return compact(ordered.filter((rank < docs) | (before < tokens)))
+
+
+def compact(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy whose strings own their memory: a filtered polars frame keeps views into the whole
+    batch's string buffers, so a state of a few kept rows per batch would grow with every batch."""
+    out = pl.from_arrow(frame.to_arrow())
+    assert isinstance(out, pl.DataFrame)
+    return out
 
 
 def sample_batch(batch: pl.DataFrame, seed: int, docs: int, tokens: int, key: str = DOC_ID) -> pl.DataFrame:
