@@ -131,6 +131,35 @@ def calibration_error(profile: CalibrationProfile, estimate: float, confidence: 
     return z * sd, z * sd
 
 
+@dataclass(frozen=True)
+class CalibrationDraws:
+    """The profile's pooled densities and their bootstrap replicates (shared by every source)."""
+
+    human: np.ndarray
+    synthetic: np.ndarray
+    human_replicates: np.ndarray
+    synthetic_replicates: np.ndarray
+
+
+_DRAWS_CACHE: dict[tuple[int, int, int], tuple[CalibrationProfile, CalibrationDraws]] = {}
+
+
+def calibration_draws(profile: CalibrationProfile, seed: int, replicates: int) -> CalibrationDraws:
+    """Calibration replicates drawn once per (profile, seed, replicates) from their own random stream,
+    so that a run with many sources does not redraw them for each source."""
+    key = (id(profile), seed, replicates)
+    hit = _DRAWS_CACHE.get(key)
+    if hit is not None and hit[0] is profile:
+        return hit[1]
+    human = Densities.of(profile.human_hist, profile.human_group_hists)
+    synth = Densities.of(profile.synthetic_hist, profile.synthetic_group_hists)
+    rng = np.random.default_rng([seed, 1])  # a stream apart from the per-source document bootstrap
+    draws = CalibrationDraws(human.pooled(), synth.pooled(), human.draw(rng, replicates), synth.draw(rng, replicates))
+    _DRAWS_CACHE.clear()
+    _DRAWS_CACHE[key] = (profile, draws)
+    return draws
+
+
 def estimate_fraction(
     counts: np.ndarray,
     profile: CalibrationProfile,
@@ -142,14 +171,13 @@ def estimate_fraction(
     """The `synthetic_fraction` report field of one source's score histogram."""
     counts = np.asarray(counts, dtype=np.float64)
     n = int(counts.sum())
-    human = Densities.of(profile.human_hist, profile.human_group_hists)
-    synth = Densities.of(profile.synthetic_hist, profile.synthetic_group_hists)
     if n == 0:
         return {"estimate": None, "ci_low": None, "ci_high": None, "method": METHOD, "low_confidence": True}
-    estimate = float(mle_alpha(counts, human.pooled(), synth.pooled())[0])
+    draws = calibration_draws(profile, seed, replicates)
+    estimate = float(mle_alpha(counts, draws.human, draws.synthetic)[0])
     rng = np.random.default_rng(seed)
     boot_counts = rng.multinomial(n, counts / n, size=replicates)
-    boot = mle_alpha(boot_counts, human.draw(rng, replicates), synth.draw(rng, replicates))
+    boot = mle_alpha(boot_counts, draws.human_replicates, draws.synthetic_replicates)
     tail = (1 - confidence) / 2
     lo_q, hi_q = np.quantile(boot, [tail, 1 - tail])
     below, above = calibration_error(profile, estimate, confidence)
