@@ -59,3 +59,14 @@ def test_glob_and_duplicates_listed_once(tmp_path: Path, small_corpus: pl.DataFr
 def test_discovery_errors_name_the_path(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match=message):
         discover_inputs([make(tmp_path)])
+
+
+def test_single_json_documents_are_passed_over_in_folders_and_rejected_by_name(tmp_path: Path, small_corpus: pl.DataFrame) -> None:
+    write_jsonl(small_corpus.head(3), tmp_path / "data.json")  # JSON Lines with a .json name: data
+    (tmp_path / "MANIFEST.json").write_text('{\n  "sources": [\n    {"source": "a"}\n  ]\n}\n')
+    (tmp_path / "list.json").write_text('[{"text": "a"}, {"text": "b"}]\n')
+    inputs, ignored = discover_inputs([str(tmp_path)])
+    assert [f.path.name for f in inputs] == ["data.json"]
+    assert sorted(Path(p).name for p in ignored) == ["MANIFEST.json", "list.json"]
+    with pytest.raises(InputError, match="MANIFEST.json: one JSON document, not JSON Lines"):
+        discover_inputs([str(tmp_path / "MANIFEST.json")])

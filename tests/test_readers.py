@@ -123,7 +123,10 @@ def test_json_array_file_is_rejected(tmp_path: Path) -> None:
     from synthscope.io.readers import check_columns
 
     path = write_bytes(b'[{"text": "a"},\n{"text": "b"}]\n', tmp_path / "array.json")
-    (file,), _ = discover_inputs([str(path)])
+    with pytest.raises(InputError, match="one JSON document, not JSON Lines"):
+        discover_inputs([str(path)])
+    compressed = write_bytes(b'[{"text": "a"},\n{"text": "b"}]\n', tmp_path / "array.json.gz")
+    (file,), _ = discover_inputs([str(compressed)])
     with pytest.raises(InputError, match="a JSON array, not JSON Lines"):
         check_columns(file, ("text",))
 

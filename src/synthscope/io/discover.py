@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,31 @@ def detect_format(path: Path) -> tuple[str, str | None] | None:
     return None
 
 
+def is_single_json_document(path: Path) -> bool:
+    """True for a plain `.json` file holding one JSON document (an array, or an object spread over
+    lines) rather than JSON Lines: e.g. a manifest or a config file beside the data."""
+    if path.suffix.lower() != ".json" or path.stat().st_size > 1 << 20:
+        return False
+    raw = path.read_bytes().strip()
+    if not raw:
+        return False
+    first_line = raw.split(b"\n", 1)[0]
+    try:
+        json.loads(first_line)
+        first_is_document = True
+    except ValueError:
+        first_is_document = False
+    if raw.startswith(b"["):
+        return True
+    if first_is_document:
+        return False
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_hidden(path: Path, root: Path) -> bool:
     rel = path.relative_to(root)
     return any(part.startswith((".", "_")) for part in rel.parts)
@@ -63,7 +89,8 @@ def discover_inputs(paths: list[str]) -> tuple[list[InputFile], list[str]]:
     """Expand files, folders (recursed) and globs into input files.
 
     Returns the inputs in a stable order and the files that were passed over inside folders
-    (unknown formats, hidden files). An explicitly named file of unknown format is an error.
+    (unknown formats, hidden files, `.json` files holding one JSON document such as a manifest).
+    An explicitly named file of unknown format, or a single-document `.json`, is an error.
     """
     if not paths:
         raise InputError("no input paths given")
@@ -85,11 +112,13 @@ def discover_inputs(paths: list[str]) -> tuple[list[InputFile], list[str]]:
                 for name in sorted(filenames):
                     file_path = Path(dirpath) / name
                     label = file_path.as_posix()
-                    if _is_hidden(file_path, path) or detect_format(file_path) is None:
+                    if _is_hidden(file_path, path) or detect_format(file_path) is None or is_single_json_document(file_path):
                         ignored.append(label)
                         continue
                     add(_make_input(file_path, label))
         elif path.is_file():
+            if is_single_json_document(path):
+                raise InputError(f"{raw}: one JSON document, not JSON Lines (one object a line); convert it first")
             add(_make_input(path, path.as_posix()))
         elif _GLOB_CHARS & set(raw):
             matches = sorted(glob.glob(raw, recursive=True))
