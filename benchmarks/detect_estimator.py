@@ -47,6 +47,14 @@ def logits_of(profile, data: LabelledFeatures) -> np.ndarray:
     return model.logits(model.standardise(data.features, data.n_words))
 
 
+def score_auc(human: np.ndarray, synth: np.ndarray) -> float:
+    """Probability that a machine document scores above a human one (Mann-Whitney AUC, ties half)."""
+    if not len(human) or not len(synth):
+        return float("nan")
+    ranks = pl.Series(np.concatenate([human, synth])).rank("average").to_numpy()
+    return float((ranks[len(human):].sum() - len(synth) * (len(synth) + 1) / 2) / (len(human) * len(synth)))
+
+
 def evaluate(name: str, profile, human: np.ndarray, synth: np.ndarray, size: int, repeats: int, rng: np.random.Generator, confidence: float) -> list[dict]:
     rows = []
     fractions = FRACTIONS if len(synth) else (0.0,)
@@ -111,6 +119,7 @@ def main() -> None:
         profile, _ = fit_profile(labelled(docs, feats, train_gen & (domain != d)), l2=None if args.choose_l2 else args.l2)
         test = labelled(docs, feats, (domain == d) & (is_human | np.isin(gen, MODERN)))
         s = logits_of(profile, test)
+        print(f"held-out score AUC, domain={d}: {score_auc(s[test.label == 0], s[test.label == 1]):.3f}")
         lodo += evaluate(f"domain={d}", profile, s[test.label == 0], s[test.label == 1], args.size, args.repeats, rng, args.confidence)
     summarise("leave-one-domain-out", lodo)
 
@@ -124,6 +133,7 @@ def main() -> None:
         profile, _ = fit_profile(labelled(docs, feats, train_gen & ~held & (gen != g)), l2=None if args.choose_l2 else args.l2)
         test = labelled(docs, feats, held & (is_human | (gen == g)))
         s = logits_of(profile, test)
+        print(f"held-out score AUC, generator={g}: {score_auc(s[test.label == 0], s[test.label == 1]):.3f}")
         logo += evaluate(f"generator={g}", profile, s[test.label == 0], s[test.label == 1], args.size, args.repeats, rng, args.confidence)
     summarise("leave-one-generator-out", logo)
     summarise("overall", lodo + logo)
