@@ -72,6 +72,11 @@ def _run_guarded(debug: bool, action: Any) -> Any:
         sys.exit(3)
 
 
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        stderr.print("warning: " + warning, style="yellow", markup=False, highlight=False, soft_wrap=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="synthscope")
 def main() -> None:
@@ -240,6 +245,7 @@ def audit(paths: tuple[str, ...], output: str, formats: str, as_json: bool, base
         return report, written
 
     report, written = _run_guarded(kwargs["debug"], run)
+    _print_warnings(report.get("warnings", []))
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
@@ -338,6 +344,7 @@ def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwarg
         kwargs["debug"],
         lambda: run_dedup(list(paths), config, Path(output), write_deduplicated, RichProgress(stderr) if show_progress else None),
     )
+    _print_warnings(result.warnings)
     s = result.summary
     docs = s.get("documents", 0)
     click.echo(
