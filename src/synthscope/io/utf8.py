@@ -25,29 +25,42 @@ def repair_lines(block: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[by
     `starts`/`ends` are the lines' byte offsets; returns the repaired block and the indices of the
     lines that were repaired. A valid block (the common case) costs one decode and is returned as is.
     """
-    try:
-        codecs.utf_8_decode(block, "strict", True)
+    if is_valid_utf8(block):
         return block, np.zeros(0, np.int64)
-    except UnicodeDecodeError as exc:
-        position = exc.start
     pieces: list[bytes] = []
     bad: list[int] = []
     done = 0  # bytes of `block` already copied to `pieces`
-    view = memoryview(block)
-    while True:
+    position = _first_invalid(block, 0)
+    while position is not None:
         line = int(np.searchsorted(starts, position, side="right")) - 1
         lo, hi = int(starts[line]), int(ends[line])
         pieces.append(block[done:lo])
         pieces.append(block[lo:hi].decode("utf-8", errors="replace").encode("utf-8"))
         bad.append(line)
         done = hi
-        try:
-            codecs.utf_8_decode(view[done:], "strict", True)
-            break
-        except UnicodeDecodeError as exc:
-            position = done + exc.start
+        position = _first_invalid(block, done)
     pieces.append(block[done:])
     return b"".join(pieces), np.asarray(bad, dtype=np.int64)
+
+
+def _first_invalid(block: bytes, start: int) -> int | None:
+    """Offset of the first invalid UTF-8 byte of `block` at or after `start`, or None."""
+    try:
+        codecs.utf_8_decode(memoryview(block)[start:], "strict", True)
+    except UnicodeDecodeError as exc:
+        return start + exc.start
+    return None
+
+
+def is_valid_utf8(data: bytes) -> bool:
+    """Whether `data` is valid UTF-8: Arrow's vectorised validation over the bytes, without a copy."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    view = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        view.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def replace_surrogates(value: str) -> tuple[str, bool]:
