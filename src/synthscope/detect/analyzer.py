@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
-from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, adjusted_count, estimate_fraction
+from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, adjusted_counts, estimate_fractions
 from synthscope.detect.features import FEATURES, compute_features
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
 from synthscope.detect.scorer import LinearModel
@@ -83,46 +83,59 @@ class DetectAnalyzer:
         return out
 
     def finalize(self, state: dict[str, SourceScores], ctx: FinalizeContext) -> AnalyzerResult:
-        per_source: dict[str, dict[str, Any]] = {}
-        for source in sorted(state):
-            s = state[source]
-            estimate = estimate_fraction(s.counts, self.profile, confidence=self.confidence, seed=self.seed)
-            flagged, acc = adjusted_count(s.counts, self.profile)
-            per_source[source] = {
-                "synthetic_fraction": estimate,
-                "flagged_fraction": round(flagged, 4),
-                "synthetic_fraction_adjusted_count": round(acc, 4),
-                "top_features": self.top_features(s),
+        sources = sorted(state)
+        counts = np.stack([state[s].counts for s in sources]) if sources else np.zeros((0, N_BINS))
+        z_sum = np.stack([state[s].z_sum for s in sources]) if sources else np.zeros((0, len(self.model.features)))
+        estimates = estimate_fractions(counts, self.profile, confidence=self.confidence, seed=self.seed)
+        flagged, acc = adjusted_counts(counts, self.profile)
+        tops = self.top_features(counts.sum(axis=1), z_sum)
+        edges = LOGIT_EDGES.tolist()
+        per_source: dict[str, dict[str, Any]] = {
+            source: {
+                "synthetic_fraction": estimates.record(i),
+                "flagged_fraction": round(float(flagged[i]), 4),
+                "synthetic_fraction_adjusted_count": round(float(acc[i]), 4),
+                "top_features": tops[i],
                 # the report's score chart and the human reference of `--baseline-is-human`
-                "score_histogram": {"bin_edges": LOGIT_EDGES.tolist(), "counts": s.counts.tolist()},
+                "score_histogram": {"bin_edges": edges, "counts": counts[i].tolist()},
             }
-        return AnalyzerResult(per_source=per_source, summary=self.summary(state))
+            for i, source in enumerate(sources)
+        }
+        return AnalyzerResult(per_source=per_source, summary=self.summary(counts))
 
-    def top_features(self, s: SourceScores) -> list[dict[str, Any]]:
-        """Features pushing the source's mean score up most, relative to calibration human text."""
-        n = max(s.counts.sum(), 1.0)
+    def top_features(self, n_docs: np.ndarray, z_sum: np.ndarray) -> list[list[dict[str, Any]]]:
+        """Per source (rows of `z_sum`, the sums of standardised features over `n_docs` documents): the
+        features pushing the mean score up most, relative to calibration human text."""
+        n = np.maximum(np.asarray(n_docs, dtype=np.float64), 1.0)[:, None]
         human_mean_z = np.asarray(self.profile.human_mean_z or np.zeros(len(self.model.features)))
-        contribution = self.model.weights * (s.z_sum / n - human_mean_z)
-        order = np.argsort(-contribution)[:TOP_FEATURES]
+        mean_z = z_sum / n
+        contribution = self.model.weights * (mean_z - human_mean_z)
+        order = np.argsort(-contribution, axis=1, kind="stable")[:, :TOP_FEATURES]
+        top = np.take_along_axis(contribution, order, axis=1)
+        means = self.model.mean[order] + self.model.scale[order] * np.take_along_axis(mean_z, order, axis=1)
+        names = self.model.features
         return [
-            {
-                "feature": self.model.features[j],
-                "contribution": round(float(contribution[j]), 3),
-                "mean": round(float(self.model.mean[j] + self.model.scale[j] * s.z_sum[j] / n), 5),
-                "description": _DESCRIPTIONS.get(self.model.features[j], ""),
-            }
-            for j in order
-            if contribution[j] > 0.005
+            [
+                {
+                    "feature": names[j],
+                    "contribution": round(float(c), 3),
+                    "mean": round(float(m), 5),
+                    "description": _DESCRIPTIONS.get(names[j], ""),
+                }
+                for j, c, m in zip(order_row.tolist(), top_row.tolist(), mean_row.tolist())
+                if c > 0.005
+            ]
+            for order_row, top_row, mean_row in zip(order, top, means)
         ]
 
-    def summary(self, state: dict[str, SourceScores]) -> dict[str, Any]:
-        total = sum((s.counts for s in state.values()), np.zeros(N_BINS))
+    def summary(self, counts: np.ndarray) -> dict[str, Any]:
+        total = counts.sum(axis=0) if len(counts) else np.zeros(N_BINS)
         if total.sum() == 0:
             return {}
-        overall = estimate_fraction(total, self.profile, confidence=self.confidence, seed=self.seed)
+        overall = estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed).record(0)
         return {
             "synthetic_fraction": overall,
-            "flagged_fraction": round(adjusted_count(total, self.profile)[0], 4),
+            "flagged_fraction": round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
             "documents": int(total.sum()),
             "profile": self.profile_name,
             "confidence": self.confidence,
