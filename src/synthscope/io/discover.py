@@ -157,7 +157,7 @@ def discover_inputs(paths: list[str], text_column: str = "text") -> tuple[list[I
             matches = sorted(glob.glob(raw, recursive=True))
             files = [Path(m) for m in matches if not Path(m).is_dir()]
             if not files:
-                raise InputError(f"{raw}: no files match this pattern")
+                raise InputError(f"{raw}: no such file or folder, and no files match it as a pattern")
             for file_path in files:
                 if detect_format(file_path) is None or not file_path.is_file():
                     ignored.append(file_path.as_posix())
