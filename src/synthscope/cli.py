@@ -11,13 +11,27 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from synthscope import __version__
 from synthscope.errors import SynthscopeError
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
 from synthscope.pipeline import DEFAULT_BATCH_SIZE, AuditConfig, run_audit
+from synthscope.report.escape import printable, terminal_text
 
-stderr = Console(stderr=True)
+def plain_console(**kwargs: Any) -> Console:
+    """A rich console that never reads markup or emoji codes in what it prints: user strings (paths,
+    columns, source names) are printed literally; styles are given as Text objects."""
+    return Console(markup=False, emoji=False, highlight=False, **kwargs)
+
+
+stderr = plain_console(stderr=True)
+
+
+def say(console: Console, message: str, label: str = "", style: str = "") -> None:
+    """Print one line: an optional styled label, then `message` literally (controls made visible)."""
+    line = Text.assemble((label, style), terminal_text(message)) if label else terminal_text(message, style=style)
+    console.print(line, soft_wrap=True)
 
 
 class RichProgress:
@@ -25,7 +39,7 @@ class RichProgress:
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
-            TextColumn("[bold]reading[/bold]"),
+            TextColumn("reading", style="bold", markup=False),
             BarColumn(),
             DownloadColumn(),
             TextColumn("{task.fields[docs]:,} docs"),
@@ -56,20 +70,21 @@ def _run_guarded(debug: bool, action: Any) -> Any:
     try:
         return action()
     except SynthscopeError as exc:
-        stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        say(stderr, str(exc), "error: ", "red")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        stderr.print("interrupted")
+        say(stderr, "interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into exit code 3
         if debug:
             traceback.print_exc()
-        stderr.print(
-            f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        say(stderr, f"{type(exc).__name__}: {exc} (run with --debug for the traceback)", "internal error: ", "red")
         sys.exit(3)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        say(stderr, warning, "warning: ", "yellow")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -244,15 +259,16 @@ def audit(paths: tuple[str, ...], output: str, formats: str, as_json: bool, base
         return report, written
 
     report, written = _run_guarded(kwargs["debug"], run)
+    _print_warnings(report.get("warnings", []))
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         from synthscope.report.terminal import render_checks, render_summary
 
-        console = Console()
+        console = plain_console()
         render_summary(report, console)
         render_checks(report, console)
-        console.print("report written to " + ", ".join(str(p) for p in written), highlight=False)
+        say(console, "report written to " + ", ".join(str(p) for p in written))
     sys.exit(exit_code(report))
 
 
@@ -295,7 +311,7 @@ def card(report_path: str, into: Path | None, metadata: bool, debug: bool) -> No
     if text is not None:
         click.echo(text, nl=False)
     else:
-        stderr.print(f"updated {into}", highlight=False)
+        say(stderr, f"updated {into}")
 
 
 @main.command()
@@ -342,15 +358,16 @@ def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwarg
         kwargs["debug"],
         lambda: run_dedup(list(paths), config, Path(output), write_deduplicated, RichProgress(stderr) if show_progress else None),
     )
+    _print_warnings(result.warnings)
     s = result.summary
     docs = s.get("documents", 0)
     click.echo(
         f"{docs:,} documents: {s.get('exact_duplicates', 0):,} exact duplicates, "
         f"{s.get('near_duplicates', 0):,} near duplicates (incl. exact) in {s.get('duplicate_clusters', 0):,} clusters"
     )
-    click.echo(f"clusters written to {result.clusters_path}")
+    click.echo(f"clusters written to {printable(result.clusters_path)}")
     for label, target, rows in result.deduplicated:
-        click.echo(f"{label} -> {target} ({rows:,} rows)")
+        click.echo(f"{printable(label)} -> {printable(target)} ({rows:,} rows)")
 
 
 @main.command()
@@ -372,8 +389,8 @@ def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l
 
     profile, cv = _run_guarded(kwargs["debug"], run)
     t = profile.training
-    click.echo(f"profile written to {output}: {t['human_documents']:,} human, {t['synthetic_documents']:,} synthetic documents, "
-               f"groups {', '.join(t['groups'])}")
+    click.echo(f"profile written to {printable(output)}: {t['human_documents']:,} human, {t['synthetic_documents']:,} synthetic documents, "
+               f"groups {printable(', '.join(t['groups']))}")
     click.echo(f"cross-validated quantification error (mean absolute error of the synthetic fraction on held-out "
                f"{'groups' if len(t['groups']) > 1 else 'folds'}, fractions 0-1): {cv.mae():.3f}")
     click.echo(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "
@@ -391,7 +408,7 @@ def score(paths: tuple[str, ...], output: str, calibration: str | None, **kwargs
 
     config = _config(kwargs)
     rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output))
-    stderr.print(f"{rows:,} documents scored, written to {output}", highlight=False)
+    say(stderr, f"{rows:,} documents scored, written to {output}")
 
 
 if __name__ == "__main__":  # pragma: no cover

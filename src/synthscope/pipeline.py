@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,7 +18,7 @@ from synthscope.engine import make_engine, single_threaded_blas
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
-from synthscope.io.readers import ROW, ColumnSpec, RawBatch, check_columns, peek_columns, read_batches
+from synthscope.io.readers import ROW, ColumnSpec, RawBatch, check_columns, describe_unreadable, peek_columns, read_batches
 from synthscope.io.sources import SourceSpec, assign_sources
 from synthscope.report.model import build_report
 from synthscope.stats import CorpusStats
@@ -81,6 +81,19 @@ class BatchPlan:
 
     columns: ColumnSpec
     sources: SourceSpec
+    id_detected: bool = False  # the ids come from the input's `id` column, no --id-column given
+
+    def resolved(self, config: AuditConfig) -> AuditConfig:
+        """`config` with the defaults this plan chose filled in (the id column)."""
+        return replace(config, id_column=self.columns.id)
+
+    def report_options(self, config: AuditConfig) -> dict[str, Any]:
+        """The options recorded in the report: every option, with `by` and `id_column` as resolved."""
+        options = self.resolved(config).as_report_options()
+        options["by"] = self.sources.mode if self.sources.mode != "column" else self.sources.column
+        if self.id_detected:
+            options["id_column_detected"] = True
+        return options
 
 
 def dedup_options(config: AuditConfig) -> DedupOptions:
@@ -134,11 +147,18 @@ def build_diversity(config: AuditConfig) -> DiversityAnalyzer:
     )
 
 
+DEFAULT_ID_COLUMN = "id"
+
+
 def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
-    """Choose the source spec and the columns to read; fail fast on a missing column in any file."""
+    """Choose the source spec and the columns to read; fail fast on a missing column in any file.
+
+    Defaults come from the first file's columns: `source` gives the sources when no --by is given,
+    `id` the document ids when no --id-column is given (files without it fall back to FILE:ROW).
+    """
     by = config.by
+    first_columns = peek_columns(inputs[0]) if by is None or config.id_column is None else []
     if by is None:
-        first_columns = peek_columns(inputs[0])
         by = "source" if "source" in first_columns else "file"
     if by == "file":
         sources = SourceSpec("file")
@@ -147,10 +167,14 @@ def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
     else:
         sources = SourceSpec("column", by)
     extra = (sources.column,) if sources.column else ()
-    columns = ColumnSpec(text=config.text_column, id=config.id_column, extra=extra)
+    id_detected = config.id_column is None and DEFAULT_ID_COLUMN in first_columns and config.text_column != DEFAULT_ID_COLUMN
+    if id_detected:
+        columns = ColumnSpec(text=config.text_column, id=DEFAULT_ID_COLUMN, extra=extra, optional=(DEFAULT_ID_COLUMN,))
+    else:
+        columns = ColumnSpec(text=config.text_column, id=config.id_column, extra=extra)
     for file in inputs:
-        check_columns(file, columns.wanted)
-    return BatchPlan(columns=columns, sources=sources)
+        check_columns(file, columns.required)
+    return BatchPlan(columns=columns, sources=sources, id_detected=id_detected)
 
 
 def _classify(batch: RawBatch, plan: BatchPlan, config: AuditConfig) -> tuple[pl.DataFrame, RowCounts]:
@@ -212,6 +236,15 @@ def iter_prepared(
                 yield prepare(analysed)
         if progress is not None and file.bytes > file_done:
             progress.advance(file.bytes - file_done, 0)
+        if counts.rows_read and counts.malformed == counts.rows_read:
+            accounting.warn(f"{file.label}: all {counts.rows_read:,} rows are malformed{describe_unreadable(file)}")
+    if accounting.totals.analysed == 0:
+        t = accounting.totals
+        raise InputError(
+            f"no document to analyse in {len(inputs)} input file{'s' if len(inputs) != 1 else ''}: {t.rows_read:,} rows read, "
+            f"{t.empty:,} empty, {t.malformed:,} malformed, {t.skipped:,} skipped"
+            + (f" ({accounting.warnings[0]})" if accounting.warnings else "")
+        )
 
 
 def _read_human_reference(analyzers: list[Analyzer[Any]], config: AuditConfig) -> None:
@@ -237,8 +270,9 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
     started = time.time()
-    inputs, ignored = discover_inputs(paths)
+    inputs, ignored = discover_inputs(paths, config.text_column)
     plan = resolve_plan(inputs, config)
+    config = plan.resolved(config)
     # The run's private work folder: spill files written by map (dedup band keys), then finalize.
     # Removed after finalize, or at once if reading fails.
     work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
@@ -291,7 +325,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         },
     }
     return build_report(
-        options={**config.as_report_options(), "by": plan.sources.mode if plan.sources.mode != "column" else plan.sources.column},
+        options=plan.report_options(config),
         source_spec=plan.sources.describe(),
         inputs=inputs_record,
         ignored_files=ignored,

@@ -23,9 +23,9 @@ from synthscope.text import N_TOKENS
 
 def prepared_batches(paths: list[str], config: AuditConfig) -> Iterator[pl.DataFrame]:
     """Prepared batches of the corpus at `paths`, read exactly as `audit` reads it."""
-    inputs, _ = discover_inputs(paths)
+    inputs, _ = discover_inputs(paths, config.text_column)
     plan = resolve_plan(inputs, config)
-    yield from iter_prepared(inputs, plan, config, Accounting(), {})
+    yield from iter_prepared(inputs, plan, plan.resolved(config), Accounting(), {})
 
 
 def labelled_features(paths: list[str], label: int, config: AuditConfig) -> LabelledFeatures:

@@ -32,10 +32,15 @@ class RowCounts:
 
 @dataclass
 class Accounting:
-    """Totals plus the first few malformed locations ("file:line: reason")."""
+    """Totals, the first few malformed locations ("file:line: reason") and warnings about the input."""
 
     totals: RowCounts = field(default_factory=RowCounts)
     malformed_locations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Record a warning about the input (shown on stderr and kept in the report)."""
+        self.warnings.append(message)
 
     def note_malformed(self, label: str, row: int, reason: str) -> None:
         if len(self.malformed_locations) < MAX_LOCATIONS:

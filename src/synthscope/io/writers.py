@@ -8,6 +8,7 @@ the schema. Compressed inputs (.gz, .zst) are written with the same codec.
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
+from synthscope.errors import UsageError
 from synthscope.io.discover import InputFile
 from synthscope.io.streams import decompress_to_temp, open_decompressed, read_chunk
 
@@ -39,12 +41,32 @@ def open_compressed(path: Path, compression: str | None) -> Iterator[BinaryIO]:
             yield raw
 
 
+def refuse_overwriting_inputs(inputs: list[InputFile], targets: list[Path]) -> None:
+    """Raise a UsageError when an output path is (a link to) one of the input files."""
+    existing = [t for t in targets if t.exists()]
+    for target in existing:
+        for file in inputs:
+            if os.path.samefile(target, file.path):
+                raise UsageError(f"{target}: this output would overwrite the input {file.label}; choose another output folder")
+
+
 def write_without_rows(file: InputFile, drop: np.ndarray, target: Path, workdir: Path) -> int:
-    """Copy `file` to `target` leaving out the rows numbered in `drop`; returns rows written."""
+    """Copy `file` to `target` leaving out the rows numbered in `drop`; returns rows written.
+
+    The copy is written under a temporary name beside `target` and renamed when complete.
+    """
     drop = np.unique(np.asarray(drop, dtype=np.int64))
-    if file.format == "parquet":
-        return _parquet_without(file, drop, target, workdir)
-    return _jsonl_without(file, drop, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        if file.format == "parquet":
+            written = _parquet_without(file, drop, partial, workdir)
+        else:
+            written = _jsonl_without(file, drop, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
 
 
 def _parquet_without(file: InputFile, drop: np.ndarray, target: Path, workdir: Path) -> int:

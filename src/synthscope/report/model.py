@@ -41,6 +41,7 @@ def build_report(
         "ignored_files": ignored_files,
         "totals": {**accounting.totals.as_dict(), "sources": len(ordered)},
         "malformed_examples": accounting.malformed_locations,
+        "warnings": accounting.warnings,
         "summary": {name: r.summary for name, r in results.items() if r.summary},
         "sources": ordered,
         "timings": timings,
