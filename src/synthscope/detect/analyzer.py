@@ -15,15 +15,18 @@ import numpy as np
 import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
-from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, adjusted_counts, estimate_fractions
+from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, calibration_draws, estimate_fractions
 from synthscope.detect.features import FEATURES, compute_features
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
-from synthscope.detect.reference import POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references
+from synthscope.detect.reference import (
+    POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references, reference_densities,
+)
 from synthscope.errors import InputError
 from synthscope.detect.scorer import LinearModel
 from synthscope.text import N_TOKENS
 
 TOP_FEATURES = 3
+REPLICATES = 400  # calibration bootstrap replicates of estimate_fractions (its default)
 _DESCRIPTIONS = {f.name: f.description for f in FEATURES}
 
 
@@ -40,6 +43,17 @@ def score_batch(batch: pl.DataFrame, model: LinearModel) -> tuple[pl.DataFrame, 
     features = compute_features(batch)
     z = model.standardise(features, batch[N_TOKENS].to_numpy().astype(np.float64))
     return features, z, model.logits(z)
+
+
+@dataclass
+class SourceEstimates:
+    """Synthetic-fraction estimates of many sources (rows aligned with the sources asked for)."""
+
+    estimates: FractionEstimates  # arrays: estimate, ci_low, ci_high, documents, low_confidence
+    records: list[dict[str, Any]]  # the report's `synthetic_fraction` objects
+    human: np.ndarray  # (S, K) human score density of each source's point estimate
+    synthetic: np.ndarray  # (S, K) synthetic score density of each source's point estimate
+    default_records: list[dict[str, Any]] | None = None  # calibration-profile estimates beside a human reference
 
 
 @dataclass
@@ -78,7 +92,11 @@ class DetectAnalyzer:
 
     def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
         _, z, logits = score_batch(batch, self.model)
-        sources, codes = np.unique(batch[SOURCE].to_numpy().astype(str), return_inverse=True)
+        return self.state_of(batch[SOURCE], z, logits)
+
+    def state_of(self, source: pl.Series, z: np.ndarray, logits: np.ndarray) -> dict[str, SourceScores]:
+        """The state of documents already scored: their sources, standardised features and logits."""
+        sources, codes = np.unique(source.to_numpy().astype(str), return_inverse=True)
         bins = score_bins(logits)
         counts = np.zeros((len(sources), N_BINS))
         np.add.at(counts, (codes, bins), 1.0)
@@ -96,14 +114,13 @@ class DetectAnalyzer:
         sources = sorted(state)
         counts = np.stack([state[s].counts for s in sources]) if sources else np.zeros((0, N_BINS))
         z_sum = np.stack([state[s].z_sum for s in sources]) if sources else np.zeros((0, len(self.model.features)))
-        estimates = estimate_fractions(counts, self.profile, confidence=self.confidence, seed=self.seed)
-        against_reference = self.reference_estimates(sources, counts)
+        estimated = self.estimate_sources(sources, counts)
         flagged, acc = adjusted_counts(counts, self.profile)
         tops = self.top_features(counts.sum(axis=1), z_sum)
         edges = LOGIT_EDGES.tolist()
         per_source: dict[str, dict[str, Any]] = {
             source: {
-                "synthetic_fraction": estimates.record(i),
+                "synthetic_fraction": estimated.records[i],
                 "flagged_fraction": round(float(flagged[i]), 4),
                 "synthetic_fraction_adjusted_count": round(float(acc[i]), 4),
                 "top_features": tops[i],
@@ -112,21 +129,43 @@ class DetectAnalyzer:
             }
             for i, source in enumerate(sources)
         }
-        if against_reference is not None:
+        if estimated.default_records is not None:
             for i, source in enumerate(sources):
-                per_source[source]["synthetic_fraction_default"] = per_source[source]["synthetic_fraction"]
-                per_source[source]["synthetic_fraction"] = against_reference[i]
+                per_source[source]["synthetic_fraction_default"] = estimated.default_records[i]
         return AnalyzerResult(per_source=per_source, summary=self.summary(counts))
 
-    def reference_estimates(self, sources: list[str], counts: np.ndarray) -> list[dict[str, Any]] | None:
-        """`synthetic_fraction` of every source against the human reference (None without one)."""
+    def estimate_sources(self, sources: list[str], counts: np.ndarray) -> SourceEstimates:
+        """The synthetic fraction of every source from its (S, K) score histogram, as the report gives it
+        (against the human reference when there is one, else the calibration profile), with the human
+        and synthetic score densities of each point estimate."""
+        counts = np.asarray(counts, dtype=np.float64).reshape(len(sources), N_BINS)
+        estimates = estimate_fractions(counts, self.profile, confidence=self.confidence, replicates=REPLICATES, seed=self.seed)
         if self.human_reference is None or not sources:
-            return None
+            draws = calibration_draws(self.profile, self.seed, REPLICATES)
+            shape = counts.shape
+            return SourceEstimates(estimates, estimates.records(), np.broadcast_to(draws.human, shape), np.broadcast_to(draws.synthetic, shape))
+        references, matched = self._references(sources)
+        synthetic = self._synthetic_reference()
+        against, n_ref = estimate_with_references(counts, references, synthetic, confidence=self.confidence, seed=self.seed)
+        human, synth, _ = reference_densities(references, synthetic)
+        records = []
+        for i in range(len(sources)):
+            record = against.record(i)
+            record["method"] = SOURCE_REFERENCE if matched[i] else POOLED_REFERENCE
+            record["reference_documents"] = int(round(n_ref[i]))
+            records.append(record)
+        return SourceEstimates(against, records, human, synth, default_records=estimates.records())
+
+    def _references(self, sources: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each source's human reference histogram (its own, or the pooled reference) and whether it is its own."""
+        assert self.human_reference is not None
         own = np.stack([self.human_reference[s].counts if s in self.human_reference else np.zeros(N_BINS) for s in sources])
         pooled = sum((s.counts for s in self.human_reference.values()), np.zeros(N_BINS))
         matched = own.sum(axis=1) > 0
-        references = np.where(matched[:, None], own, pooled[None, :])
-        synthetic = SyntheticReference.of(
+        return np.where(matched[:, None], own, pooled[None, :]), matched
+
+    def _synthetic_reference(self) -> SyntheticReference:
+        return SyntheticReference.of(
             [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in self.profile.synthetic_group_hists.values()] or
             Histogram(LOGIT_EDGES, np.asarray(self.profile.synthetic_hist, dtype=float)),
             LOGIT_EDGES,
@@ -134,14 +173,6 @@ class DetectAnalyzer:
             Histogram(LOGIT_EDGES, np.asarray(self.profile.human_hist, dtype=float)),
             float(self.profile.shift_sd.get("synthetic", 0.0)),
         )
-        estimates, n_ref = estimate_with_references(counts, references, synthetic, confidence=self.confidence, seed=self.seed)
-        out = []
-        for i in range(len(sources)):
-            record = estimates.record(i)
-            record["method"] = SOURCE_REFERENCE if matched[i] else POOLED_REFERENCE
-            record["reference_documents"] = int(round(n_ref[i]))
-            out.append(record)
-        return out
 
     def top_features(self, n_docs: np.ndarray, z_sum: np.ndarray) -> list[list[dict[str, Any]]]:
         """Per source (rows of `z_sum`, the sums of standardised features over `n_docs` documents): the
