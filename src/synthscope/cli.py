@@ -379,6 +379,8 @@ def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwarg
 @click.option("--max-synthetic", type=click.FloatRange(0, 1), default=None, help="Target per source: drop its most machine-like documents until the estimated synthetic share kept is at most this.")
 @click.option("--score-above", type=click.FloatRange(0, 1), default=None, help="Drop every document scoring above this instead (no target, no floor).")
 @click.option("--human-floor", type=click.FloatRange(0, 1), default=0.9, show_default=True, help="With --max-synthetic: never drop more than 1 - this of a source's estimated human documents.")
+@click.option("--floor-at", type=click.Choice(["lower-bound", "estimate"]), default="lower-bound", show_default=True,
+              help="Count a source's human documents for the floor at its synthetic fraction's interval lower bound (cautious) or at the estimate.")
 @click.option("--drop-sources-above", type=click.FloatRange(0, 1), default=None, help="Drop every document of a source whose estimate's lower bound exceeds this.")
 @click.option("--drop-unreachable", is_flag=True, help="Drop a source whose target cannot be met within the human floor (default: keep what the floor requires, flag it).")
 @click.option("--fail-if-unreachable", is_flag=True, help="Exit 1 when a source could not meet its target.")
@@ -397,7 +399,7 @@ def filter_command(paths: tuple[str, ...], output: str, as_json: bool, **kwargs:
     config.human_reference = list(kwargs["human_reference"])
     options = FilterOptions(
         duplicates=kwargs["duplicates"], max_synthetic=kwargs["max_synthetic"], score_above=kwargs["score_above"],
-        human_floor=kwargs["human_floor"], drop_sources_above=kwargs["drop_sources_above"],
+        human_floor=kwargs["human_floor"], floor_at=kwargs["floor_at"], drop_sources_above=kwargs["drop_sources_above"],
         drop_unreachable=kwargs["drop_unreachable"], fail_if_unreachable=kwargs["fail_if_unreachable"],
     )
     show_progress = not kwargs["quiet"] and stderr.is_terminal

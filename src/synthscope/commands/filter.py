@@ -50,6 +50,7 @@ DECISIONS_FILE = "decisions.parquet"
 REPORT_JSON = "filter_report.json"
 REPORT_MD = "filter_report.md"
 DUPLICATE_MODES = ("near", "exact", "keep")
+FLOOR_BASES = ("lower-bound", "estimate")
 REMOVAL_REASONS = ("exact_duplicate", "near_duplicate", "synthetic", "source_dropped")
 REASONS = ("kept", *REMOVAL_REASONS, "empty", "malformed", "skipped")
 DECISIONS_SCHEMA = pa.schema([
@@ -68,11 +69,14 @@ class FilterOptions:
     max_synthetic: float | None = None  # per-source target of the estimated synthetic share kept
     score_above: float | None = None  # drop every document scoring above this instead
     human_floor: float = 0.9  # never drop more than 1 - floor of a source's estimated human documents
+    floor_at: str = "lower-bound"  # human documents counted at the synthetic fraction's lower bound, or its estimate
     drop_sources_above: float | None = None  # drop a source whose estimate's lower bound exceeds this
     drop_unreachable: bool = False  # drop a source whose target cannot be met within the floor
     fail_if_unreachable: bool = False  # exit 1 when a source could not meet its target
 
     def validate(self) -> None:
+        if self.floor_at not in FLOOR_BASES:
+            raise UsageError(f"--floor-at must be one of {', '.join(FLOOR_BASES)}, got {self.floor_at!r}")
         if self.duplicates not in DUPLICATE_MODES:
             raise UsageError(f"--duplicates must be one of {', '.join(DUPLICATE_MODES)}, got {self.duplicates!r}")
         if self.max_synthetic is not None and self.score_above is not None:
@@ -276,7 +280,9 @@ def _plan_sources(scored: ScoredDocuments, state: ScoredState, dedup: DedupAnaly
     cuts = None
     if options.max_synthetic is not None:
         posterior = synthetic_posterior(base.estimates.estimate, base.human, base.synthetic)
-        cuts = choose_cuts(base_counts, posterior, options.max_synthetic, options.human_floor)
+        floor_alpha = base.estimates.ci_low if options.floor_at == "lower-bound" else base.estimates.estimate
+        floor_posterior = synthetic_posterior(floor_alpha, base.human, base.synthetic)
+        cuts = choose_cuts(base_counts, posterior, options.max_synthetic, options.human_floor, floor_posterior)
         cut = cuts.cut
         if options.drop_unreachable:
             dropped[(~cuts.target_met) & (dropped == KEPT_SOURCE)] = DROPPED_UNREACHABLE

@@ -58,19 +58,26 @@ class Cuts:
     expected_human_loss: np.ndarray  # (S,) expected share of the human documents the cut drops
 
 
-def choose_cuts(counts: np.ndarray, posterior: np.ndarray, target: float, floor: float) -> Cuts:
+def human_loss_by_cut(counts: np.ndarray, posterior: np.ndarray) -> np.ndarray:
+    """(S, K + 1): the expected share of each source's human documents that a cut at bin j drops."""
+    c = np.asarray(counts, dtype=np.float64)
+    human = np.concatenate([np.zeros((len(c), 1)), np.cumsum(c * (1.0 - posterior), axis=1)], axis=1)
+    total = human[:, -1:]
+    return np.divide(total - human, total, out=np.zeros_like(human), where=total > _EPS)
+
+
+def choose_cuts(counts: np.ndarray, posterior: np.ndarray, target: float, floor: float, floor_posterior: np.ndarray | None = None) -> Cuts:
     """For every source at once: the highest cut whose expected synthetic share is at most `target`, if
     it drops at most 1 - `floor` of the expected human documents; otherwise the lowest cut the floor
-    allows, with `target_met` False."""
+    allows, with `target_met` False. `floor_posterior` (default `posterior`) is the posterior the human
+    documents are counted with, e.g. one at the lower end of the synthetic fraction's interval."""
     c = np.asarray(counts, dtype=np.float64)
     s, k = c.shape
     zero = np.zeros((s, 1))
     kept_docs = np.concatenate([zero, np.cumsum(c, axis=1)], axis=1)  # (S, K+1): kept by cut j
     kept_synthetic = np.concatenate([zero, np.cumsum(c * posterior, axis=1)], axis=1)
-    kept_human = kept_docs - kept_synthetic
-    total_human = kept_human[:, -1:]
     share = np.divide(kept_synthetic, kept_docs, out=np.zeros_like(kept_docs), where=kept_docs > 0)
-    loss = np.divide(total_human - kept_human, total_human, out=np.zeros_like(kept_docs), where=total_human > _EPS)
+    loss = human_loss_by_cut(c, posterior if floor_posterior is None else floor_posterior)
     meets = share <= target + _EPS  # cut 0 keeps nothing: always meets
     within = loss <= (1.0 - floor) + _EPS  # cut K drops nothing: always within
     highest_meeting = k - np.argmax(meets[:, ::-1], axis=1)
