@@ -84,13 +84,21 @@ def evaluate(report: dict, decisions: pl.DataFrame, corpus: pl.DataFrame) -> dic
          "exp_loss": s["human_loss_fraction"]}
         for s in report["sources"]
     ])
-    t = truth.join(reported, on="source")
+    t = truth.join(reported, on="source").with_columns(pl.col("machine_share_kept").fill_nan(None))
     met = t.filter("met")
     share_err = t.filter(pl.col("kept") > 0).select((pl.col("exp_share") - pl.col("machine_share_kept")).alias("e"))["e"]
     loss_err = t.filter(pl.col("human") > 0).select((pl.col("exp_loss") - pl.col("human_loss")).alias("e"))["e"]
     machine = corpus.filter(pl.col("planted").is_null() & (pl.col("label") == "machine"))
     removed = decisions.filter(pl.col("id").is_in(machine["id"].implode()) & (pl.col("reason") == "synthetic")).height
+    misses = met.filter(pl.col("machine_share_kept") > 0.10)
+    generators = corpus.filter(pl.col("label") == "machine").group_by("source").agg(pl.col("generator").unique().sort().str.join(","))
+    estimates = {s["source"]: s["synthetic_fraction_before"]["estimate"] for s in report["sources"]}
+    worst = [
+        f"{r['source']} (true machine share {r['machine_before']:.2f}, estimated {estimates[r['source']]:.2f}, kept {r['machine_share_kept']:.2f}; {r['generator']})"
+        for r in misses.join(generators, on="source", how="left").iter_rows(named=True)
+    ]
     return {
+        "worst": worst,  # type: ignore[dict-item]
         "sources": t.height,
         "met": met.height,
         "met_share_mean": float(met["machine_share_kept"].mean()) if met.height else float("nan"),
@@ -157,10 +165,16 @@ def main() -> None:
                         result = run_filter([str(path)], config, FilterOptions(max_synthetic=target, human_floor=floor, floor_at=floor_at), out)
                         r = evaluate(result.report, pl.read_parquet(out / "decisions.parquet"), corpus)
                         results.setdefault((name, floor_at, target, floor), []).append(r)
+        worst: dict[str, list[str]] = {}
         for (name, floor_at, target, floor), rs in results.items():
             merged = {k: (sum(r[k] for r in rs) if k in ("sources", "met", "met_above_010", "loss_above_015") else
-                          (max(r[k] for r in rs) if k.endswith("_max") else float(np.nanmean([r[k] for r in rs])))) for k in rs[0]}
+                          (max(r[k] for r in rs) if k.endswith("_max") else float(np.nanmean([r[k] for r in rs])))) for k in rs[0] if k != "worst"}
             print(line(name, floor_at, target, floor, merged))
+            if (floor_at, target, floor) == (args.floor_at[0], args.targets[0], args.floors[0]):
+                worst[name] = [w for r in rs for w in r["worst"]]
+        print(f"target reported met but more than 0.10 machine text kept (floor at {args.floor_at[0]}, target {args.targets[0]}, floor {args.floors[0]}):")
+        for name, items in worst.items():
+            print(f"  {name}: " + ("; ".join(items) if items else "none"))
         print(f"({time.time() - started:.0f} s; every figure pools the seeds: counts are summed, maxima taken, means averaged)")
 
 

@@ -117,11 +117,15 @@ def _pct(value: Any, digits: int = 0) -> str:
     return "—" if value is None else f"{100 * float(value):.{digits}f}%"
 
 
-def _fraction(sf: dict[str, Any] | None, mark_low: bool = True) -> str:
+def _fraction(sf: dict[str, Any] | None, mark_low: bool = True, short: bool = False) -> str:
     if not sf or sf.get("estimate") is None:
         return "—"
     low = "?" if mark_low and sf.get("low_confidence") else ""
-    return f"{_pct(sf['estimate'])} [{_pct(sf['ci_low'])[:-1]}–{_pct(sf['ci_high'])}]{low}"
+    high = _pct(sf["ci_high"])[:-1] if short else _pct(sf["ci_high"])
+    return f"{_pct(sf['estimate'])} [{_pct(sf['ci_low'])[:-1]}–{high}]{low}"
+
+
+_TARGET_SHORT = {"dropped (content farm)": "dropped", "NOT met (floor)": "NOT met", "dropped (unreachable)": "dropped"}
 
 
 def _lost(s: dict[str, Any]) -> str:
@@ -249,14 +253,24 @@ def render_filter_summary(report: dict[str, Any], console: Console) -> None:
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     shown, hidden = _rows(report, MAX_ROWS)
     longest = max((len(printable(s["source"])) for s in shown), default=6)
-    table.add_column("source", overflow="fold", min_width=min(longest, 32))
-    for name in ("docs", "removed dup/synth", "synthetic before", "after (exp.)", "human lost", "target"):
+    table.add_column("source", overflow="fold", min_width=min(longest, 24))
+    for name in ("docs", "dup/synth", "synthetic", "after", "human lost", "target"):  # fits 80 columns
         table.add_column(name, justify="right", no_wrap=True)
-    table.caption = Text(f"{_options_line(report)}; ? = low confidence")
+    table.caption = Text(
+        f"{_options_line(report)}. synthetic: estimate [interval] before, ? = low confidence; after, human lost: "
+        "expected from the estimate; dup/synth: documents removed as duplicates / as machine-like"
+    )
     for s in shown:
-        cells = _row(s)
         style = "red" if s["target_met"] is False else ""
-        table.add_row(terminal_text(s["source"]), *(Text(c) for c in cells[:-1]), Text(cells[-1], style=style))
+        table.add_row(
+            terminal_text(s["source"]),
+            Text(f"{s['documents_before']:,}→{s['documents_after']:,}"),
+            Text(_removed(s).replace(" ", "")),
+            Text(_fraction(s["synthetic_fraction_before"], short=True)),
+            Text(_pct((s["synthetic_fraction_after"] or {}).get("estimate"))),
+            Text(_lost(s)),
+            Text(_TARGET_SHORT.get(_target(s), _target(s)), style=style),
+        )
     console.print(table)
     if hidden > 0:
         console.print(f"… and {hidden:,} more sources (see filter_report.json)", markup=False, highlight=False)
