@@ -301,7 +301,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         "total_seconds": time.time() - started,
         "read_prepare_seconds": read_seconds,
         "analyzers": {
-            a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name]}
+            a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name], **results[a.name].run_figures}
             for i, a in enumerate(analyzers)
         },
     }
