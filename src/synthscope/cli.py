@@ -276,6 +276,9 @@ def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> Non
 @click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
 @click.option("--confidence", default=0.9, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Confidence level of synthetic-fraction intervals.")
 @click.option("--baseline", type=click.Path(dir_okay=False), default=None, help="An earlier report.json to compare with.")
+@click.option("--human-reference", "human_reference", multiple=True, metavar="PATH",
+              help="Human-written corpus (files, folders, globs; read with the same options): each source is estimated against "
+                   "its own documents there, or against the whole reference when it is not in it. Repeatable.")
 @check_options
 @diversity_options
 def audit(paths: tuple[str, ...], output: str, formats: str, as_json: bool, baseline: str | None, **kwargs: Any) -> None:
@@ -286,6 +289,7 @@ def audit(paths: tuple[str, ...], output: str, formats: str, as_json: bool, base
 
     config = _config(kwargs)
     _apply_diversity_options(config, kwargs)
+    config.human_reference = list(kwargs["human_reference"])
     show_progress = not kwargs["quiet"] and stderr.is_terminal
 
     def run() -> tuple[dict[str, Any], list[Path]]:

@@ -55,6 +55,7 @@ class AuditConfig:
     embedder: str = "hashed"
     calibration: str | None = None  # detect: calibration profile file (None: the shipped default)
     confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
+    human_reference: list[str] = field(default_factory=list)  # detect: human-written corpus paths (--human-reference)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
@@ -246,6 +247,22 @@ def iter_prepared(
         )
 
 
+def _read_human_reference(analyzers: list[Analyzer[Any]], config: AuditConfig) -> None:
+    """Score the human reference corpus (read with the audit's options) and hand it to the detect analyzer."""
+    from synthscope.detect.analyzer import DetectAnalyzer
+
+    detect = next((a for a in analyzers if isinstance(a, DetectAnalyzer)), None)
+    if detect is None:
+        raise UsageError("--human-reference needs the detect analyzer (drop --no-detect)")
+    inputs, _ = discover_inputs(list(config.human_reference))
+    plan = resolve_plan(inputs, config)
+    state = detect.empty()
+    with single_threaded_blas():
+        for batch in iter_prepared(inputs, plan, config, Accounting(), {}):
+            state = detect.merge(state, detect.map(batch))
+    detect.use_human_reference(state)
+
+
 def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
     """Audit the corpus at `paths` and return the JSON-ready report."""
     if config.batch_size < 1:
@@ -260,6 +277,8 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     # Removed after finalize, or at once if reading fails.
     work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
     analyzers = build_analyzers(config, Path(work.name))
+    if config.human_reference:
+        _read_human_reference(analyzers, config)
     accounting = Accounting()
     file_counts: dict[str, RowCounts] = {}
     if progress is not None:

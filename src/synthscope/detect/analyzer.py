@@ -18,6 +18,8 @@ from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, adjusted_counts, estimate_fractions
 from synthscope.detect.features import FEATURES, compute_features
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
+from synthscope.detect.reference import POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references
+from synthscope.errors import InputError
 from synthscope.detect.scorer import LinearModel
 from synthscope.text import N_TOKENS
 
@@ -62,6 +64,14 @@ class DetectAnalyzer:
         self.confidence = confidence
         self.seed = seed
         self.profile_name = profile_name
+        self.human_reference: dict[str, SourceScores] | None = None
+
+    def use_human_reference(self, state: dict[str, SourceScores]) -> None:
+        """Estimate against this human-written corpus's scores (the merged state of its map) from now on:
+        a source found in it against its own documents there, any other against the whole reference."""
+        if not state or sum(float(s.counts.sum()) for s in state.values()) == 0:
+            raise InputError("the human reference has no documents")
+        self.human_reference = state
 
     def empty(self) -> dict[str, SourceScores]:
         return {}
@@ -87,6 +97,7 @@ class DetectAnalyzer:
         counts = np.stack([state[s].counts for s in sources]) if sources else np.zeros((0, N_BINS))
         z_sum = np.stack([state[s].z_sum for s in sources]) if sources else np.zeros((0, len(self.model.features)))
         estimates = estimate_fractions(counts, self.profile, confidence=self.confidence, seed=self.seed)
+        against_reference = self.reference_estimates(sources, counts)
         flagged, acc = adjusted_counts(counts, self.profile)
         tops = self.top_features(counts.sum(axis=1), z_sum)
         edges = LOGIT_EDGES.tolist()
@@ -101,7 +112,36 @@ class DetectAnalyzer:
             }
             for i, source in enumerate(sources)
         }
+        if against_reference is not None:
+            for i, source in enumerate(sources):
+                per_source[source]["synthetic_fraction_default"] = per_source[source]["synthetic_fraction"]
+                per_source[source]["synthetic_fraction"] = against_reference[i]
         return AnalyzerResult(per_source=per_source, summary=self.summary(counts))
+
+    def reference_estimates(self, sources: list[str], counts: np.ndarray) -> list[dict[str, Any]] | None:
+        """`synthetic_fraction` of every source against the human reference (None without one)."""
+        if self.human_reference is None or not sources:
+            return None
+        own = np.stack([self.human_reference[s].counts if s in self.human_reference else np.zeros(N_BINS) for s in sources])
+        pooled = sum((s.counts for s in self.human_reference.values()), np.zeros(N_BINS))
+        matched = own.sum(axis=1) > 0
+        references = np.where(matched[:, None], own, pooled[None, :])
+        synthetic = SyntheticReference.of(
+            [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in self.profile.synthetic_group_hists.values()] or
+            Histogram(LOGIT_EDGES, np.asarray(self.profile.synthetic_hist, dtype=float)),
+            LOGIT_EDGES,
+            [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in self.profile.human_group_hists.values()] or
+            Histogram(LOGIT_EDGES, np.asarray(self.profile.human_hist, dtype=float)),
+            float(self.profile.shift_sd.get("synthetic", 0.0)),
+        )
+        estimates, n_ref = estimate_with_references(counts, references, synthetic, confidence=self.confidence, seed=self.seed)
+        out = []
+        for i in range(len(sources)):
+            record = estimates.record(i)
+            record["method"] = SOURCE_REFERENCE if matched[i] else POOLED_REFERENCE
+            record["reference_documents"] = int(round(n_ref[i]))
+            out.append(record)
+        return out
 
     def top_features(self, n_docs: np.ndarray, z_sum: np.ndarray) -> list[list[dict[str, Any]]]:
         """Per source (rows of `z_sum`, the sums of standardised features over `n_docs` documents): the
@@ -138,6 +178,7 @@ class DetectAnalyzer:
             "flagged_fraction": round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
             "documents": int(total.sum()),
             "profile": self.profile_name,
+            **({"human_reference": self.reference_summary()} if self.human_reference is not None else {}),
             "confidence": self.confidence,
             "threshold": self.profile.threshold,
             # calibration score histograms (logit bins): the synthetic reference of `--baseline-is-human`
@@ -152,6 +193,11 @@ class DetectAnalyzer:
                 "synthetic_shift_sd": float(self.profile.shift_sd.get("synthetic", 0.0)),
             },
         }
+
+    def reference_summary(self) -> dict[str, Any]:
+        """Documents and sources of the human reference."""
+        ref = self.human_reference or {}
+        return {"documents": int(sum(float(s.counts.sum()) for s in ref.values())), "sources": len(ref)}
 
     def options(self) -> dict[str, Any]:
         return {

@@ -29,11 +29,12 @@ BANDWIDTH_BINS = 1.5
 PSEUDO_COUNT = 0.5
 
 
-def density(hist: np.ndarray, bandwidth: float = BANDWIDTH_BINS, pseudo: float = PSEUDO_COUNT) -> np.ndarray:
+def density(hist: np.ndarray, bandwidth: float = BANDWIDTH_BINS, pseudo: float = PSEUDO_COUNT, per_row: bool = False) -> np.ndarray:
     """Smoothed probabilities per bin: histogram plus a pseudo-count, Gaussian-smoothed across bins.
 
     Works on the last axis, so a stack of histograms gives a stack of densities; any number of bins
-    (detect's are the profile's N_BINS logit bins).
+    (detect's are the profile's N_BINS logit bins). The pseudo-count is per document of the stack's mean
+    total, or of each row's own total with `per_row` (rows of different sizes, e.g. human references).
     """
     hist = np.asarray(hist, dtype=np.float64)
     bins = hist.shape[-1]
@@ -44,7 +45,8 @@ def density(hist: np.ndarray, bandwidth: float = BANDWIDTH_BINS, pseudo: float =
     for j, weight in enumerate(kernel):
         smooth += weight * hist[..., idx[:, j]]
     p = smooth / np.maximum(smooth.sum(axis=-1, keepdims=True), 1e-300)
-    p = p + pseudo / max(float(np.asarray(hist).sum(axis=-1).mean()), 1.0)
+    totals = hist.sum(axis=-1, keepdims=True) if per_row else float(hist.sum(axis=-1).mean())
+    p = p + pseudo / np.maximum(totals, 1.0)
     return p / p.sum(axis=-1, keepdims=True)
 
 
