@@ -310,3 +310,12 @@ def test_a_bad_byte_in_a_url_gives_no_wrong_host(cli: Any, tmp_path: Path) -> No
     assert result.exit_code == 0, result.stderr
     assert {s["source"]: s["documents"] for s in report["sources"]} == {"example.com": 3, "(invalid url)": 1}
     assert report["totals"]["invalid_utf8"] == 1
+
+
+def test_human_reference_takes_its_own_id_default(cli: Any, tmp_path: Path) -> None:
+    """The inputs' `id` column is no requirement for a human reference that has none."""
+    corpus = write_bytes(jsonl([{"id": f"d{i}", "text": t} for i, t in enumerate(texts(40))]), tmp_path / "c.jsonl")
+    reference = write_bytes(jsonl([{"text": t} for t in texts(40, "ref")]), tmp_path / "ref.jsonl")
+    result = cli("audit", corpus, "--human-reference", reference, "-o", tmp_path / "out", "-q", "--json", "--no-dedup", "--no-diversity")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["options"]["id_column"] == "id"
