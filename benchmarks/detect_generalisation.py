@@ -206,10 +206,15 @@ def matched_reference(counts: np.ndarray, members: list[np.ndarray], topics: np.
     v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
     sim = v @ c.T
     out = {}
-    for tau in (0.02, 0.05):
+    grid = np.linspace(0, 1, 201)
+    dens = np.sqrt(density(counts, per_row=True))
+    for tau in (0.005, 0.01, 0.02):
         w = np.exp((sim - sim.max(axis=1, keepdims=True)) / tau)
         w /= w.sum(axis=1, keepdims=True)
-        out[f"matched-tau{tau}"] = mle_alpha(counts, w @ h, w @ s_)
+        hh, ss = w @ h, w @ s_
+        out[f"matched-tau{tau}"] = mle_alpha(counts, hh, ss)
+        mix = grid[None, :, None] * ss[:, None, :] + (1 - grid[None, :, None]) * hh[:, None, :]  # (S, A, K)
+        out[f"matched-HDy-tau{tau}"] = grid[np.argmax((dens[:, None, :] * np.sqrt(mix)).sum(axis=2), axis=1)]
     return out
 
 
