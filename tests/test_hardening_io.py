@@ -269,3 +269,53 @@ def test_input_id_column_is_used_and_recorded(cli: Any, tmp_path: Path) -> None:
     assert ids[:4] == [f"doc-{i}" for i in range(4)] and ids[4:] == [f"{without.as_posix()}:1", f"{without.as_posix()}:2"]
     result, report = audit(cli, with_ids, "--id-column", "text", "-o", tmp_path / "out2")
     assert "id_column_detected" not in report["options"] and report["options"]["id_column"] == "text"
+
+
+# ------------------------------------------------------------------ 8. domains
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("https://intranet.local/x", "intranet.local"),
+        ("http://wiki.local", "wiki.local"),
+        ("https://blog.example/p", "blog.example"),
+        ("printer.lan", "printer.lan"),
+        ("http://[2001:db8:0::1]:8080/a", "[2001:db8::1]"),
+        ("http://[::1]/", "[::1]"),
+        ("http://10.0.0.7:80/", "10.0.0.7"),
+        ("not a url", "(invalid url)"),
+        ("  https://news.bbc.co.uk/x \n", "bbc.co.uk"),
+        ("https://bücher.de/", "bücher.de"),
+        ("http://xn--bcher-kva.de", "bücher.de"),
+        ("HTTP://WWW.BÜCHER.DE./", "bücher.de"),
+        ("http://user:pw@Example.com:8080/x?q#f", "example.com"),
+        ("http://my_host.example.co.uk", "example.co.uk"),
+        ("https://ex\ufffd.com/", "(invalid url)"),
+        ("urn:isbn:123", "(invalid url)"),
+        (None, "(none)"),
+        ("   ", "(none)"),
+    ],
+)
+def test_domain_of_url(url: str | None, domain: str) -> None:
+    from synthscope.io.sources import domains
+
+    assert domains(pl.Series([url], dtype=pl.String)).to_list() == [domain]
+
+
+def test_a_bad_byte_in_a_url_gives_no_wrong_host(cli: Any, tmp_path: Path) -> None:
+    rows = [{"text": t, "url": "https://example.com/a"} for t in texts(3)]
+    body = jsonl(rows) + b'{"text": "a text whose url has a latin-1 byte in its host", "url": "https://exampl\xe9.com/"}\n'
+    result, report = audit(cli, write_bytes(body, tmp_path / "u.jsonl"), "--by", "domain", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.stderr
+    assert {s["source"]: s["documents"] for s in report["sources"]} == {"example.com": 3, "(invalid url)": 1}
+    assert report["totals"]["invalid_utf8"] == 1
+
+
+def test_human_reference_takes_its_own_id_default(cli: Any, tmp_path: Path) -> None:
+    """The inputs' `id` column is no requirement for a human reference that has none."""
+    corpus = write_bytes(jsonl([{"id": f"d{i}", "text": t} for i, t in enumerate(texts(40))]), tmp_path / "c.jsonl")
+    reference = write_bytes(jsonl([{"text": t} for t in texts(40, "ref")]), tmp_path / "ref.jsonl")
+    result = cli("audit", corpus, "--human-reference", reference, "-o", tmp_path / "out", "-q", "--json", "--no-dedup", "--no-diversity")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["options"]["id_column"] == "id"

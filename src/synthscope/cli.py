@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import signal
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +19,25 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.text import Text
 
 from synthscope import __version__
-from synthscope.errors import SynthscopeError
+from synthscope.errors import SynthscopeError, Terminated
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
 from synthscope.pipeline import DEFAULT_BATCH_SIZE, AuditConfig, run_audit
+from synthscope.io.writable import atomic_target, check_output_file, check_output_folder, check_step_summary, write_text_atomically
 from synthscope.report.escape import printable, terminal_text
+
+class _PlainConsole(Console):
+    """A rich console whose closed pipe raises BrokenPipeError (rich's own handler exits 1, which reads
+    as a failed check): the command then ends quietly with its own exit code."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
 
 def plain_console(**kwargs: Any) -> Console:
     """A rich console that never reads markup or emoji codes in what it prints: user strings (paths,
     columns, source names) are printed literally; styles are given as Text objects."""
-    return Console(markup=False, emoji=False, highlight=False, **kwargs)
+    return _PlainConsole(markup=False, emoji=False, highlight=False, **kwargs)
 
 
 stderr = plain_console(stderr=True)
@@ -65,8 +80,17 @@ class RichProgress:
         self._progress.stop()
 
 
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def _run_guarded(debug: bool, action: Any) -> Any:
-    """Run an action; known errors become one stderr line and their exit code, others exit 3."""
+    """Run an action; known errors become one stderr line and their exit code, others exit 3.
+
+    Ctrl-C exits 130 and SIGTERM 143 with one line, after the work's temporary files are removed
+    (SIGTERM is turned into an exception for the time of the action so that cleanup code runs).
+    """
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return action()
     except SynthscopeError as exc:
@@ -75,11 +99,31 @@ def _run_guarded(debug: bool, action: Any) -> Any:
     except KeyboardInterrupt:
         say(stderr, "interrupted")
         sys.exit(130)
+    except Terminated:
+        say(stderr, "terminated")
+        sys.exit(143)
     except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into exit code 3
         if debug:
             traceback.print_exc()
         say(stderr, f"{type(exc).__name__}: {exc} (run with --debug for the traceback)", "internal error: ", "red")
         sys.exit(3)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def closed_stdout_is_quiet() -> Iterator[None]:
+    """Printing to a closed pipe (`synthscope audit ... | head -1`) ends quietly: the rest of the
+    output is discarded and the command keeps its own exit code."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass  # not a real file descriptor (e.g. captured in tests)
 
 
 def _print_warnings(warnings: list[str]) -> None:
@@ -226,7 +270,7 @@ def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> Non
 @main.command()
 @input_options
 @dedup_options
-@click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(file_okay=False), help="Report folder.")
+@click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(), help="Report folder.")
 @click.option("--format", "formats", default="json,md,html", show_default=True, help="Files to write: any of json, md, html (comma-separated).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout instead of the summary table.")
 @click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
@@ -252,6 +296,8 @@ def audit(paths: tuple[str, ...], output: str, formats: str, as_json: bool, base
         wanted = parse_formats(formats)
         settings, config_path = _settings(kwargs)
         old = load_report(baseline) if baseline else None
+        check_output_folder(Path(output), "the report")
+        check_step_summary()
         report = run_audit(list(paths), config, RichProgress(stderr) if show_progress else None)
         _evaluate(report, kwargs, settings, config_path, old, baseline)
         written = write_outputs(report, Path(output), wanted)
@@ -260,38 +306,46 @@ def audit(paths: tuple[str, ...], output: str, formats: str, as_json: bool, base
 
     report, written = _run_guarded(kwargs["debug"], run)
     _print_warnings(report.get("warnings", []))
-    if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
-    else:
-        from synthscope.report.terminal import render_checks, render_summary
+    with closed_stdout_is_quiet():
+        if as_json:
+            click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        else:
+            from synthscope.report.terminal import render_checks, render_summary
 
-        console = plain_console()
-        render_summary(report, console)
-        render_checks(report, console)
-        say(console, "report written to " + ", ".join(str(p) for p in written))
+            console = plain_console()
+            render_summary(report, console)
+            render_checks(report, console)
+            say(console, "report written to " + ", ".join(str(p) for p in written))
     sys.exit(exit_code(report))
 
 
 @main.command()
 @click.argument("report_path", metavar="REPORT")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True, help="Rendering to produce.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file instead of stdout.")
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file instead of stdout.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def report(report_path: str, fmt: str, output: str | None, debug: bool) -> None:
     """Re-render an existing report.json as Markdown, HTML or JSON."""
     from synthscope.report.outputs import render
     from synthscope.report.schema import load_report
 
-    text = _run_guarded(debug, lambda: render(load_report(report_path), fmt))
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
+    def run() -> str:
+        if output:
+            check_output_file(Path(output), "the rendering")
+        text = render(load_report(report_path), fmt)
+        if output:
+            write_text_atomically(Path(output), text)
+        return text
+
+    text = _run_guarded(debug, run)
+    if not output:
+        with closed_stdout_is_quiet():
+            click.echo(text, nl=False)
 
 
 @main.command()
 @click.argument("report_path", metavar="REPORT")
-@click.option("--into", "into", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Dataset card (README.md) to insert the section into; created if absent.")
+@click.option("--into", "into", type=click.Path(path_type=Path), default=None, help="Dataset card (README.md) to insert the section into; created if absent.")
 @click.option("--metadata", is_flag=True, help="Also put the synthscope summary into the card's YAML front matter.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def card(report_path: str, into: Path | None, metadata: bool, debug: bool) -> None:
@@ -309,7 +363,8 @@ def card(report_path: str, into: Path | None, metadata: bool, debug: bool) -> No
 
     text = _run_guarded(debug, run)
     if text is not None:
-        click.echo(text, nl=False)
+        with closed_stdout_is_quiet():
+            click.echo(text, nl=False)
     else:
         say(stderr, f"updated {into}")
 
@@ -329,23 +384,25 @@ def compare(old_path: str, new_path: str, as_json: bool, debug: bool, **kwargs: 
 
     def run() -> dict[str, Any]:
         settings, config_path = _settings(kwargs)
+        check_step_summary()
         old, new = load_report(old_path), load_report(new_path)
         _evaluate(new, kwargs, settings, config_path, old, old_path)
         append_step_summary(new)
         return new
 
     new = _run_guarded(debug, run)
-    if as_json:
-        click.echo(json.dumps({k: new[k] for k in ("baseline", "comparison", "checks") if k in new}, indent=2, ensure_ascii=False))
-    else:
-        click.echo(render_comparison(new), nl=False)
+    with closed_stdout_is_quiet():
+        if as_json:
+            click.echo(json.dumps({k: new[k] for k in ("baseline", "comparison", "checks") if k in new}, indent=2, ensure_ascii=False))
+        else:
+            click.echo(render_comparison(new), nl=False)
     sys.exit(exit_code(new))
 
 
 @main.command()
 @input_options
 @dedup_options
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder (clusters.parquet, deduplicated/).")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output folder (clusters.parquet, deduplicated/).")
 @click.option("--write-deduplicated", is_flag=True, help="Also write each input without its duplicates, in its own format.")
 @click.option("--keep", type=click.Choice(["first", "longest"]), default="first", show_default=True, help="Which document of a cluster is kept.")
 def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwargs: Any) -> None:
@@ -361,13 +418,14 @@ def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwarg
     _print_warnings(result.warnings)
     s = result.summary
     docs = s.get("documents", 0)
-    click.echo(
-        f"{docs:,} documents: {s.get('exact_duplicates', 0):,} exact duplicates, "
-        f"{s.get('near_duplicates', 0):,} near duplicates (incl. exact) in {s.get('duplicate_clusters', 0):,} clusters"
-    )
-    click.echo(f"clusters written to {printable(result.clusters_path)}")
-    for label, target, rows in result.deduplicated:
-        click.echo(f"{printable(label)} -> {printable(target)} ({rows:,} rows)")
+    with closed_stdout_is_quiet():
+        click.echo(
+            f"{docs:,} documents: {s.get('exact_duplicates', 0):,} exact duplicates, "
+            f"{s.get('near_duplicates', 0):,} near duplicates (incl. exact) in {s.get('duplicate_clusters', 0):,} clusters"
+        )
+        click.echo(f"clusters written to {printable(result.clusters_path)}")
+        for label, target, rows in result.deduplicated:
+            click.echo(f"{printable(label)} -> {printable(target)} ({rows:,} rows)")
 
 
 @main.command(name="filter")
@@ -423,7 +481,7 @@ def filter_command(paths: tuple[str, ...], output: str, as_json: bool, **kwargs:
 @reading_options
 @click.option("--human", "human", multiple=True, required=True, help="Known human-written corpus (repeatable; files, folders, globs).")
 @click.option("--synthetic", "synthetic", multiple=True, required=True, help="Known machine-written corpus (repeatable).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Profile JSON to write.")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Profile JSON to write.")
 @click.option("--l2", default=10.0, show_default=True, type=click.FloatRange(min=0), help="L2 penalty of the logistic model.")
 def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, **kwargs: Any) -> None:
     """Fit a calibration profile from labelled --human and --synthetic corpora; print its held-out error."""
@@ -432,23 +490,26 @@ def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l
     config = _config(kwargs)
 
     def run() -> Any:
+        check_output_file(Path(output), "the profile")
         profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2)
-        profile.save(output)
+        with atomic_target(Path(output)) as partial:
+            profile.save(partial)
         return profile, cv
 
     profile, cv = _run_guarded(kwargs["debug"], run)
     t = profile.training
-    click.echo(f"profile written to {printable(output)}: {t['human_documents']:,} human, {t['synthetic_documents']:,} synthetic documents, "
-               f"groups {printable(', '.join(t['groups']))}")
-    click.echo(f"cross-validated quantification error (mean absolute error of the synthetic fraction on held-out "
-               f"{'groups' if len(t['groups']) > 1 else 'folds'}, fractions 0-1): {cv.mae():.3f}")
-    click.echo(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "
-               f"decision threshold {profile.threshold:.3f}")
+    with closed_stdout_is_quiet():
+        click.echo(f"profile written to {printable(output)}: {t['human_documents']:,} human, {t['synthetic_documents']:,} synthetic documents, "
+                   f"groups {printable(', '.join(t['groups']))}")
+        click.echo(f"cross-validated quantification error (mean absolute error of the synthetic fraction on held-out "
+                   f"{'groups' if len(t['groups']) > 1 else 'folds'}, fractions 0-1): {cv.mae():.3f}")
+        click.echo(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "
+                   f"decision threshold {profile.threshold:.3f}")
 
 
 @main.command()
 @input_options
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Parquet file of per-document scores.")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Parquet file of per-document scores.")
 @click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
 def score(paths: tuple[str, ...], output: str, calibration: str | None, **kwargs: Any) -> None:
     """Write per-document id, source, score and features of PATHS to a Parquet file."""

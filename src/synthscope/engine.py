@@ -9,9 +9,12 @@ plug in here with the same three calls.
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,14 +81,45 @@ class PoolEngine:
         result = EngineResult(states=[a.empty() for a in analyzers], map_seconds=[0.0] * len(analyzers))
         context = multiprocessing.get_context("spawn")
         pending: deque[Future[tuple[list[Any], list[float]]]] = deque()
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(analyzers,)) as pool:
+        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(analyzers,))
+        try:
             for batch in batches:
-                pending.append(pool.submit(_map_in_worker, batch))
+                with _signals_ignored():  # workers start inside submit and inherit the dispositions
+                    pending.append(pool.submit(_map_in_worker, batch))
                 while len(pending) >= 2 * self.workers:
                     _merge_into(result, analyzers, *pending.popleft().result())
             while pending:
                 _merge_into(result, analyzers, *pending.popleft().result())
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown()
         return result
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while worker processes are started, so that they inherit that: only
+    the main process handles them (one message, cleanup), and it stops the workers itself."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once: cancel queued batches and kill the workers (they ignore SIGINT/SIGTERM)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join(timeout=10)
 
 
 def _merge_into(result: EngineResult, analyzers: list[Analyzer[Any]], states: list[Any], seconds: list[float]) -> None:

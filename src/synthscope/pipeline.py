@@ -285,11 +285,11 @@ def read_human_reference(analyzers: list[Analyzer[Any]], config: AuditConfig) ->
     detect = next((a for a in analyzers if isinstance(a, DetectAnalyzer)), None)
     if detect is None:
         raise UsageError("--human-reference needs the detect analyzer (drop --no-detect)")
-    inputs, _ = discover_inputs(list(config.human_reference))
+    inputs, _ = discover_inputs(list(config.human_reference), config.text_column)
     plan = resolve_plan(inputs, config)
     state = detect.empty()
     with single_threaded_blas():
-        for batch in iter_prepared(inputs, plan, config, Accounting(), {}):
+        for batch in iter_prepared(inputs, plan, plan.resolved(config), Accounting(), {}):
             state = detect.merge(state, detect.map(batch))
     detect.use_human_reference(state)
 
@@ -303,13 +303,17 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     started = time.time()
     inputs, ignored = discover_inputs(paths, config.text_column)
     plan = resolve_plan(inputs, config)
-    config = plan.resolved(config)
+    given, config = config, plan.resolved(config)
     # The run's private work folder: spill files written by map (dedup band keys), then finalize.
     # Removed after finalize, or at once if reading fails.
     work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
-    analyzers = build_analyzers(config, Path(work.name))
-    if config.human_reference:
-        read_human_reference(analyzers, config)
+    try:
+        analyzers = build_analyzers(config, Path(work.name))
+        if config.human_reference:
+            read_human_reference(analyzers, given)  # its own defaults (id column) from its own files
+    except BaseException:
+        work.cleanup()
+        raise
     accounting = Accounting()
     file_counts: dict[str, RowCounts] = {}
     if progress is not None:
@@ -351,7 +355,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         "total_seconds": time.time() - started,
         "read_prepare_seconds": read_seconds,
         "analyzers": {
-            a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name]}
+            a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name], **results[a.name].run_figures}
             for i, a in enumerate(analyzers)
         },
     }

@@ -16,6 +16,7 @@ from synthscope.engine import make_engine
 from synthscope.errors import UsageError
 from synthscope.io.accounting import Accounting, RowCounts
 from synthscope.io.discover import InputFile, discover_inputs
+from synthscope.io.writable import atomic_target, check_output_folder
 from synthscope.io.writers import refuse_overwriting_inputs, write_without_rows
 from synthscope.pipeline import AuditConfig, ProgressSink, dedup_options, iter_prepared, resolve_plan
 
@@ -55,6 +56,7 @@ def run_dedup(
     names = _output_names(inputs)
     targets = {f.label: out_dir / DEDUPLICATED_DIR / names[f.label] for f in inputs} if write_deduplicated else {}
     refuse_overwriting_inputs(inputs, [clusters_path, *targets.values()])
+    check_output_folder(out_dir, "the dedup output")
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir) as work:
         try:
@@ -96,18 +98,19 @@ _CLUSTERS_SCHEMA = {
 def write_clusters(found: Clusters, path: Path) -> None:
     """Write clusters.parquet (id, source, cluster_id, is_duplicate, kept, file, row) in input
     order, one part of the spill at a time (one row group each)."""
-    writer: pq.ParquetWriter | None = None
-    try:
-        for frame in document_frames(found, ["doc_id", "source", "file", "_row"]):
-            table = _clusters_frame(frame).to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        pl.DataFrame(schema=_CLUSTERS_SCHEMA).write_parquet(path)
+    with atomic_target(path) as partial:
+        writer: pq.ParquetWriter | None = None
+        try:
+            for frame in document_frames(found, ["doc_id", "source", "file", "_row"]):
+                table = _clusters_frame(frame).to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(partial, table.schema, compression="zstd")
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            pl.DataFrame(schema=_CLUSTERS_SCHEMA).write_parquet(partial)
 
 
 def _clusters_frame(docs: pl.DataFrame) -> pl.DataFrame:

@@ -126,8 +126,10 @@ def run_checks(
                 notes.append(f"{name}: not in the baseline; no regression checked")
             continue
         results += _baseline_checks(source, old_sources[name], s, baseline_is_human)
+    report_names = {s["source"] for s in report["sources"]}
+    notes += [f"{n}: a per-source rule names this source, but the report has no such source" for n in settings.sources if n not in report_names]
     if baseline is not None and settings.any_baseline_rule:
-        new_names = {s["source"] for s in report["sources"]}
+        new_names = report_names
         notes += [f"{n}: in the baseline but not in this report" for n in old_sources if n not in new_names]
     failed = any(r["status"] == "fail" for r in results)
     warned = bool(notes) or any(r["status"] == "warn" for r in results)
