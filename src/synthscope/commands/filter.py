@@ -40,7 +40,8 @@ from synthscope.engine import make_engine, single_threaded_blas
 from synthscope.errors import UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
-from synthscope.io.writers import StagedFolder, output_paths, refuse_overwriting_inputs, write_without_rows
+from synthscope.io.writable import atomic_target, check_output_folder, staged_folder
+from synthscope.io.writers import output_paths, refuse_overwriting_inputs, write_without_rows
 from synthscope.pipeline import (
     AuditConfig, BatchPlan, ProgressSink, build_analyzers, iter_prepared, iter_unanalysed, read_human_reference, resolve_plan,
 )
@@ -138,19 +139,21 @@ def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, ou
     started = time.time()
     inputs, ignored = discover_inputs(paths, config.text_column)
     plan = resolve_plan(inputs, config)
+    given = config  # the human reference takes its own defaults (id column) from its own files
     config = replace(plan.resolved(config), detect=True, dedup=options.duplicates != "keep", diversity=False)
     out_dir = Path(out_dir)
     data_dir = out_dir / DATA_DIR
     decisions_path = out_dir / DECISIONS_FILE
     report_paths = [out_dir / REPORT_JSON, out_dir / REPORT_MD]
     refuse_overwriting_inputs(inputs, [decisions_path, *report_paths], folders=[data_dir])
+    check_output_folder(out_dir, "the filtered corpus")
     with tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir) as work_name:
         work = Path(work_name)
         analyzers = build_analyzers(config, work)
         detect = next(a for a in analyzers if isinstance(a, DetectAnalyzer))
         dedup = next((a for a in analyzers if isinstance(a, DedupAnalyzer)), None)
         if config.human_reference:
-            read_human_reference([detect], config)
+            read_human_reference([detect], replace(given, detect=True))
         scored = ScoredDocuments(detect, work)
         accounting = Accounting()
         file_counts: dict[str, RowCounts] = {}
@@ -161,7 +164,11 @@ def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, ou
             source_plan, clusters = _plan_sources(scored, scored_state, dedup, dedup_state, options)
             decisions = _decide(scored, scored_state, clusters, source_plan, options, work)
         t2 = time.perf_counter()
-        outputs = _second_pass(inputs, plan, config, decisions, file_counts, data_dir, decisions_path, work, write_progress)
+        # everything is written under temporary names, then renamed: decisions.parquet, data/, the report last
+        with staged_folder(data_dir) as staging, atomic_target(decisions_path) as partial_decisions:
+            outputs = _second_pass(inputs, plan, config, decisions, file_counts, data_dir, staging, partial_decisions, work, write_progress)
+            for path in report_paths:  # an earlier run's report no longer describes what is in OUT
+                path.unlink(missing_ok=True)
         t3 = time.perf_counter()
     from synthscope.report.filter import build_filter_report, write_filter_report
 
@@ -356,17 +363,16 @@ class FileOutput:
 
 
 def _second_pass(inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, decisions: Decisions,
-                 file_counts: dict[str, RowCounts], data_dir: Path, decisions_path: Path, work: Path,
+                 file_counts: dict[str, RowCounts], data_dir: Path, staging: Path, decisions_path: Path, work: Path,
                  progress: ProgressSink | None) -> list[FileOutput]:
-    """Write each input's kept rows in its own format (a staged folder renamed to OUT/data when complete)
-    and decisions.parquet (every input row, in input order; written under a temporary name)."""
+    """Write each input's kept rows in its own format into `staging` (renamed to `data_dir` by the caller)
+    and every input row's decision, in input order, to `decisions_path`."""
     targets = output_paths(inputs, data_dir)
-    partial_decisions = decisions_path.with_name(f".{decisions_path.name}.partial")
     outputs: list[FileOutput] = []
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
     try:
-        with StagedFolder(data_dir) as staging, pq.ParquetWriter(partial_decisions, DECISIONS_SCHEMA, compression="zstd") as writer:
+        with pq.ParquetWriter(decisions_path, DECISIONS_SCHEMA, compression="zstd") as writer:
             for file in inputs:
                 counts = file_counts.get(file.label, RowCounts())
                 unanalysed = _unanalysed(file, plan, config) if counts.analysed < counts.rows_read else None
@@ -379,9 +385,7 @@ def _second_pass(inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, 
                 outputs.append(FileOutput(file.label, targets[file.label], relative, rows, fingerprint_file(staged)))
                 if progress is not None:
                     progress.advance(file.bytes, rows)
-        partial_decisions.replace(decisions_path)
     finally:
-        partial_decisions.unlink(missing_ok=True)
         if progress is not None:
             progress.finish()
     return outputs

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,38 +68,6 @@ def output_paths(inputs: list[InputFile], root: Path) -> dict[str, Path]:
         taken.add(relative.lower())
         paths[f.label] = root / relative
     return paths
-
-
-class StagedFolder:
-    """A folder written under a temporary name beside its target and renamed into place when complete.
-
-    `with StagedFolder(target) as staging:` write into `staging`; on success the target (if any) is
-    replaced, on any error or interruption the staging folder is removed, so the target is never partial.
-    """
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.staging = target.with_name(f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-
-    def __enter__(self) -> Path:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.staging.mkdir()
-        return self.staging
-
-    def __exit__(self, kind: object, value: object, tb: object) -> None:
-        if kind is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
-            return
-        old = None
-        if self.target.exists() or self.target.is_symlink():
-            old = self.target.with_name(f".{self.target.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(self.target, old)
-        os.replace(self.staging, self.target)
-        if old is not None:
-            if old.is_dir() and not old.is_symlink():
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                old.unlink(missing_ok=True)
 
 
 def write_without_rows(file: InputFile, drop: np.ndarray, target: Path, workdir: Path) -> int:

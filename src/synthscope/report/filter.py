@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from rich.text import Text
 
 from synthscope import __version__
 from synthscope.io.accounting import Accounting
+from synthscope.io.writable import replace_set
 from synthscope.report.escape import md_code, md_text, printable, terminal_text
 
 KIND = "synthscope-filter-report"
@@ -101,13 +101,9 @@ def exit_code(report: dict[str, Any]) -> int:
 
 
 def write_filter_report(report: dict[str, Any], paths: list[Path]) -> None:
-    """Write filter_report.json and filter_report.md (each under a temporary name, then renamed)."""
+    """Write filter_report.json and filter_report.md as one set (temporary names, then renamed)."""
     texts = {".json": json.dumps(report, indent=2, ensure_ascii=False) + "\n", ".md": render_filter_markdown(report)}
-    for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(texts[path.suffix], encoding="utf-8")
-        os.replace(partial, path)
+    replace_set({path: texts[path.suffix] for path in paths})
 
 
 # ------------------------------------------------------------------------------------ formatting
