@@ -345,3 +345,17 @@ def test_expected_documents_agree_with_the_estimate_at_the_maximum_likelihood() 
     assert interior.any()
     assert np.allclose(remaining_share(counts, post)[interior], est.estimates.estimate[interior], atol=1e-4)
     assert np.allclose(human_documents(counts, post)[interior], (n * (1 - est.estimates.estimate))[interior], rtol=1e-3)
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_outputs(small_mixture: pl.DataFrame, cli: Any, tmp_path: Path) -> None:
+    write_jsonl(small_mixture.head(70), tmp_path / "in" / "a.jsonl")
+    write_jsonl(small_mixture.tail(small_mixture.height - 70), tmp_path / "in" / "b.jsonl")
+    args = ["filter", tmp_path / "in", "--max-synthetic", "0.05", "--batch-size", "16", "-q"]
+    assert cli(*args, "-o", tmp_path / "one").exit_code == 0
+    assert cli(*args, "-o", tmp_path / "two", "--workers", "2").exit_code == 0
+    assert pl.read_parquet(tmp_path / "one" / "decisions.parquet").equals(pl.read_parquet(tmp_path / "two" / "decisions.parquet"))
+    for name in ("a.jsonl", "b.jsonl"):
+        assert (tmp_path / "one" / "data" / name).read_bytes() == (tmp_path / "two" / "data" / name).read_bytes()
+    one, two = (json.loads((tmp_path / d / "filter_report.json").read_text()) for d in ("one", "two"))
+    assert one["sources"] == two["sources"]
