@@ -21,7 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
+from synthscope.detect.skeleton import skeleton_tokens
+from synthscope.detect.skeleton_model import GramMatrix
+from synthscope.detect.topics import topic_vectors
 from synthscope.text import prepare
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -126,4 +130,36 @@ def cached_features(docs: pl.DataFrame, name: str, compute: Callable[[pl.DataFra
     out = pl.concat(parts, how="vertical_relaxed")
     OUT.mkdir(parents=True, exist_ok=True)
     out.write_parquet(path)
+    return out
+
+
+def gram_matrix(docs: pl.DataFrame, batch: int = 4000) -> GramMatrix:
+    """Skeleton n-gram rates of every document (every n-gram of orders 1-4), cached."""
+    path = OUT / f"skeleton-{docs.height}.npz"
+    if path.exists():
+        z = np.load(path)
+        rates = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+        return GramMatrix(rates, z["grams"], z["n_tokens"])
+    parts = [GramMatrix.of(skeleton_tokens(docs.slice(s, batch).select("text"))) for s in range(0, docs.height, batch)]
+    grams = np.unique(np.concatenate([p.grams for p in parts]))
+    mats = []
+    for p in parts:
+        cols = np.searchsorted(grams, p.grams)
+        m = p.rates.tocoo()
+        mats.append(sp.csr_matrix((m.data, (m.row, cols[m.col])), shape=(m.shape[0], len(grams))))
+    rates = sp.vstack(mats).tocsr()
+    out = GramMatrix(rates, grams, np.concatenate([p.n_tokens for p in parts]))
+    OUT.mkdir(parents=True, exist_ok=True)
+    np.savez(path, data=rates.data, indices=rates.indices, indptr=rates.indptr, shape=np.array(rates.shape), grams=grams, n_tokens=out.n_tokens)
+    return out
+
+
+def topics(docs: pl.DataFrame, batch: int = 4000) -> np.ndarray:
+    """Topic vectors (detect/topics.py) of every document, cached."""
+    path = OUT / f"topic-vectors-{docs.height}.npy"
+    if path.exists():
+        return np.load(path)
+    out = np.concatenate([topic_vectors(prepare(docs.slice(s, batch).select("text"))) for s in range(0, docs.height, batch)])
+    OUT.mkdir(parents=True, exist_ok=True)
+    np.save(path, out)
     return out

@@ -1,8 +1,10 @@
 """The detect analyzer: per-document scores, per-source synthetic-fraction estimates.
 
-State per source: the histogram of logit scores (fixed bins from the profile format) and the sums of
-the standardised features, so it is tiny, exact to merge, and independent of corpus size. `finalize`
-fits the mixture per source (estimator.py) and explains the score by the features whose mean
+State per source: the histogram of logit scores (fixed bins from the profile format), the sums of the
+standardised features (and of the skeleton logit), and, for a profile with topic centroids, the sum of
+its documents' topic vectors (DIM float32), so it is small, exact to merge, and independent of corpus
+size. `finalize` fits the mixture per source (estimator.py; against the calibration groups the source
+resembles when the profile has topic centroids) and explains the score by the features whose mean
 contribution (weight x shift from the calibration human mean) is largest.
 """
 
@@ -15,34 +17,35 @@ import numpy as np
 import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
-from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, calibration_draws, estimate_fractions
-from synthscope.detect.features import FEATURES, compute_features
+from synthscope.detect.estimator import (
+    MATCHED_METHODS, METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, estimate_fractions, group_densities, source_densities,
+)
+from synthscope.detect.features import FEATURES
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
 from synthscope.detect.reference import (
     POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references, reference_densities,
 )
-from synthscope.errors import InputError
 from synthscope.detect.scorer import LinearModel
-from synthscope.text import N_TOKENS
+from synthscope.detect.scoring import BatchScores, Scorer, scorer_of, style_model_of
+from synthscope.detect.topics import DIM, topic_vectors
+from synthscope.errors import InputError
 
 TOP_FEATURES = 3
 REPLICATES = 400  # calibration bootstrap replicates of estimate_fractions (its default)
 _DESCRIPTIONS = {f.name: f.description for f in FEATURES}
 
 
+SKELETON_FEATURE = "skeleton_ngrams"
+
+
 def model_of(profile: CalibrationProfile) -> LinearModel:
-    """The scorer stored in a profile."""
-    return LinearModel(
-        list(profile.features), np.asarray(profile.mean), np.asarray(profile.scale), np.asarray(profile.weights),
-        float(profile.bias), float(profile.clip), float(profile.shrink_words),
-    )
+    """The style model stored in a profile."""
+    return style_model_of(profile)
 
 
-def score_batch(batch: pl.DataFrame, model: LinearModel) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """(raw features, standardised features, logit scores) of a prepared batch."""
-    features = compute_features(batch)
-    z = model.standardise(features, batch[N_TOKENS].to_numpy().astype(np.float64))
-    return features, z, model.logits(z)
+def score_batch(batch: pl.DataFrame, scorer: Scorer) -> BatchScores:
+    """Features, standardised features and logit scores of a prepared batch."""
+    return scorer.score(batch)
 
 
 @dataclass
@@ -61,10 +64,12 @@ class SourceScores:
     """One source's mergeable detect state."""
 
     counts: np.ndarray  # documents per logit bin
-    z_sum: np.ndarray  # sum of standardised features
+    z_sum: np.ndarray  # sum of standardised features (then of the skeleton logit, with a skeleton model)
+    topic_sum: np.ndarray | None = None  # sum of topic vectors (float32), profiles with topic centroids
 
     def __add__(self, other: SourceScores) -> SourceScores:
-        return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum)
+        topics = None if self.topic_sum is None or other.topic_sum is None else self.topic_sum + other.topic_sum
+        return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum, topics)
 
 
 class DetectAnalyzer:
@@ -74,7 +79,9 @@ class DetectAnalyzer:
 
     def __init__(self, profile: CalibrationProfile, confidence: float = 0.9, seed: int = 1, profile_name: str = "default") -> None:
         self.profile = profile
-        self.model = model_of(profile)
+        self.scorer = scorer_of(profile)
+        self.model = self.scorer.style
+        self.matched = group_densities(profile) is not None
         self.confidence = confidence
         self.seed = seed
         self.profile_name = profile_name
@@ -91,18 +98,23 @@ class DetectAnalyzer:
         return {}
 
     def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
-        _, z, logits = score_batch(batch, self.model)
-        return self.state_of(batch[SOURCE], z, logits)
+        return self.state_of(batch, score_batch(batch, self.scorer))
 
-    def state_of(self, source: pl.Series, z: np.ndarray, logits: np.ndarray) -> dict[str, SourceScores]:
-        """The state of documents already scored: their sources, standardised features and logits."""
-        sources, codes = np.unique(source.to_numpy().astype(str), return_inverse=True)
-        bins = score_bins(logits)
+    def state_of(self, batch: pl.DataFrame, scores: BatchScores) -> dict[str, SourceScores]:
+        """The state of a batch's documents already scored: per source, the histogram of their logits, the
+        sums of their standardised features (and skeleton logits) and of their topic vectors."""
+        sources, codes = np.unique(batch[SOURCE].to_numpy().astype(str), return_inverse=True)
+        bins = score_bins(scores.logits)
         counts = np.zeros((len(sources), N_BINS))
         np.add.at(counts, (codes, bins), 1.0)
+        z = scores.z if scores.skeleton_logits is None else np.column_stack([scores.z, scores.skeleton_logits])
         z_sum = np.zeros((len(sources), z.shape[1]))
         np.add.at(z_sum, codes, z)
-        return {str(s): SourceScores(counts[i], z_sum[i]) for i, s in enumerate(sources)}
+        topic_sum = None
+        if self.matched:
+            topic_sum = np.zeros((len(sources), DIM), dtype=np.float32)
+            np.add.at(topic_sum, codes, topic_vectors(batch))
+        return {str(s): SourceScores(counts[i], z_sum[i], None if topic_sum is None else topic_sum[i]) for i, s in enumerate(sources)}
 
     def merge(self, a: dict[str, SourceScores], b: dict[str, SourceScores]) -> dict[str, SourceScores]:
         out = dict(a)
@@ -113,8 +125,10 @@ class DetectAnalyzer:
     def finalize(self, state: dict[str, SourceScores], ctx: FinalizeContext) -> AnalyzerResult:
         sources = sorted(state)
         counts = np.stack([state[s].counts for s in sources]) if sources else np.zeros((0, N_BINS))
-        z_sum = np.stack([state[s].z_sum for s in sources]) if sources else np.zeros((0, len(self.model.features)))
-        estimated = self.estimate_sources(sources, counts)
+        width = len(self.model.features) + (self.scorer.skeleton is not None)
+        z_sum = np.stack([state[s].z_sum for s in sources]) if sources else np.zeros((0, width))
+        topic_sums = self.topic_sums(state, sources)
+        estimated = self.estimate_sources(sources, counts, topic_sums)
         flagged, acc = adjusted_counts(counts, self.profile)
         tops = self.top_features(counts.sum(axis=1), z_sum)
         edges = LOGIT_EDGES.tolist()
@@ -132,18 +146,27 @@ class DetectAnalyzer:
         if estimated.default_records is not None:
             for i, source in enumerate(sources):
                 per_source[source]["synthetic_fraction_default"] = estimated.default_records[i]
-        return AnalyzerResult(per_source=per_source, summary=self.summary(counts))
+        total_topics = None if topic_sums is None else topic_sums.sum(axis=0, keepdims=True)
+        return AnalyzerResult(per_source=per_source, summary=self.summary(counts, total_topics))
 
-    def estimate_sources(self, sources: list[str], counts: np.ndarray) -> SourceEstimates:
-        """The synthetic fraction of every source from its (S, K) score histogram, as the report gives it
-        (against the human reference when there is one, else the calibration profile), with the human
-        and synthetic score densities of each point estimate."""
+    def topic_sums(self, state: dict[str, SourceScores], sources: list[str]) -> np.ndarray | None:
+        """(S, DIM) topic-vector sums of the sources, or None when the profile does not match sources to groups."""
+        if not self.matched or not sources:
+            return None
+        return np.stack([state[s].topic_sum if state[s].topic_sum is not None else np.zeros(DIM, dtype=np.float32) for s in sources])
+
+    def estimate_sources(self, sources: list[str], counts: np.ndarray, topic_sums: np.ndarray | None = None) -> SourceEstimates:
+        """The synthetic fraction of every source from its (S, K) score histogram (and (S, DIM) topic sums,
+        which match each source to the calibration groups it resembles), as the report gives it (against
+        the human reference when there is one, else the calibration profile), with the human and
+        synthetic score densities of each point estimate."""
         counts = np.asarray(counts, dtype=np.float64).reshape(len(sources), N_BINS)
-        estimates = estimate_fractions(counts, self.profile, confidence=self.confidence, replicates=REPLICATES, seed=self.seed)
+        estimates = estimate_fractions(counts, self.profile, confidence=self.confidence, replicates=REPLICATES, seed=self.seed,
+                                       topic_sums=topic_sums)
         if self.human_reference is None or not sources:
-            draws = calibration_draws(self.profile, self.seed, REPLICATES)
+            human, synth, _ = source_densities(self.profile, topic_sums)
             shape = counts.shape
-            return SourceEstimates(estimates, estimates.records(), np.broadcast_to(draws.human, shape), np.broadcast_to(draws.synthetic, shape))
+            return SourceEstimates(estimates, estimates.records(), np.broadcast_to(human, shape), np.broadcast_to(synth, shape))
         references, matched = self._references(sources)
         synthetic = self._synthetic_reference()
         against, n_ref = estimate_with_references(counts, references, synthetic, confidence=self.confidence, seed=self.seed)
@@ -175,23 +198,33 @@ class DetectAnalyzer:
         )
 
     def top_features(self, n_docs: np.ndarray, z_sum: np.ndarray) -> list[list[dict[str, Any]]]:
-        """Per source (rows of `z_sum`, the sums of standardised features over `n_docs` documents): the
-        features pushing the mean score up most, relative to calibration human text."""
+        """Per source (rows of `z_sum`, the sums of standardised features, then of the skeleton logit, over
+        `n_docs` documents): the features pushing the mean score logit up most, relative to calibration
+        human text, in score-logit units."""
         n = np.maximum(np.asarray(n_docs, dtype=np.float64), 1.0)[:, None]
-        human_mean_z = np.asarray(self.profile.human_mean_z or np.zeros(len(self.model.features)))
+        names = list(self.model.features)
+        human_mean = np.asarray(self.profile.human_mean_z or np.zeros(len(names)), dtype=np.float64)
+        weights = np.asarray(self.model.weights, dtype=np.float64)
+        centre, spread = np.asarray(self.model.mean, dtype=np.float64), np.asarray(self.model.scale, dtype=np.float64)
+        combination = self.scorer.combination
+        if self.scorer.skeleton is not None and combination is not None:
+            names.append(SKELETON_FEATURE)
+            human_mean = np.append(human_mean, combination.skeleton_human_mean)
+            weights = np.append(weights * combination.style_factor, combination.skeleton_factor)
+            centre, spread = np.append(centre, 0.0), np.append(spread, 1.0)
         mean_z = z_sum / n
-        contribution = self.model.weights * (mean_z - human_mean_z)
+        contribution = weights * (mean_z - human_mean)
         order = np.argsort(-contribution, axis=1, kind="stable")[:, :TOP_FEATURES]
         top = np.take_along_axis(contribution, order, axis=1)
-        means = self.model.mean[order] + self.model.scale[order] * np.take_along_axis(mean_z, order, axis=1)
-        names = self.model.features
+        means = centre[order] + spread[order] * np.take_along_axis(mean_z, order, axis=1)
+        descriptions = {**_DESCRIPTIONS, SKELETON_FEATURE: self.skeleton_description()}
         return [
             [
                 {
                     "feature": names[j],
                     "contribution": round(float(c), 3),
                     "mean": round(float(m), 5),
-                    "description": _DESCRIPTIONS.get(names[j], ""),
+                    "description": descriptions.get(names[j], ""),
                 }
                 for j, c, m in zip(order_row.tolist(), top_row.tolist(), mean_row.tolist())
                 if c > 0.005
@@ -199,11 +232,19 @@ class DetectAnalyzer:
             for order_row, top_row, mean_row in zip(order, top, means)
         ]
 
-    def summary(self, counts: np.ndarray) -> dict[str, Any]:
+    def skeleton_description(self) -> str:
+        """What the skeleton feature measures, with the profile's most machine-like n-grams as examples."""
+        if self.scorer.skeleton is None:
+            return ""
+        examples = ", ".join(f"'{g}'" for g, _ in self.scorer.skeleton.describe_top(4))
+        return ("skeleton n-gram score: sequences of function words and punctuation, other words as w/C/U/D "
+                f"(Stamatatos 2017 text distortion), that calibration machine text uses more, e.g. {examples}; mean = the skeleton logit")
+
+    def summary(self, counts: np.ndarray, topic_sum: np.ndarray | None = None) -> dict[str, Any]:
         total = counts.sum(axis=0) if len(counts) else np.zeros(N_BINS)
         if total.sum() == 0:
             return {}
-        overall = estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed).record(0)
+        overall = estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed, topic_sums=topic_sum).record(0)
         return {
             "synthetic_fraction": overall,
             "flagged_fraction": round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
@@ -234,7 +275,7 @@ class DetectAnalyzer:
         return {
             "calibration": self.profile_name,
             "confidence": self.confidence,
-            "method": METHOD,
+            "method": (MATCHED_METHODS[str(self.profile.matching.get("quantifier", "mle"))] if self.matched else METHOD),
             "decision_threshold": self.profile.threshold,
             "min_documents": MIN_DOCUMENTS,
             "profile_training": self.profile.training,

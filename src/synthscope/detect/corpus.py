@@ -11,7 +11,8 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from synthscope.analyzer import DOC_ID, SOURCE
-from synthscope.detect.analyzer import model_of, score_batch
+from synthscope.detect.analyzer import score_batch
+from synthscope.detect.scoring import scorer_of
 from synthscope.detect.calibrate import CrossValidation, LabelledFeatures, fit_profile
 from synthscope.detect.profile import CalibrationProfile
 from synthscope.detect.scorer import sigmoid
@@ -92,23 +93,24 @@ def separation_problem(profile: CalibrationProfile, cv: CrossValidation) -> str 
 
 def score_paths(paths: list[str], config: AuditConfig, profile: CalibrationProfile, output: str | Path) -> int:
     """Write per-document id, source, score and features to a Parquet file, batch by batch."""
-    model = model_of(profile)
+    scorer = scorer_of(profile)
     output = Path(output)
     check_output_file(output, "the scores")
     with atomic_target(output) as partial:
-        rows = _write_scores(prepared_batches(paths, config), model, partial)
+        rows = _write_scores(prepared_batches(paths, config), scorer, partial)
     return rows
 
 
-def _write_scores(batches: Iterator[pl.DataFrame], model: Any, path: Path) -> int:
+def _write_scores(batches: Iterator[pl.DataFrame], scorer: Any, path: Path) -> int:
     writer: pq.ParquetWriter | None = None
     rows = 0
     try:
         for batch in batches:
-            features, _, logits = score_batch(batch, model)
+            scores = score_batch(batch, scorer)
+            extra = {} if scores.skeleton_logits is None else {"skeleton_logit": scores.skeleton_logits}
             frame = pl.concat(
                 [batch.select(pl.col(DOC_ID).alias("id"), pl.col(SOURCE).alias("source")),
-                 pl.DataFrame({"score": sigmoid(logits)}), features], how="horizontal"
+                 pl.DataFrame({"score": sigmoid(scores.logits), **extra}), scores.features], how="horizontal"
             ).to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(str(path), frame.schema)

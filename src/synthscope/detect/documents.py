@@ -52,7 +52,8 @@ class ScoredDocuments:
     def map(self, batch: pl.DataFrame) -> ScoredState:
         if batch.height == 0:
             return self.empty()
-        _, z, logits = score_batch(batch, self.detect.model)
+        scores = score_batch(batch, self.detect.scorer)
+        logits = scores.logits
         uid = uuid.uuid4().hex
         first = batch.select(pl.col(FILE).first(), pl.col(ROW).first()).row(0)
         part = Part(first_file=str(first[0]), first_row=int(first[1]), uid=uid, documents=batch.height)
@@ -64,7 +65,7 @@ class ScoredDocuments:
             LOGIT: pa.array(np.asarray(logits, dtype=np.float64)),
         })
         write_table(table, self.path(uid))
-        return ScoredState(self.detect.state_of(batch[SOURCE], z, logits), (part,))
+        return ScoredState(self.detect.state_of(batch, scores), (part,))
 
     def merge(self, a: ScoredState, b: ScoredState) -> ScoredState:
         return ScoredState(self.detect.merge(a.scores, b.scores), tuple(sorted(a.parts + b.parts)))
