@@ -72,6 +72,17 @@ class SourceScores:
         return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum, topics)
 
 
+def _sum_by(codes: np.ndarray, rows: np.ndarray, groups: int) -> np.ndarray:
+    """Sums of `rows` per group code (one sort and one reduceat, in the rows' dtype)."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if len(codes) else np.zeros(0, dtype=np.int64)
+    out = np.zeros((groups, rows.shape[1]), dtype=rows.dtype)
+    if len(codes):
+        out[sorted_codes[starts]] = np.add.reduceat(rows[order], starts, axis=0)
+    return out
+
+
 class DetectAnalyzer:
     """Estimate each source's synthetic fraction from calibrated style scores."""
 
@@ -108,12 +119,8 @@ class DetectAnalyzer:
         counts = np.zeros((len(sources), N_BINS))
         np.add.at(counts, (codes, bins), 1.0)
         z = scores.z if scores.skeleton_logits is None else np.column_stack([scores.z, scores.skeleton_logits])
-        z_sum = np.zeros((len(sources), z.shape[1]))
-        np.add.at(z_sum, codes, z)
-        topic_sum = None
-        if self.matched:
-            topic_sum = np.zeros((len(sources), DIM), dtype=np.float32)
-            np.add.at(topic_sum, codes, topic_vectors(batch))
+        z_sum = _sum_by(codes, z, len(sources))
+        topic_sum = _sum_by(codes, topic_vectors(batch), len(sources)) if self.matched else None
         return {str(s): SourceScores(counts[i], z_sum[i], None if topic_sum is None else topic_sum[i]) for i, s in enumerate(sources)}
 
     def merge(self, a: dict[str, SourceScores], b: dict[str, SourceScores]) -> dict[str, SourceScores]:

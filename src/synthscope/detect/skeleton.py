@@ -15,6 +15,7 @@ ids (several tokens packed in one int64) and their lookup in a model's table of 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -86,13 +87,19 @@ class SkeletonTokens:
         return out
 
 
+@lru_cache(maxsize=1)
+def _known_tokens() -> pl.DataFrame:
+    """Every kept token (function words, punctuation and their folded variants) with its id."""
+    return pl.DataFrame({"t": list(_ID) + list(_FOLD)}, schema={"t": pl.String}).with_columns(
+        pl.Series("id", [*_ID.values(), *(_ID[v] for v in _FOLD.values())], dtype=pl.Int64)
+    )
+
+
 def _vocab_ids(vocab: pa.Array) -> np.ndarray:
     """Skeleton id of each distinct raw token (vectorised over the batch's vocabulary)."""
     words = pl.Series("t", vocab, dtype=pl.String)
     lower = words.str.to_lowercase().str.replace_all("’", "'", literal=True)
-    table = pl.DataFrame({"t": list(_ID) + list(_FOLD)}, schema={"t": pl.String}).with_columns(
-        pl.Series("id", [*_ID.values(), *(_ID[v] for v in _FOLD.values())], dtype=pl.Int64)
-    )
+    table = _known_tokens()
     known = pl.DataFrame({"t": lower}).join(table, on="t", how="left", maintain_order="left")["id"]
     is_word = words.str.contains(r"^\w")
     shape = (
