@@ -23,10 +23,11 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from synthscope.detect.features import compute_features
 from synthscope.detect.skeleton import skeleton_tokens
 from synthscope.detect.skeleton_model import GramMatrix
 from synthscope.detect.topics import topic_vectors
-from synthscope.text import prepare
+from synthscope.text import N_TOKENS, prepare
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "out"
@@ -118,6 +119,10 @@ def load_documents() -> pl.DataFrame:
     docs.with_columns(pl.lit(key).alias("cache_key")).write_parquet(cache)
     print(f"documents: {docs.height:,} after dropping {len(drop):,} duplicated human texts; {len(links):,} duplicate links")
     return docs
+
+
+def base_features(batch: pl.DataFrame) -> pl.DataFrame:
+    return compute_features(batch).with_columns(batch[N_TOKENS].cast(pl.Float64).alias("_n_words"))
 
 
 def cached_features(docs: pl.DataFrame, name: str, compute: Callable[[pl.DataFrame], pl.DataFrame], batch: int = 4000) -> pl.DataFrame:

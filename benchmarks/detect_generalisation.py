@@ -38,17 +38,16 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
-from _heldout_data import cached_features, gram_matrix, load_documents, topics as topic_table
+from _heldout_data import base_features, cached_features, gram_matrix, load_documents, topics as topic_table
 from _record import recorded
 
 from synthscope.detect.calibrate import FitOptions, LabelledFeatures, fit_profile, point_estimates
-from synthscope.detect.estimator import Densities, adjusted_counts, density, estimate_fractions
-from synthscope.detect.features import FEATURE_NAMES, compute_features
+from synthscope.detect.estimator import Densities, adjusted_counts, density, estimate_fractions, group_densities, matched_weights
+from synthscope.detect.features import FEATURE_NAMES
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, default_profile, score_bins
 from synthscope.detect.reference import Histogram, SyntheticReference, estimate_with_references
 from synthscope.detect.scoring import scorer_of
 from synthscope.detect.skeleton_model import GramMatrix
-from synthscope.text import N_TOKENS
 
 FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75)
 GENRE_SPLITS = ("essays", "news", "reviews", "academic", "stories", "blogs", "medical", "wiki")
@@ -56,10 +55,6 @@ DATASET_SPLITS = ("fastdetect", "l2r", "imbd", "outfox")
 FAMILY_SPLITS = ("gpt", "claude", "gemini", "llama", "mistral", "qwen", "deepseek", "t5")
 MIN_POOL = 30
 TAUS = (0.005, 0.01, 0.02)
-
-
-def base_features(batch: pl.DataFrame) -> pl.DataFrame:
-    return compute_features(batch).with_columns(batch[N_TOKENS].cast(pl.Float64).alias("_n_words"))
 
 
 @dataclass
@@ -108,7 +103,7 @@ def splits(docs: pl.DataFrame, kinds: list[str], pool: np.ndarray) -> list[Split
 
 def labelled(corpus: Corpus, mask: np.ndarray, group: str = "genre") -> LabelledFeatures:
     d, f = corpus.docs.filter(pl.Series(mask)), corpus.feats.filter(pl.Series(mask))
-    groups = d["genre"] if group == "genre" else pl.format("{}/{}", d["dataset"], d["domain"]).alias("g")
+    groups = d["genre"] if group == "genre" else d.select(pl.format("{}/{}", "dataset", "domain")).to_series()
     rows = np.flatnonzero(mask)
     return LabelledFeatures(
         f.select(FEATURE_NAMES), f["_n_words"].to_numpy(), (d["label"] == "machine").to_numpy().astype(int),
@@ -189,7 +184,7 @@ def other_quantifiers(counts: np.ndarray, profile: CalibrationProfile) -> dict[s
 
 def fit_options(args: argparse.Namespace) -> FitOptions:
     return FitOptions(l2=args.l2, skeleton_l2=args.skeleton_l2, skeleton_keep=args.skeleton_keep, skeleton_weight=args.skeleton_weight,
-                      tau=args.tau, quantifier=args.quantifier, cross_validate=args.cv)
+                      tau=args.tau, quantifier=args.quantifier, cross_validate=args.cv, center_topics=args.center_topics)
 
 
 def fitted_profile(corpus: Corpus, train: np.ndarray, args: argparse.Namespace) -> CalibrationProfile:
@@ -248,6 +243,15 @@ def evaluate_split(split: Split, corpus: Corpus, args: argparse.Namespace, rng: 
         reference = np.broadcast_to(np.bincount(h_ref, minlength=N_BINS).astype(float), counts.shape)
         with_ref, _ = estimate_with_references(counts, reference, synthetic, confidence=0.9, seed=1)
         estimates["human-reference"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
+        if matched:
+            groups = group_densities(profile)
+            matched_synthetic = SyntheticReference.of(
+                [Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
+                [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(profile.shift_sd.get("synthetic", 0.0)),
+            )
+            w = matched_weights(groups, topic_sums, counts.sum(axis=1))[0]
+            with_ref, _ = estimate_with_references(counts, reference, matched_synthetic, confidence=0.9, seed=1, weights=w)
+            estimates["human-reference-matched"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
         common = {"kind": split.kind, "split": split.name, "genre": genre, "auroc": auc, "reference_docs": len(h_ref)}
         for name, (est, lo, hi) in estimates.items():
             for i in range(len(truth)):
@@ -338,6 +342,7 @@ def main() -> None:
     parser.add_argument("--no-skeleton", action="store_true", help="fit the style features only")
     parser.add_argument("--tau", type=float, default=FitOptions.tau)
     parser.add_argument("--quantifier", choices=["mle", "hdy"], default=FitOptions.quantifier)
+    parser.add_argument("--center-topics", action="store_true", help="topic cosines relative to the mean of the group centroids")
     parser.add_argument("--group", choices=["genre", "domain"], default="genre", help="calibration groups of the fitted profiles")
     parser.add_argument("--cv", action="store_true", help="fit the held-out errors that widen the intervals (slow)")
     parser.add_argument("--quantifiers", action="store_true", help="also PACC, median sweep, HDy, EMQ on pooled densities")

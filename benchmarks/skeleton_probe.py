@@ -16,9 +16,9 @@ import time
 import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
-from _heldout_data import cached_features, gram_matrix, load_documents
+from _heldout_data import base_features, cached_features, gram_matrix, load_documents, topics as topic_table
 from _record import recorded
-from detect_generalisation import auroc, base_features, labelled, splits
+from detect_generalisation import Corpus, auroc, labelled, splits
 
 from synthscope.detect.calibrate import fit_model, group_weights, model_logits
 from synthscope.detect.skeleton_model import fit_skeleton
@@ -40,20 +40,21 @@ def main() -> None:
         docs = load_documents()
         feats = cached_features(docs, "base", base_features)
         grams = gram_matrix(docs)
+        corpus = Corpus(docs, feats, grams, topic_table(docs))
         label, task, fam = (docs[c].to_numpy() for c in ("label", "task", "family"))
         pool = (label == "human") | ((label == "machine") & (fam != "old-base"))
         skeleton_pool = pool & ((label == "human") | np.isin(task, GENERATION_TASKS) | (args.train_tasks == "all"))
         rows = []
         for split in splits(docs, args.kinds, pool):
-            train = labelled(docs, feats, split.train)
+            train = labelled(corpus, split.train)
             style = fit_model(train)
             s_train = model_logits(style, train)
             sk_mask = split.train & skeleton_pool
-            sk_train = labelled(docs, feats, sk_mask)
+            sk_train = labelled(corpus, sk_mask)
             model = fit_skeleton(grams.select(rows=np.flatnonzero(sk_mask)), sk_train.label.astype(float),
                                  group_weights(sk_train.label, sk_train.group), l2=args.l2, keep=args.keep)
             k_train = model.raw_logits_of_rates(grams.select(rows=np.flatnonzero(split.train)))
-            test = labelled(docs, feats, split.test)
+            test = labelled(corpus, split.test)
             s_test = model_logits(style, test)
             k_test = model.raw_logits_of_rates(grams.select(rows=np.flatnonzero(split.test)))
             w = group_weights(train.label, train.group)

@@ -27,7 +27,6 @@ from synthscope.detect.profile import LOGIT_EDGES, CalibrationProfile, histogram
 from synthscope.detect.scorer import LinearModel, fit_logistic, fit_normalisation, sigmoid
 from synthscope.detect.scoring import Combination, Scorer, fit_combination, skeleton_fields
 from synthscope.detect.skeleton_model import GramMatrix, fit_skeleton
-from synthscope.detect.topics import normalised
 
 MAX_HUMAN_FPR = 0.05
 CV_FRACTIONS = tuple(round(0.1 * k, 1) for k in range(11))
@@ -50,6 +49,8 @@ class FitOptions:
     skeleton_min_documents: int = 20
     tau: float = DEFAULT_TAU
     quantifier: str = "mle"
+    center_topics: bool = False
+    max_group_folds: int = 8  # leave-groups-out folds of the cross-validation (0: one per group)
     folds: int = RANDOM_FOLDS
     cross_validate: bool = True
 
@@ -168,12 +169,18 @@ def _random_folds(data: LabelledFeatures | int, folds: int = RANDOM_FOLDS) -> li
     return [assign == k for k in range(folds)]
 
 
-def _group_folds(data: LabelledFeatures) -> list[np.ndarray]:
-    """Held-out masks: one per group when at least two groups leave both classes to train on, else
-    random folds."""
+def _group_folds(data: LabelledFeatures, max_folds: int = 0) -> list[np.ndarray]:
+    """Held-out masks: one per group when at least two groups leave both classes to train on (with more
+    groups than `max_folds` > 0, groups are dealt round-robin into `max_folds` folds, which costs fewer
+    refits and holds out a little more), else random folds."""
+    names = np.unique(data.group)
+    if max_folds and len(names) > max_folds:
+        sets = [names[k::max_folds] for k in range(max_folds)]
+    else:
+        sets = [names[k:k + 1] for k in range(len(names))]
     folds = []
-    for g in np.unique(data.group):
-        held = data.group == g
+    for members in sets:
+        held = np.isin(data.group, members)
         if len(np.unique(data.label[~held])) == 2:
             folds.append(held)
     return folds if len(folds) >= 2 else _random_folds(data)
@@ -224,14 +231,14 @@ def fit_scorer(data: LabelledFeatures, options: FitOptions, folds: int = RANDOM_
 
 
 def topic_centroids(data: LabelledFeatures) -> dict[str, list[float]]:
-    """Per group with both classes: the class-balanced mean of its documents' topic vectors, unit length."""
+    """Per group with both classes: the class-balanced mean of its documents' topic vectors."""
     if data.topics is None:
         return {}
     out = {}
     for g in np.unique(data.group):
         parts = [data.topics[(data.group == g) & (data.label == c)].mean(axis=0) for c in (0, 1) if ((data.group == g) & (data.label == c)).any()]
         if len(parts) == 2:
-            out[str(g)] = [round(float(v), 5) for v in normalised(np.mean(parts, axis=0))]
+            out[str(g)] = [round(float(v), 6) for v in np.mean(parts, axis=0)]
     return out
 
 
@@ -266,6 +273,9 @@ def _profile_from(scorer: Scorer, logits: np.ndarray, data: LabelledFeatures, op
     profile.topic_centroids = topic_centroids(data)
     if profile.topic_centroids:
         profile.matching = {"tau": options.tau, "quantifier": options.quantifier}
+        if options.center_topics:
+            center = np.mean([np.asarray(c) for c in profile.topic_centroids.values()], axis=0)
+            profile.matching["center"] = [round(float(v), 6) for v in center]
     return profile
 
 
@@ -277,7 +287,7 @@ def point_estimates(counts: np.ndarray, profile: CalibrationProfile, topic_sums:
         human = Densities.of(profile.human_hist, profile.human_group_hists).pooled()
         synth = Densities.of(profile.synthetic_hist, profile.synthetic_group_hists).pooled()
         return mle_alpha(counts, human, synth), None
-    w, best = matched_weights(groups, topic_sums)
+    w, best = matched_weights(groups, topic_sums, counts.sum(axis=1))
     return QUANTIFIERS[groups.quantifier](counts, w @ groups.human, w @ groups.synthetic), best
 
 
@@ -305,7 +315,7 @@ def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, se
     options = options or FitOptions()
     rng = np.random.default_rng(seed)
     result = CrossValidation()
-    folds = [("group", m) for m in _group_folds(data)]
+    folds = [("group", m) for m in _group_folds(data, options.max_group_folds)]
     if data.topics is not None:
         folds += [("half", m) for m in _half_folds(data)]
     inner = INNER_FOLDS if data.grams is not None else 0

@@ -198,9 +198,10 @@ class GroupDensities:
     synthetic: np.ndarray  # (G, K)
     human_counts: np.ndarray  # (G, K) histograms (for the bootstrap)
     synthetic_counts: np.ndarray
-    centroids: np.ndarray  # (G, DIM)
+    centroids: np.ndarray  # (G, DIM) mean topic vectors
     tau: float
     quantifier: str
+    center: np.ndarray | None = None  # (DIM,) subtracted from centroids and source means before the cosine
 
 
 DEFAULT_TAU = 0.01
@@ -217,28 +218,40 @@ def group_densities(profile: CalibrationProfile) -> GroupDensities | None:
         names, density(h, per_row=True), density(s, per_row=True), h, s,
         np.asarray([profile.topic_centroids[g] for g in names], dtype=np.float64),
         float(profile.matching.get("tau", DEFAULT_TAU)), str(profile.matching.get("quantifier", "mle")),
+        np.asarray(profile.matching["center"], dtype=np.float64) if profile.matching.get("center") else None,
     )
 
 
-def matched_weights(groups: GroupDensities, topic_sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def matched_weights(groups: GroupDensities, topic_sums: np.ndarray, documents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(S, G) weights of the calibration groups for each source, and each source's cosine to its nearest
     group: a softmax over the cosines between the source's mean topic vector and the group centroids
-    with temperature `tau` (0.01: a group 0.05 less similar than the best weighs e^-5 as much). A source
-    without content words gets equal weights and similarity 0."""
+    with temperature `tau` (0.01: a group 0.05 less similar than the best weighs e^-5 as much). With a
+    `center` (the mean of the group centroids), both are taken relative to it, so that what the
+    cosine compares is how each departs from the average calibration text (`documents`, each source's
+    number of documents, then turns sums into means). A source without content words gets equal weights
+    and similarity 0."""
     sums = np.atleast_2d(np.asarray(topic_sums, dtype=np.float64))
+    empty = ~np.any(sums != 0, axis=1)
+    centroids = groups.centroids
+    if groups.center is not None:
+        n = np.ones(len(sums)) if documents is None else np.maximum(np.asarray(documents, dtype=np.float64), 1.0)
+        sums = sums / n[:, None] - groups.center
+        centroids = centroids - groups.center
     norm = np.linalg.norm(sums, axis=1, keepdims=True)
     unit = np.divide(sums, norm, out=np.zeros_like(sums), where=norm > 0)
-    sim = unit @ groups.centroids.T  # (S, G)
+    c_norm = np.linalg.norm(centroids, axis=1, keepdims=True)
+    c_unit = np.divide(centroids, c_norm, out=np.zeros_like(centroids), where=c_norm > 0)
+    sim = unit @ c_unit.T  # (S, G)
     logits = (sim - sim.max(axis=1, keepdims=True)) / groups.tau
     w = np.exp(logits)
     w /= w.sum(axis=1, keepdims=True)
-    empty = norm[:, 0] == 0
     w[empty] = 1.0 / len(groups.names)
     best = np.where(empty, 0.0, sim.max(axis=1))
     return w, best
 
 
-def source_densities(profile: CalibrationProfile, topic_sums: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def source_densities(profile: CalibrationProfile, topic_sums: np.ndarray | None = None,
+                     documents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(S, K) human and synthetic score densities each source is estimated against, and its similarity to
     the nearest calibration group (None when sources are not matched: a profile without topic centroids,
     or no topic sums given; the pooled calibration densities then serve every source)."""
@@ -248,7 +261,7 @@ def source_densities(profile: CalibrationProfile, topic_sums: np.ndarray | None 
         synth = Densities.of(profile.synthetic_hist, profile.synthetic_group_hists).pooled()
         rows = 1 if topic_sums is None else len(np.atleast_2d(topic_sums))
         return np.broadcast_to(human, (rows, len(human))), np.broadcast_to(synth, (rows, len(synth))), None
-    w, best = matched_weights(groups, topic_sums)
+    w, best = matched_weights(groups, topic_sums, documents)
     return w @ groups.human, w @ groups.synthetic, best
 
 
@@ -442,7 +455,7 @@ def estimate_matched(
     counts = np.atleast_2d(np.asarray(counts, dtype=np.float64))
     fit = QUANTIFIERS[groups.quantifier]
     n = counts.sum(axis=1)
-    w, similarity = matched_weights(groups, topic_sums)
+    w, similarity = matched_weights(groups, topic_sums, n)
     p_h, p_s = w @ groups.human, w @ groups.synthetic
     estimate = np.full(len(n), np.nan)
     lo_q, hi_q = np.full(len(n), np.nan), np.full(len(n), np.nan)

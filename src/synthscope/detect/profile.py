@@ -60,8 +60,9 @@ class CalibrationProfile:
     # format version 2 (see the module docstring); empty = not used
     skeleton: dict[str, Any] = field(default_factory=dict)  # grams, weights, bias, mean_logit, shrink_tokens, orders, vocabulary
     combine: dict[str, float] = field(default_factory=dict)  # skeleton_weight, style/skeleton mean and sd, scale, offset
-    topic_centroids: dict[str, list[float]] = field(default_factory=dict)  # per calibration group, unit length
-    matching: dict[str, Any] = field(default_factory=dict)  # tau (softmax temperature over cosines), quantifier
+    topic_centroids: dict[str, list[float]] = field(default_factory=dict)  # per calibration group: mean topic vector
+    # tau (softmax temperature over cosines), quantifier (mle, hdy), center (subtracted before cosines), min_similarity
+    matching: dict[str, Any] = field(default_factory=dict)
     # [{"similarity": lower edge, "errors": 101 quantiles of held-out estimate - truth}], by ascending similarity
     cv_errors_by_similarity: list[dict[str, Any]] = field(default_factory=list)
     language: str = "en"
@@ -130,6 +131,8 @@ def _check_v2(profile: CalibrationProfile, origin: str) -> None:
         missing = {"skeleton_weight", "style_mean", "style_sd", "skeleton_mean", "skeleton_sd", "scale", "offset"} - set(profile.combine)
         if missing:
             raise InputError(f"{origin}: combine lacks {sorted(missing)}")
+    if profile.matching.get("center") is not None and len(profile.matching["center"]) != DIM:
+        raise InputError(f"{origin}: matching center has {len(profile.matching['center'])} values, expected {DIM}")
     for group, centroid in profile.topic_centroids.items():
         if len(centroid) != DIM:
             raise InputError(f"{origin}: topic centroid of {group!r} has {len(centroid)} values, expected {DIM}")
