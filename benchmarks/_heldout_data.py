@@ -145,15 +145,8 @@ def gram_matrix(docs: pl.DataFrame, batch: int = 4000) -> GramMatrix:
         z = np.load(path)
         rates = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
         return GramMatrix(rates, z["grams"], z["n_tokens"])
-    parts = [GramMatrix.of(skeleton_tokens(docs.slice(s, batch).select("text"))) for s in range(0, docs.height, batch)]
-    grams = np.unique(np.concatenate([p.grams for p in parts]))
-    mats = []
-    for p in parts:
-        cols = np.searchsorted(grams, p.grams)
-        m = p.rates.tocoo()
-        mats.append(sp.csr_matrix((m.data, (m.row, cols[m.col])), shape=(m.shape[0], len(grams))))
-    rates = sp.vstack(mats).tocsr()
-    out = GramMatrix(rates, grams, np.concatenate([p.n_tokens for p in parts]))
+    out = GramMatrix.stack([GramMatrix.of(skeleton_tokens(docs.slice(s, batch).select("text"))) for s in range(0, docs.height, batch)])
+    rates = out.rates
     OUT.mkdir(parents=True, exist_ok=True)
     np.savez(path, data=rates.data, indices=rates.indices, indptr=rates.indptr, shape=np.array(rates.shape), grams=grams, n_tokens=out.n_tokens)
     return out

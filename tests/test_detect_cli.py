@@ -30,7 +30,7 @@ def test_calibrate_then_audit_round_trip(dev_frame: pl.DataFrame, cli, tmp_path:
     profile = tmp_path / "profile.json"
     result = cli("calibrate", "--human", human, "--synthetic", synth, "--by", "src", "-o", profile)
     assert result.exit_code == 0, result.output
-    assert "cross-validated quantification error" in result.output
+    assert "held-out synthetic-fraction error on held-out groups" in result.output and "topic matching yes" in result.output
     assert json.loads(profile.read_text())["training"]["groups"] == ["pubmed", "writing", "xsum"]
 
     human_test = test.filter(pl.col("label") == "human").head(200)
@@ -56,6 +56,12 @@ def test_calibrate_then_audit_round_trip(dev_frame: pl.DataFrame, cli, tmp_path:
     assert est["all-human"] <= 0.1
     assert by["all-synthetic"]["flagged_fraction"] > by["all-human"]["flagged_fraction"]
     assert by["all-synthetic"]["top_features"], "a synthetic source is explained by its top features"
+    # the profile has a skeleton n-gram model and topic centroids: sources are matched to calibration groups
+    assert {by[s]["synthetic_fraction"]["method"] for s in truth} == {"mle-matched"}
+    assert set(by["half"]["calibration_match"]["groups"]) <= {"pubmed", "writing", "xsum"}
+    assert 0 < by["half"]["calibration_match"]["similarity"] <= 1
+    named = {f["feature"] for s in truth for f in by[s]["top_features"]}
+    assert "skeleton_ngrams" in named, named
     assert report["analyzers"]["detect"]["calibration"] == str(profile)
 
     scores = tmp_path / "scores.parquet"

@@ -18,7 +18,7 @@ import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.detect.estimator import (
-    MATCHED_METHODS, METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, estimate_fractions, group_densities, source_densities,
+    MATCHED_METHODS, METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, estimate_fractions, group_densities, matched_weights, source_densities,
 )
 from synthscope.detect.features import FEATURES
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
@@ -36,6 +36,7 @@ _DESCRIPTIONS = {f.name: f.description for f in FEATURES}
 
 
 SKELETON_FEATURE = "skeleton_ngrams"
+MATCH_REPORTED = 0.01  # calibration groups of at least this weight are named in a source's calibration_match
 
 
 def model_of(profile: CalibrationProfile) -> LinearModel:
@@ -153,8 +154,25 @@ class DetectAnalyzer:
         if estimated.default_records is not None:
             for i, source in enumerate(sources):
                 per_source[source]["synthetic_fraction_default"] = estimated.default_records[i]
+        if topic_sums is not None:
+            for source, match in zip(sources, self.calibration_matches(counts, topic_sums)):
+                per_source[source]["calibration_match"] = match
         total_topics = None if topic_sums is None else topic_sums.sum(axis=0, keepdims=True)
         return AnalyzerResult(per_source=per_source, summary=self.summary(counts, total_topics))
+
+    def calibration_matches(self, counts: np.ndarray, topic_sums: np.ndarray) -> list[dict[str, Any]]:
+        """Per source: its cosine to the nearest calibration group and the groups it is estimated against
+        (weights of at least MATCH_REPORTED, rounded), the report's `calibration_match`."""
+        groups = group_densities(self.profile)
+        assert groups is not None
+        weights, similarity = matched_weights(groups, topic_sums, counts.sum(axis=1))
+        names = np.asarray(groups.names, dtype=object)
+        out = []
+        for w, sim in zip(weights, similarity):
+            shown = np.flatnonzero(w >= MATCH_REPORTED)
+            shown = shown[np.argsort(-w[shown], kind="stable")]
+            out.append({"similarity": round(float(sim), 4), "groups": {str(names[j]): round(float(w[j]), 3) for j in shown}})
+        return out
 
     def topic_sums(self, state: dict[str, SourceScores], sources: list[str]) -> np.ndarray | None:
         """(S, DIM) topic-vector sums of the sources, or None when the profile does not match sources to groups."""
@@ -171,17 +189,17 @@ class DetectAnalyzer:
         estimates = estimate_fractions(counts, self.profile, confidence=self.confidence, replicates=REPLICATES, seed=self.seed,
                                        topic_sums=topic_sums)
         if self.human_reference is None or not sources:
-            human, synth, _ = source_densities(self.profile, topic_sums)
+            human, synth, _ = source_densities(self.profile, topic_sums, counts.sum(axis=1))
             shape = counts.shape
             return SourceEstimates(estimates, estimates.records(), np.broadcast_to(human, shape), np.broadcast_to(synth, shape))
-        references, matched = self._references(sources)
-        synthetic = self._synthetic_reference()
-        against, n_ref = estimate_with_references(counts, references, synthetic, confidence=self.confidence, seed=self.seed)
-        human, synth, _ = reference_densities(references, synthetic)
+        references, own = self._references(sources)
+        synthetic, weights = self._synthetic_reference(counts, topic_sums)
+        against, n_ref = estimate_with_references(counts, references, synthetic, confidence=self.confidence, seed=self.seed, weights=weights)
+        human, synth, _ = reference_densities(references, synthetic, weights=weights)
         records = []
         for i in range(len(sources)):
             record = against.record(i)
-            record["method"] = SOURCE_REFERENCE if matched[i] else POOLED_REFERENCE
+            record["method"] = SOURCE_REFERENCE if own[i] else POOLED_REFERENCE
             record["reference_documents"] = int(round(n_ref[i]))
             records.append(record)
         return SourceEstimates(against, records, human, synth, default_records=estimates.records())
@@ -194,7 +212,16 @@ class DetectAnalyzer:
         matched = own.sum(axis=1) > 0
         return np.where(matched[:, None], own, pooled[None, :]), matched
 
-    def _synthetic_reference(self) -> SyntheticReference:
+    def _synthetic_reference(self, counts: np.ndarray, topic_sums: np.ndarray | None) -> tuple[SyntheticReference, np.ndarray | None]:
+        """The calibration's synthetic (and human) score histograms per group, and, when sources are matched
+        to groups by topic, each source's weights over those groups (None: equal-weight pool)."""
+        groups = group_densities(self.profile) if topic_sums is not None else None
+        if groups is not None:
+            reference = SyntheticReference.of(
+                [Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
+                [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(self.profile.shift_sd.get("synthetic", 0.0)),
+            )
+            return reference, matched_weights(groups, topic_sums, counts.sum(axis=1))[0]
         return SyntheticReference.of(
             [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in self.profile.synthetic_group_hists.values()] or
             Histogram(LOGIT_EDGES, np.asarray(self.profile.synthetic_hist, dtype=float)),
@@ -202,7 +229,7 @@ class DetectAnalyzer:
             [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in self.profile.human_group_hists.values()] or
             Histogram(LOGIT_EDGES, np.asarray(self.profile.human_hist, dtype=float)),
             float(self.profile.shift_sd.get("synthetic", 0.0)),
-        )
+        ), None
 
     def top_features(self, n_docs: np.ndarray, z_sum: np.ndarray) -> list[list[dict[str, Any]]]:
         """Per source (rows of `z_sum`, the sums of standardised features, then of the skeleton logit, over

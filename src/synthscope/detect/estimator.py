@@ -322,8 +322,6 @@ class FractionEstimates:
             "method": self.method,
             "low_confidence": bool(self.low_confidence[i]),
         }
-        if self.similarity is not None:
-            record["calibration_similarity"] = round(float(self.similarity[i]), 4)
         return record
 
     def records(self) -> list[dict[str, object]]:

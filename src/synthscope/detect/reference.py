@@ -268,6 +268,7 @@ def estimate_with_reference(
     calibration_human: Histogram | Sequence[Histogram] | None = None,
     synthetic_shift_sd: float = 0.0,
     shift_transfer: float = SHIFT_TRANSFER,
+    weights: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Synthetic fraction of one `target` (a histogram, or raw scores) with `human` as its human reference.
 
@@ -276,6 +277,8 @@ def estimate_with_reference(
     synthetic reference is moved by `shift_transfer` times the baseline's median offset from it, the
     bootstrap drawing the transfer uniformly on [0, 1]. `synthetic_shift_sd` (the profile's
     `shift_sd["synthetic"]`) widens each end of the bootstrap interval by z * end * sd in quadrature.
+    `weights` (one per histogram of `synthetic`, aligned with `calibration_human`'s) mixes the groups
+    as the source's topic match does (`estimate_with_references`) instead of pooling them equally.
     Returns the report's `synthetic_fraction` object: estimate, ci_low, ci_high, confidence, method,
     low_confidence, reference_documents. Histograms on other edges are rebinned onto the target's.
     """
@@ -291,5 +294,6 @@ def estimate_with_reference(
     estimates, n_ref = estimate_with_references(
         target.counts[None, :], human.counts[None, :], reference, confidence=confidence, n_boot=n_boot, seed=seed,
         resample_human=resample_human, min_documents=min_documents, method=method, shift_transfer=shift_transfer,
+        weights=None if weights is None else np.asarray(weights, dtype=np.float64)[None, :],
     )
     return {**estimates.record(0), "confidence": confidence, "reference_documents": int(round(n_ref[0]))}

@@ -175,6 +175,18 @@ class GramMatrix:
         rates = sp.diags(1.0 / np.maximum(n, 1.0)) @ counts
         return cls(rates.tocsr(), grams, n)
 
+    @classmethod
+    def stack(cls, parts: list[GramMatrix]) -> GramMatrix:
+        """The rows of several matrices (each with its own columns) under the union of their columns."""
+        grams = np.unique(np.concatenate([p.grams for p in parts])) if parts else np.zeros(0, dtype=np.int64)
+        mats = []
+        for p in parts:
+            cols = np.searchsorted(grams, p.grams)
+            m = p.rates.tocoo()
+            mats.append(sp.csr_matrix((m.data, (m.row, cols[m.col])), shape=(m.shape[0], len(grams))))
+        rates = sp.vstack(mats).tocsr() if mats else sp.csr_matrix((0, 0))
+        return cls(rates, grams, np.concatenate([p.n_tokens for p in parts]) if parts else np.zeros(0))
+
     def select(self, rows: np.ndarray | None = None, columns: np.ndarray | None = None) -> GramMatrix:
         rates, grams, n = self.rates, self.grams, self.n_tokens
         if rows is not None:
