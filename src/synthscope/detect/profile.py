@@ -123,6 +123,8 @@ def _check_v2(profile: CalibrationProfile, origin: str) -> None:
     from synthscope.detect.topics import DIM
 
     if profile.skeleton:
+        from synthscope.detect.skeleton import parse
+
         sk = profile.skeleton
         if sk.get("vocabulary") != VOCABULARY_NAME:
             raise InputError(f"{origin}: skeleton vocabulary {sk.get('vocabulary')!r} differs from this version's {VOCABULARY_NAME!r}")
@@ -131,6 +133,11 @@ def _check_v2(profile: CalibrationProfile, origin: str) -> None:
         missing = {"skeleton_weight", "style_mean", "style_sd", "skeleton_mean", "skeleton_sd", "scale", "offset"} - set(profile.combine)
         if missing:
             raise InputError(f"{origin}: combine lacks {sorted(missing)}")
+        try:
+            for gram in sk["grams"]:
+                parse(gram)
+        except ValueError as exc:
+            raise InputError(f"{origin}: skeleton n-gram: {exc}") from None
     if profile.matching.get("center") is not None and len(profile.matching["center"]) != DIM:
         raise InputError(f"{origin}: matching center has {len(profile.matching['center'])} values, expected {DIM}")
     for group, centroid in profile.topic_centroids.items():
