@@ -182,6 +182,43 @@ def other_quantifiers(counts: np.ndarray, profile: CalibrationProfile) -> dict[s
     return out
 
 
+QUAPY_METHODS = ("ACC", "PACC", "HDy", "DyS", "SMM", "KDEyML", "EMQ")
+
+
+def quapy_quantifiers(profile: CalibrationProfile) -> dict[str, object]:
+    """QuaPy's quantifiers (the `bench` extra) fitted on the profile's pooled out-of-fold calibration
+    scores (bin centres of its histograms), with synthscope's score as the already trained classifier."""
+    from quapy.method import aggregative
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class Scores(ClassifierMixin, BaseEstimator):
+        """synthscope's logit score as a fitted binary classifier (column 0 of X is the logit)."""
+
+        def __init__(self) -> None:
+            self.classes_ = np.array([0, 1])
+
+        def fit(self, x: np.ndarray, y: np.ndarray) -> Scores:
+            return self
+
+        def predict_proba(self, x: np.ndarray) -> np.ndarray:
+            p = 1 / (1 + np.exp(-np.asarray(x)[:, 0]))
+            return np.column_stack([1 - p, p])
+
+        def predict(self, x: np.ndarray) -> np.ndarray:
+            return (np.asarray(x)[:, 0] > 0).astype(int)
+
+    human = np.repeat(CENTERS, np.asarray(profile.human_hist, dtype=int))
+    synth = np.repeat(CENTERS, np.asarray(profile.synthetic_hist, dtype=int))
+    x = np.concatenate([human, synth])[:, None]
+    y = np.r_[np.zeros(len(human), dtype=int), np.ones(len(synth), dtype=int)]
+    out = {}
+    for name in QUAPY_METHODS:
+        q = getattr(aggregative, name)(classifier=Scores(), fit_classifier=False, val_split=None)
+        q.fit(x, y)
+        out[name] = q
+    return out
+
+
 def fit_options(args: argparse.Namespace) -> FitOptions:
     return FitOptions(l2=args.l2, skeleton_l2=args.skeleton_l2, skeleton_keep=args.skeleton_keep, skeleton_weight=args.skeleton_weight,
                       tau=args.tau, quantifier=args.quantifier, cross_validate=args.cv, center_topics=args.center_topics)
@@ -216,6 +253,7 @@ def evaluate_split(split: Split, corpus: Corpus, args: argparse.Namespace, rng: 
         [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.human_group_hists.values()],
         float(profile.shift_sd.get("synthetic", 0.0)),
     )
+    quantifiers = quapy_quantifiers(profile) if args.quapy else {}
     rows = []
     for genre in sorted(set(test["genre"])):
         here = (test["genre"] == genre).to_numpy()
@@ -240,6 +278,9 @@ def evaluate_split(split: Split, corpus: Corpus, args: argparse.Namespace, rng: 
         estimates["adjusted-count"] = (adjusted_counts(counts, profile)[1], nan, nan)
         if args.quantifiers:
             estimates.update({k: (v, nan, nan) for k, v in other_quantifiers(counts, profile).items()})
+        for name, q in quantifiers.items():
+            values = np.array([q.quantify(CENTERS[bins[m]][:, None])[1] for m in members])
+            estimates[f"quapy-{name}"] = (values, nan, nan)
         reference = np.broadcast_to(np.bincount(h_ref, minlength=N_BINS).astype(float), counts.shape)
         with_ref, _ = estimate_with_references(counts, reference, synthetic, confidence=0.9, seed=1)
         estimates["human-reference"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
@@ -345,7 +386,8 @@ def main() -> None:
     parser.add_argument("--center-topics", action="store_true", help="topic cosines relative to the mean of the group centroids")
     parser.add_argument("--group", choices=["genre", "domain"], default="genre", help="calibration groups of the fitted profiles")
     parser.add_argument("--cv", action="store_true", help="fit the held-out errors that widen the intervals (slow)")
-    parser.add_argument("--quantifiers", action="store_true", help="also PACC, median sweep, HDy, EMQ on pooled densities")
+    parser.add_argument("--quantifiers", action="store_true", help="also PACC, median sweep, HDy, EMQ on pooled densities (own numpy versions)")
+    parser.add_argument("--quapy", action="store_true", help="also QuaPy's ACC, PACC, HDy, DyS, SMM, KDEyML, EMQ on pooled densities (pip install '.[bench]')")
     parser.add_argument("--no-rewrites", action="store_true", help="fit without machine rewrites of human text")
     parser.add_argument("--old-base", action="store_true", help="fit with the old base models too")
     parser.add_argument("--shipped", action="store_true", help="evaluate the shipped default profile (no refit) on every split")

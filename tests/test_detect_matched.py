@@ -45,7 +45,9 @@ def test_fitted_profile_has_every_part_and_held_out_errors(fitted) -> None:
     assert profile.skeleton and profile.combine and set(profile.topic_centroids) == {"pubmed", "writing", "xsum"}
     assert profile.matching["quantifier"] == "mle" and 0 < profile.matching["min_similarity"] < 1
     bands = profile.cv_errors_by_similarity
-    assert len(bands) == 3 and bands[0]["similarity"] == 0.0 and bands[1]["similarity"] < bands[2]["similarity"]
+    edges = sorted({b["similarity"] for b in bands})
+    assert len(bands) == 9 and len(edges) == 3 and edges[0] == 0.0
+    assert {b["estimate"] for b in bands} == {0.0, 0.1, 0.5}
     assert {r["kind"] for r in cv.rows} == {"group", "half"}
     assert cv.mae("half") < cv.mae("group")  # documents of a calibration genre are easier than an unseen genre
     again = CalibrationProfile.from_json(json.loads(json.dumps(profile.to_json())))
@@ -105,8 +107,9 @@ def _gaussian_matched_profile() -> CalibrationProfile:
         topic_centroids={"a": first.tolist(), "b": second.tolist()},
         matching={"tau": 0.01, "quantifier": "mle", "min_similarity": 0.5},
         cv_errors_by_similarity=[
-            {"similarity": 0.0, "errors": np.linspace(-0.3, 0.3, 101).round(5).tolist()},
-            {"similarity": 0.9, "errors": np.linspace(-0.02, 0.02, 101).round(5).tolist()},
+            {"similarity": 0.0, "estimate": 0.0, "errors": np.linspace(-0.3, 0.3, 101).round(5).tolist()},
+            {"similarity": 0.9, "estimate": 0.0, "errors": np.linspace(-0.02, 0.02, 101).round(5).tolist()},
+            {"similarity": 0.9, "estimate": 0.5, "errors": np.linspace(-0.5, 0.0, 101).round(5).tolist()},
         ],
     )
 
@@ -124,6 +127,10 @@ def test_a_source_unlike_every_group_gets_a_wider_interval_and_low_confidence() 
     assert width[1] > width[0] + 0.3, width
     assert result.low_confidence.tolist() == [False, True]
     assert np.allclose(result.similarity, [1.0, 0.3 / np.hypot(0.3, 1.0)])
+    # a high estimate of a similar source takes the errors of high held-out estimates: room above it
+    high = histogram(np.concatenate([rng.normal(2, 1, 700), rng.normal(-2, 1, 300)]))
+    both = estimate_fractions(np.stack([counts, high]), profile, topic_sums=np.stack([like_a, like_a]), seed=2)
+    assert both.ci_high[1] - both.estimate[1] > 0.2 > both.ci_high[0] - both.estimate[0]
 
 
 def test_format_1_profiles_still_load_and_estimate_against_pooled_densities(fitted, tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ INNER_FOLDS = 2  # out-of-fold folds of the profiles fitted inside cross-validat
 L2_GRID = (3.0, 10.0, 30.0, 100.0)  # candidate penalties, chosen by leave-one-group-out quantification error
 ERROR_QUANTILES = 101  # stored quantiles (0, 0.01, ..., 1) of held-out estimate errors
 SIMILARITY_BANDS = 3  # held-out errors are stored for this many bands of similarity to the nearest group
+ESTIMATE_EDGES = (0.0, 0.1, 0.5)  # ... and, within each, by the estimate (lower edges)
+MIN_BAND_ROWS = 30
 
 
 @dataclass
@@ -97,18 +99,26 @@ class CrossValidation:
         return [round(float(v), 5) for v in np.quantile(errors, np.linspace(0, 1, ERROR_QUANTILES))]
 
     def errors_by_similarity(self) -> list[dict[str, Any]]:
-        """Error quantiles in SIMILARITY_BANDS bands of equal size by the held-out source's similarity to
-        its nearest calibration group (lower edge of each band; the first band starts at 0)."""
+        """Error quantiles by the held-out source's similarity to its nearest calibration group
+        (SIMILARITY_BANDS bands of equal size; lower edge of each, the first starts at 0) and by the
+        estimate itself (lower edges ESTIMATE_EDGES; a cell of fewer than MIN_BAND_ROWS rows takes its
+        similarity band's errors): Mondrian split conformal, since how far off an estimate may be depends
+        on both (a high estimate of an unseen genre runs low, an estimate of 0 cannot run lower)."""
         rows = [r for r in self.rows if r.get("similarity") is not None]
-        if len(rows) < 30 * SIMILARITY_BANDS:
+        if len(rows) < MIN_BAND_ROWS * SIMILARITY_BANDS:
             return []
         sims = np.array([r["similarity"] for r in rows])
+        estimates = np.array([r["estimate"] for r in rows])
         order = np.argsort(sims, kind="stable")
-        bands = np.array_split(order, SIMILARITY_BANDS)
         out = []
-        for i, band in enumerate(bands):
+        for i, band in enumerate(np.array_split(order, SIMILARITY_BANDS)):
             lower = 0.0 if i == 0 else round(float(sims[band[0]]), 5)
-            out.append({"similarity": lower, "errors": self.error_quantiles([rows[j] for j in band])})
+            pooled = self.error_quantiles([rows[j] for j in band])
+            edges = list(ESTIMATE_EDGES) + [np.inf]
+            for lo, hi in zip(edges[:-1], edges[1:]):
+                cell = band[(estimates[band] >= lo) & (estimates[band] < hi)]
+                errors = self.error_quantiles([rows[j] for j in cell]) if len(cell) >= MIN_BAND_ROWS else pooled
+                out.append({"similarity": lower, "estimate": lo, "errors": errors})
         return out
 
     def shift_sd(self) -> dict[str, float]:

@@ -164,21 +164,26 @@ def calibration_error(profile: CalibrationProfile, estimate: np.ndarray | float,
     With the profile's held-out error quantiles (estimate - truth on sources from calibration groups the
     model did not see), the truth lies in [estimate - q_hi, estimate - q_lo] for the central
     `confidence` share of held-out errors (split conformal). With `similarity` (each source's cosine to
-    its nearest calibration group) and errors recorded by similarity, each source takes the errors of
-    held-out sources as close to their nearest group as it is (the least similar band below the lowest
-    edge). Older profiles fall back to the held-out RMS error on pure sources,
+    its nearest calibration group) and errors recorded by similarity and estimate, each source takes the
+    errors of held-out sources as close to their nearest group as it is and estimated as high (Mondrian
+    conformal; the least similar band below the lowest edge). Older profiles fall back to the held-out RMS error on pure sources,
     sigma(a) = hypot((1 - a) sigma_h, a sigma_s), times the normal quantile. Vectorised over `estimate`.
     """
     estimate = np.asarray(estimate, dtype=np.float64)
     tail = (1 - confidence) / 2
     if similarity is not None and profile.cv_errors_by_similarity:
         bands = profile.cv_errors_by_similarity
-        edges = np.array([b["similarity"] for b in bands])
-        which = np.clip(np.searchsorted(edges, np.asarray(similarity, dtype=np.float64), side="right") - 1, 0, len(bands) - 1)
+        sim_edges = np.array([b["similarity"] for b in bands])
+        est_edges = np.array([b.get("estimate", 0.0) for b in bands])
+        sim = np.broadcast_to(np.asarray(similarity, dtype=np.float64), estimate.shape)
+        # the band of each source: the largest similarity edge at or below it, then the largest estimate edge
+        sim_at = np.max(np.where(sim_edges[None, :] <= sim[..., None], sim_edges[None, :], sim_edges.min()), axis=-1)
+        fits = (sim_edges[None, :] == sim_at[..., None]) & (est_edges[None, :] <= estimate[..., None] + 1e-12)
+        score = np.where(fits, est_edges[None, :], -np.inf)
+        which = np.argmax(score, axis=-1)
         grid = np.linspace(0, 1, len(bands[0]["errors"]))
         q = np.array([np.interp([tail, 1 - tail], grid, b["errors"]) for b in bands])  # (bands, 2)
-        q_lo, q_hi = q[which, 0], q[which, 1]
-        return np.broadcast_to(np.maximum(q_hi, 0.0), estimate.shape).copy(), np.broadcast_to(np.maximum(-q_lo, 0.0), estimate.shape).copy()
+        return np.maximum(q[which, 1], 0.0), np.maximum(-q[which, 0], 0.0)
     if profile.cv_errors:
         grid = np.linspace(0, 1, len(profile.cv_errors))
         q_lo, q_hi = np.interp([tail, 1 - tail], grid, profile.cv_errors)

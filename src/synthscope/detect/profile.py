@@ -63,7 +63,7 @@ class CalibrationProfile:
     topic_centroids: dict[str, list[float]] = field(default_factory=dict)  # per calibration group: mean topic vector
     # tau (softmax temperature over cosines), quantifier (mle, hdy), center (subtracted before cosines), min_similarity
     matching: dict[str, Any] = field(default_factory=dict)
-    # [{"similarity": lower edge, "errors": 101 quantiles of held-out estimate - truth}], by ascending similarity
+    # [{"similarity": lower edge, "estimate": lower edge, "errors": 101 quantiles of held-out estimate - truth}]
     cv_errors_by_similarity: list[dict[str, Any]] = field(default_factory=list)
     language: str = "en"
 
