@@ -46,8 +46,7 @@ def test_fitted_profile_has_every_part_and_held_out_errors(fitted) -> None:
     assert profile.matching["quantifier"] == "mle" and 0 < profile.matching["min_similarity"] < 1
     bands = profile.cv_errors_by_similarity
     edges = sorted({b["similarity"] for b in bands})
-    assert len(bands) == 9 and len(edges) == 3 and edges[0] == 0.0
-    assert {b["estimate"] for b in bands} == {0.0, 0.1, 0.5}
+    assert len(edges) == 3 and edges[0] == 0.0 and len(bands) == 3 * len({b["estimate"] for b in bands})
     assert {r["kind"] for r in cv.rows} == {"group", "half"}
     assert cv.mae("half") < cv.mae("group")  # documents of a calibration genre are easier than an unseen genre
     again = CalibrationProfile.from_json(json.loads(json.dumps(profile.to_json())))
