@@ -60,6 +60,9 @@ def fit_combination(style: np.ndarray, skeleton: np.ndarray, y: np.ndarray, weig
     raw = Combination(skeleton_weight, mean(style), sd(style), mean(skeleton), sd(skeleton), 1.0, 0.0)
     z = raw.logits(style, skeleton)
     (a,), b = fit_logistic(z[:, None], y.astype(np.float64), weight, l2=0.0)
+    # the two models' logits point the same way (higher = more machine-like): a combination whose
+    # out-of-fold scores run backwards is not separation, and must not become one by a negative scale
+    a = max(float(a), 1e-6)
     human = y == 0
     return Combination(raw.skeleton_weight, raw.style_mean, raw.style_sd, raw.skeleton_mean, raw.skeleton_sd, float(a), float(b),
                        float(np.average(skeleton[human], weights=weight[human])) if human.any() else 0.0)
