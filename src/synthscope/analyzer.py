@@ -37,6 +37,8 @@ class AnalyzerResult:
 
     per_source: dict[str, dict[str, Any]]
     summary: dict[str, Any] = field(default_factory=dict)
+    # facts that depend on how the run was split and executed (spill sizes), recorded with the timings
+    execution: dict[str, Any] = field(default_factory=dict)
 
 
 class Analyzer(Protocol, Generic[State]):

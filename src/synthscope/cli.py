@@ -15,6 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from synthscope import __version__
 from synthscope.errors import SynthscopeError
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
+from synthscope.engines import usable_cores
 from synthscope.pipeline import DEFAULT_BATCH_SIZE, AuditConfig, run_audit
 
 stderr = Console(stderr=True)
@@ -98,7 +99,7 @@ def reading_options(func: Any) -> Any:
         click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(min=1), help="Rows per batch."),
         click.option("--strict", is_flag=True, help="Treat a malformed row as an error (exit 2)."),
         click.option("--min-chars", default=0, show_default=True, type=click.IntRange(min=0), help="Skip texts shorter than this (counted as skipped)."),
-        click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes for the analyzers (1: this process)."),
+        click.option("--workers", default=None, type=click.IntRange(min=1), help="Worker processes that read and analyse parts of the input (1: this process). Default: the usable CPU cores."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
         click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
     ]
@@ -132,7 +133,7 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         batch_size=kwargs["batch_size"],
         strict=kwargs["strict"],
         min_chars=kwargs["min_chars"],
-        workers=kwargs["workers"],
+        workers=kwargs["workers"] or usable_cores(),
         seed=kwargs.get("seed", 1),
         minhash_threshold=kwargs.get("minhash_threshold", 0.8),
         num_perm=kwargs.get("num_perm", 128),

@@ -11,20 +11,23 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, Analyzer, FinalizeContext
+from synthscope.analyzer import Analyzer, FinalizeContext
 from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
-from synthscope.engine import make_engine, single_threaded_blas
+from synthscope.engines import Job, PartResult, make_engine, single_threaded_blas, usable_cores
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
-from synthscope.io.readers import ROW, ColumnSpec, RawBatch, check_columns, peek_columns, read_batches
-from synthscope.io.sources import SourceSpec, assign_sources
+from synthscope.io.parts import plan_parts, read_part
+from synthscope.io.readers import ColumnSpec, check_columns, peek_columns
+from synthscope.io.rows import classify
+from synthscope.io.sources import SourceSpec
 from synthscope.report.model import build_report
 from synthscope.stats import CorpusStats
 from synthscope.text import prepare
 
 DEFAULT_BATCH_SIZE = 5_000
+EXECUTION_OPTIONS = ("workdir", "workers", "batch_size")
 
 
 @dataclass
@@ -44,7 +47,7 @@ class AuditConfig:
     ngram: int = 5
     verify_duplicates: bool = True
     keep: str = "first"
-    workers: int = 1
+    workers: int = field(default_factory=usable_cores)
     workdir: Path | None = None
     detect: bool = True
     dedup: bool = True
@@ -58,10 +61,18 @@ class AuditConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
+        """Every option that can change the results. How the run was executed (workers, batch size,
+        work folder) is left out, so the same audit gives the same options on any engine; the
+        report records it under `timings`."""
         options = asdict(self)
-        options.pop("workdir")
+        for name in EXECUTION_OPTIONS:
+            options.pop(name)
         options.update(options.pop("extra"))
         return options
+
+    def execution(self) -> dict[str, Any]:
+        """How the run was executed (recorded with the timings)."""
+        return {"workers": self.workers, "batch_size": self.batch_size}
 
 
 class ProgressSink(Protocol):
@@ -152,36 +163,28 @@ def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
     return BatchPlan(columns=columns, sources=sources)
 
 
-def _classify(batch: RawBatch, plan: BatchPlan, config: AuditConfig) -> tuple[pl.DataFrame, RowCounts]:
-    """Give rows ids and sources, split analysed rows from empty and skipped ones, count them."""
-    frame = batch.frame
-    text = pl.col(plan.columns.text)
-    label = batch.file.label
-    fallback_id = pl.lit(label + ":") + pl.col(ROW).cast(pl.String)
-    doc_id = pl.col(plan.columns.id).fill_null(fallback_id) if plan.columns.id else fallback_id
-    frame = frame.with_columns(
-        assign_sources(frame, plan.sources, label).alias(SOURCE),
-        doc_id.alias(DOC_ID),
-        pl.lit(label).alias(FILE),
-        text.fill_null("").alias(TEXT),
-    )
-    is_empty = pl.col(TEXT).str.strip_chars().str.len_chars() == 0
-    is_short = pl.col(TEXT).str.len_chars() < config.min_chars
-    flags = frame.select(is_empty.alias("empty"), (~is_empty & is_short).alias("short"))
-    empty = int(flags["empty"].sum())
-    skipped = int(flags["short"].sum())
-    keep = ~(flags["empty"] | flags["short"])
-    analysed = frame.filter(keep).select(DOC_ID, SOURCE, TEXT, FILE, ROW)
-    counts = RowCounts(
-        rows_read=batch.rows_read,
-        analysed=analysed.height,
-        empty=empty,
-        malformed=len(batch.malformed),
-        skipped=skipped,
-        invalid_utf8=batch.invalid_utf8,
-        blank_lines=batch.blank_lines,
-    )
-    return analysed, counts
+def job_of(analyzers: list[Analyzer[Any]], plan: BatchPlan, config: AuditConfig) -> Job:
+    """The unit of work's settings for the engines: the analyzers and how to read and classify rows."""
+    return Job(tuple(analyzers), plan.columns, plan.sources, config.batch_size, config.min_chars, config.strict, config.workdir)
+
+
+class RunAccounting:
+    """Folds the parts' row accounting into per-file counts, totals and the first malformed rows
+    (in part order, so the examples do not depend on the engine), and advances the progress sink."""
+
+    def __init__(self, progress: ProgressSink | None = None) -> None:
+        self.accounting = Accounting()
+        self.file_counts: dict[str, RowCounts] = {}
+        self.progress = progress
+
+    def add(self, result: PartResult) -> None:
+        label = result.part.file.label
+        self.file_counts.setdefault(label, RowCounts()).add(result.counts)
+        self.accounting.totals.add(result.counts)
+        for row, reason in result.malformed:
+            self.accounting.note_malformed(label, row, reason)
+        if self.progress is not None:
+            self.progress.advance(result.part.bytes, result.counts.analysed)
 
 
 def iter_prepared(
@@ -192,25 +195,25 @@ def iter_prepared(
     file_counts: dict[str, RowCounts],
     progress: ProgressSink | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """Read every file in bounded batches and yield prepared batches of analysed rows."""
-    for file in inputs:
+    """Read every file in bounded batches in this process and yield prepared batches of analysed rows
+    (for commands that need the documents themselves, in input order: score, calibrate)."""
+    for part in plan_parts(inputs, config.batch_size):
+        file = part.file
         counts = file_counts.setdefault(file.label, RowCounts())
-        file_done = 0
-        for raw in read_batches(file, plan.columns, config.batch_size, config.workdir):
+        for raw in read_part(part, plan.columns, config.batch_size, config.workdir):
             for row, reason in raw.malformed:
                 if config.strict:
                     raise InputError(f"{file.label}:{row}: malformed row ({reason}); --strict is set")
                 accounting.note_malformed(file.label, row, reason)
-            analysed, batch_counts = _classify(raw, plan, config)
+            analysed, batch_counts = classify(raw, plan.columns, plan.sources, config.min_chars)
             counts.add(batch_counts)
             accounting.totals.add(batch_counts)
             if progress is not None:
-                progress.advance(raw.raw_bytes_done - file_done, analysed.height)
-            file_done = raw.raw_bytes_done
+                progress.advance(0, analysed.height)
             if analysed.height:
                 yield prepare(analysed)
-        if progress is not None and file.bytes > file_done:
-            progress.advance(file.bytes - file_done, 0)
+        if progress is not None:
+            progress.advance(part.bytes, 0)
 
 
 def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
@@ -226,23 +229,22 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     # Removed after finalize, or at once if reading fails.
     work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
     analyzers = build_analyzers(config, Path(work.name))
-    accounting = Accounting()
-    file_counts: dict[str, RowCounts] = {}
+    run_accounting = RunAccounting(progress)
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
-    read_started = time.perf_counter()
     try:
-        batches = iter_prepared(inputs, plan, config, accounting, file_counts, progress)
+        parts = plan_parts(inputs, config.batch_size)
+        engine = make_engine(min(config.workers, len(parts)))  # no pool for a single part
         with single_threaded_blas():
-            engine_result = make_engine(config.workers).run(analyzers, batches)
+            engine_result = engine.run(job_of(analyzers, plan, config), parts, run_accounting.add)
     except BaseException:
         work.cleanup()
         raise
     finally:
         if progress is not None:
             progress.finish()
+    accounting, file_counts = run_accounting.accounting, run_accounting.file_counts
     states, map_seconds = engine_result.states, engine_result.map_seconds
-    read_seconds = time.perf_counter() - read_started - (sum(map_seconds) if config.workers <= 1 else 0.0)
     with work as workdir, single_threaded_blas():
         ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options())
         results = {}
@@ -264,10 +266,13 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         for f in inputs
     ]
     timings = {
+        **config.execution(),
+        "engine": "local" if engine.workers <= 1 else "pool",
         "total_seconds": time.time() - started,
-        "read_prepare_seconds": read_seconds,
+        "read_prepare_seconds": engine_result.read_seconds + engine_result.prepare_seconds,
+        **engine_result.timings(),
         "analyzers": {
-            a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name]}
+            a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name], **results[a.name].execution}
             for i, a in enumerate(analyzers)
         },
     }

@@ -259,10 +259,9 @@ def summarise(found: Clusters) -> AnalyzerResult:
         "verified_pairs": stats.verified_pairs,
         "rejected_pairs": stats.rejected_pairs,
         "band_rows": stats.band_rows,
-        "spill_bytes": stats.spill_bytes,
         "largest_clusters": [cluster_record(r) for r in top.iter_rows(named=True)],
     }
-    return AnalyzerResult(per_source=per_source, summary=summary)
+    return AnalyzerResult(per_source=per_source, summary=summary, execution={"spill_bytes": stats.spill_bytes})
 
 
 def _preview(text: str, limit: int = 80) -> str:

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from synthscope.errors import InputError
 from synthscope.io.discover import InputFile
-from synthscope.io.streams import decompress_to_temp, open_decompressed, read_chunk
+from synthscope.io.streams import decompress_to_temp, open_decompressed, open_range, read_chunk
 
 ROW = "_row"
 JSONL_BLOCK_BYTES = 8 << 20
@@ -100,12 +100,23 @@ def check_columns(file: InputFile, required: tuple[str, ...]) -> None:
         )
 
 
-def read_batches(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: Path | None = None) -> Iterator[RawBatch]:
-    """Yield bounded batches of at most `batch_size` rows from one file."""
+def read_batches(
+    file: InputFile,
+    spec: ColumnSpec,
+    batch_size: int,
+    workdir: Path | None = None,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    first_line: int = 1,
+) -> Iterator[RawBatch]:
+    """Yield bounded batches of at most `batch_size` rows from one file, or from a part of it:
+    Parquet rows [start, stop), or JSON Lines bytes [start, stop) whose first line is `first_line`
+    (a part starts just after a newline; see io.parts)."""
     if file.format == "parquet":
-        yield from _read_parquet(file, spec, batch_size, workdir)
+        yield from _read_parquet(file, spec, batch_size, workdir, start, stop)
     else:
-        yield from _read_jsonl(file, spec, batch_size)
+        yield from _read_jsonl(file, spec, batch_size, start, stop, first_line)
 
 
 # ----------------------------------------------------------------------------------------- parquet
@@ -157,7 +168,27 @@ def _key_column(array: pa.Array) -> pa.Array:
         return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.large_string())
 
 
-def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: Path | None) -> Iterator[RawBatch]:
+def _batches_in_range(pf: pq.ParquetFile, batch_size: int, columns: list[str], start: int, stop: int | None) -> Iterator[pa.RecordBatch]:
+    """Record batches of rows [start, stop) of a Parquet file, reading only the row groups they touch."""
+    if start == 0 and stop is None:
+        yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+        return
+    stop = pf.metadata.num_rows if stop is None else stop
+    bounds = np.cumsum([0] + [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)])
+    groups = [g for g in range(pf.metadata.num_row_groups) if bounds[g] < stop and bounds[g + 1] > start]
+    if not groups:
+        return
+    row = int(bounds[groups[0]])
+    for batch in pf.iter_batches(batch_size=batch_size, columns=columns, row_groups=groups):
+        first, row = row, row + batch.num_rows
+        if row <= start:
+            continue
+        if first >= stop:
+            break
+        yield batch.slice(max(start - first, 0), min(row, stop) - max(first, start))
+
+
+def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: Path | None, row_start: int = 0, row_stop: int | None = None) -> Iterator[RawBatch]:
     path = file.path
     temp_dir = None
     if file.compression:
@@ -170,9 +201,9 @@ def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: P
         if missing:
             raise InputError(f"{file.path}: no column {missing[0]!r} (columns: {', '.join(names)})")
         total_rows = max(pf.metadata.num_rows, 1)
-        start = 0
+        start = row_start
         try:
-            for record_batch in pf.iter_batches(batch_size=batch_size, columns=list(spec.wanted)):
+            for record_batch in _batches_in_range(pf, batch_size, list(spec.wanted), row_start, row_stop):
                 n = record_batch.num_rows
                 text, bad_utf8 = _string_column(record_batch.column(spec.text), spec.text, file)
                 columns: dict[str, pa.Array] = {ROW: pa.array(np.arange(start, start + n, dtype=np.int64))}
@@ -307,11 +338,13 @@ class _JsonlParser:
             rows.append(np.array(good, dtype=np.int64))
 
 
-def _read_jsonl(file: InputFile, spec: ColumnSpec, batch_size: int) -> Iterator[RawBatch]:
+def _read_jsonl(file: InputFile, spec: ColumnSpec, batch_size: int, start: int = 0, stop: int | None = None, first_line: int = 1) -> Iterator[RawBatch]:
     parser = _JsonlParser(file, spec)
-    next_line = 1
+    next_line = first_line
     carry = b""
-    with open_decompressed(file.path, file.compression) as (stream, counter):
+    whole = start == 0 and stop is None
+    opened = open_decompressed(file.path, file.compression) if whole else open_range(file.path, start, stop)
+    with opened as (stream, counter):
         eof = False
         while not eof:
             chunk = read_chunk(stream, JSONL_BLOCK_BYTES, file.path, file.compression)
