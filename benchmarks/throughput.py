@@ -28,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 MAKE_CORPUS = HERE.parent.parent / "shared" / "bench" / "make_web_corpus.py"
 sys.path.insert(0, str(HERE))
 
+from _record import recorded  # noqa: E402
+
 
 def corpus(n_docs: int, domains: int, root: Path) -> Path:
     """The cached corpus of `n_docs` documents over `domains` domains (built on first use)."""
@@ -114,9 +116,6 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--peer-child":
         peer_child(Path(sys.argv[2]))
         return
-    if "--no-record" in sys.argv:  # handled by _record, which reads it only once the figures start
-        sys.argv.remove("--no-record")
-        os.environ["SYNTHSCOPE_NO_RECORD"] = "1"
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--domains", type=int, nargs="+", default=[1, 2_000, 20_000])
@@ -125,7 +124,6 @@ def main() -> None:
     parser.add_argument("--name", default=None, help="results file name (default throughput, throughput-1M for 1M documents)")
     parser.add_argument("extra", nargs="*", help="options passed to synthscope audit (after --)")
     args = parser.parse_args()
-    from _record import recorded
 
     name = args.name or ("throughput" if args.docs < 1_000_000 else f"throughput-{args.docs // 1_000_000}M")
     with recorded(name):

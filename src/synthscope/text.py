@@ -6,9 +6,18 @@ kept ("don't", "o'clock"), taken from the NFKC-normalised, lower-cased text.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 TOKEN_PATTERN = r"\w+(?:['’]\w+)*"
+# Every run of white space becomes one space: matching only runs of two or more and single
+# non-space white space (tab, newline, no-break space) gives the same text as r"\s+" -> " " and
+# leaves the common single spaces alone, which is several times faster.
+WHITESPACE_TO_COLLAPSE = r"\s{2,}|[^\S ]"
 NORM = "norm"
 TOKENS = "tokens"
 N_TOKENS = "n_tokens"
@@ -20,7 +29,7 @@ def normalize_expr(expr: pl.Expr) -> pl.Expr:
         expr.str.normalize("NFKC")
         .str.to_lowercase()
         .str.replace_all("’", "'", literal=True)
-        .str.replace_all(r"\s+", " ")
+        .str.replace_all(WHITESPACE_TO_COLLAPSE, " ")
         .str.strip_chars()
     )
 
@@ -46,3 +55,54 @@ def tokenize(text: str) -> list[str]:
     """Tokens of one raw text exactly as batches tokenise it (normalised first)."""
     out = pl.select(tokens_expr(normalize_expr(pl.lit(text, dtype=pl.String)))).item()
     return list(out) if out is not None else []
+
+
+@dataclass(frozen=True)
+class TokenCodes:
+    """A batch's tokens dictionary-encoded: `codes[i]` indexes `vocab` for the i-th token of the
+    batch (documents back to back), `counts[d]` is the number of tokens of document d."""
+
+    codes: np.ndarray  # int32
+    vocab: pa.Array  # large_string, distinct tokens in order of first occurrence
+    counts: np.ndarray  # int64
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Index of every document's first token in `codes`."""
+        out = np.zeros(len(self.counts), dtype=np.int64)
+        np.cumsum(self.counts[:-1], out=out[1:])
+        return out
+
+    def doc_index(self) -> np.ndarray:
+        """The document (row) of every token."""
+        return np.repeat(np.arange(len(self.counts), dtype=np.int64), self.counts)
+
+    def positions(self) -> np.ndarray:
+        """The position of every token inside its document (0 for the first)."""
+        return np.arange(len(self.codes), dtype=np.int64) - np.repeat(self.starts, self.counts)
+
+
+_LAST_CODES: list[tuple[pl.DataFrame, TokenCodes]] = []
+
+
+def token_codes(batch: pl.DataFrame) -> TokenCodes:
+    """The dictionary encoding of a prepared batch's `tokens` (arrow hash encoding, one pass).
+
+    Analyzers mapping the same batch share it: the encoding of the last batch asked for is kept
+    (with a reference to that batch, so the identity check cannot be fooled by a reused id)."""
+    if _LAST_CODES and _LAST_CODES[0][0] is batch:
+        return _LAST_CODES[0][1]
+    tokens = batch[TOKENS].to_arrow()
+    if isinstance(tokens, pa.ChunkedArray):
+        tokens = tokens.combine_chunks() if tokens.num_chunks != 1 else tokens.chunk(0)
+    counts = pc.fill_null(pc.list_value_length(tokens), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    flat = pc.list_flatten(tokens)
+    if len(flat) == 0:
+        codes = TokenCodes(np.zeros(0, dtype=np.int32), pa.array([], pa.large_string()), counts)
+    else:
+        encoded = pc.dictionary_encode(flat.cast(pa.large_string()))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        codes = TokenCodes(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), encoded.dictionary, counts)
+    _LAST_CODES[:] = [(batch, codes)]
+    return codes

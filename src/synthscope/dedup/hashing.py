@@ -64,6 +64,12 @@ def fmix64(values: np.ndarray) -> np.ndarray:
     return v
 
 
+def vocab_hashes(vocab: pa.Array) -> np.ndarray:
+    """xxh3-64 of every string of an arrow string array (a batch's distinct tokens)."""
+    digest = xxhash.xxh3_64_intdigest
+    return np.fromiter((digest(t.encode("utf-8")) for t in vocab.to_pylist()), dtype=np.uint64, count=len(vocab))
+
+
 def token_hashes(tokens: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """xxh3-64 of every token of a list<string> column, each distinct token hashed once.
 
@@ -78,11 +84,7 @@ def token_hashes(tokens: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nda
     encoded = pc.dictionary_encode(flat)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    digest = xxhash.xxh3_64_intdigest
-    distinct = np.fromiter(
-        (digest(t.encode("utf-8")) for t in encoded.dictionary.to_pylist()), dtype=np.uint64, count=len(encoded.dictionary)
-    )
-    return distinct[encoded.indices.to_numpy(zero_copy_only=False)], counts
+    return vocab_hashes(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)], counts
 
 
 def shingle_hashes(token_hash: np.ndarray, counts: np.ndarray, ngram: int = DEFAULT_NGRAM) -> tuple[np.ndarray, np.ndarray]:

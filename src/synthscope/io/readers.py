@@ -168,12 +168,24 @@ def _key_column(array: pa.Array) -> pa.Array:
         return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.large_string())
 
 
-def _batches_in_range(pf: pq.ParquetFile, batch_size: int, columns: list[str], start: int, stop: int | None) -> Iterator[pa.RecordBatch]:
-    """Record batches of rows [start, stop) of a Parquet file, reading only the row groups they touch."""
+def _batches_in_range(pf: pq.ParquetFile, path: Path, batch_size: int, columns: list[str], start: int, stop: int | None) -> Iterator[pa.RecordBatch]:
+    """Record batches of rows [start, stop) of a Parquet file (stop None: to the end).
+
+    A bounded range (a part, see io.parts) is read by polars, which decodes only the pages the
+    range needs, so the parts of one large row group do not each decode the whole group; should
+    polars refuse the file, pyarrow reads the row groups the range touches. A whole file is streamed."""
     if start == 0 and stop is None:
         yield from pf.iter_batches(batch_size=batch_size, columns=columns)
         return
     stop = pf.metadata.num_rows if stop is None else stop
+    try:
+        frame = pl.scan_parquet(path).select(columns).slice(start, stop - start).collect()
+        table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+    except Exception:  # noqa: BLE001 - any type or encoding polars cannot read: pyarrow below
+        table = None
+    if table is not None and table.num_rows == stop - start:
+        yield from table.to_batches(max_chunksize=batch_size)
+        return
     bounds = np.cumsum([0] + [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)])
     groups = [g for g in range(pf.metadata.num_row_groups) if bounds[g] < stop and bounds[g + 1] > start]
     if not groups:
@@ -203,7 +215,7 @@ def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: P
         total_rows = max(pf.metadata.num_rows, 1)
         start = row_start
         try:
-            for record_batch in _batches_in_range(pf, batch_size, list(spec.wanted), row_start, row_stop):
+            for record_batch in _batches_in_range(pf, path, batch_size, list(spec.wanted), row_start, row_stop):
                 n = record_batch.num_rows
                 text, bad_utf8 = _string_column(record_batch.column(spec.text), spec.text, file)
                 columns: dict[str, pa.Array] = {ROW: pa.array(np.arange(start, start + n, dtype=np.int64))}
