@@ -121,12 +121,13 @@ def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
     if config.diversity:
-        analyzers.append(build_diversity(config))
+        analyzers.append(build_diversity(config, workdir))
     return analyzers
 
 
-def build_diversity(config: AuditConfig) -> DiversityAnalyzer:
-    """The diversity analyzer of `config` (raises UsageError on an impossible budget)."""
+def build_diversity(config: AuditConfig, workdir: Path | None = None) -> DiversityAnalyzer:
+    """The diversity analyzer of `config` (raises UsageError on an impossible budget); its sample
+    candidates go to disk under `workdir` once they grow (None: they stay in memory)."""
     for option, value in (
         ("--diversity-budget-tokens", config.diversity_budget_tokens),
         ("--diversity-sample-docs", config.diversity_sample_docs),
@@ -141,6 +142,7 @@ def build_diversity(config: AuditConfig) -> DiversityAnalyzer:
         hypotheses=config.diversity_hypotheses,
         embedder=config.embedder,
         sample_key="doc_id" if config.id_column else "text",
+        workdir=workdir,
     )
 
 
@@ -225,34 +227,37 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     started = time.time()
     inputs, ignored = discover_inputs(paths)
     plan = resolve_plan(inputs, config)
-    # The run's private work folder: spill files written by map (dedup band keys), then finalize.
-    # Removed after finalize, or at once if reading fails.
+    parts = plan_parts(inputs, config.batch_size)
+    # The run's private work folder: spill files written by map (dedup band keys, diversity sample
+    # candidates), then finalize. Removed after finalize, or at once if reading fails.
     work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
     analyzers = build_analyzers(config, Path(work.name))
     run_accounting = RunAccounting(progress)
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
+    engine = make_engine(min(config.workers, len(parts)))  # no pool for a single part
     try:
-        parts = plan_parts(inputs, config.batch_size)
-        engine = make_engine(min(config.workers, len(parts)))  # no pool for a single part
-        with single_threaded_blas():
-            engine_result = engine.run(job_of(analyzers, plan, config), parts, run_accounting.add)
-    except BaseException:
-        work.cleanup()
-        raise
+        try:
+            with single_threaded_blas():
+                engine_result = engine.run(job_of(analyzers, plan, config), parts, run_accounting.add)
+        except BaseException:
+            work.cleanup()
+            raise
+        finally:
+            if progress is not None:
+                progress.finish()
+        accounting, file_counts = run_accounting.accounting, run_accounting.file_counts
+        states, map_seconds = engine_result.states, engine_result.map_seconds
+        with work as workdir, single_threaded_blas():
+            ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options(), parallel_map=engine.parallel_map)
+            results = {}
+            finalize_seconds = {}
+            for analyzer, state in zip(analyzers, states):
+                t0 = time.perf_counter()
+                results[analyzer.name] = analyzer.finalize(state, ctx)
+                finalize_seconds[analyzer.name] = time.perf_counter() - t0
     finally:
-        if progress is not None:
-            progress.finish()
-    accounting, file_counts = run_accounting.accounting, run_accounting.file_counts
-    states, map_seconds = engine_result.states, engine_result.map_seconds
-    with work as workdir, single_threaded_blas():
-        ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options())
-        results = {}
-        finalize_seconds = {}
-        for analyzer, state in zip(analyzers, states):
-            t0 = time.perf_counter()
-            results[analyzer.name] = analyzer.finalize(state, ctx)
-            finalize_seconds[analyzer.name] = time.perf_counter() - t0
+        engine.close()
     inputs_record = [
         {
             "path": f.label,

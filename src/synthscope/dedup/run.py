@@ -60,7 +60,11 @@ def run_dedup(
             progress.start(sum(f.bytes for f in inputs), len(inputs))
         try:
             parts = plan_parts(inputs, config.batch_size)
-            state = make_engine(min(config.workers, len(parts))).run(job_of([analyzer], plan, config), parts, run_accounting.add).states[0]
+            engine = make_engine(min(config.workers, len(parts)))
+            try:
+                state = engine.run(job_of([analyzer], plan, config), parts, run_accounting.add).states[0]
+            finally:
+                engine.close()
         finally:
             if progress is not None:
                 progress.finish()

@@ -62,6 +62,8 @@ class Engine(Protocol):
 
     def parallel_map(self, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]: ...
 
+    def close(self) -> None: ...
+
 
 def single_threaded_blas() -> Any:
     """Limit BLAS to one thread: our matrices are small, and BLAS threads spinning beside polars'

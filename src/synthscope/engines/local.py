@@ -30,3 +30,6 @@ class LocalEngine:
     def parallel_map(self, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
         """fn over items in this process (finalize steps that an engine may spread over workers)."""
         return map(fn, items)
+
+    def close(self) -> None:
+        """Nothing to release."""
