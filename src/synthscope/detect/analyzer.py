@@ -20,6 +20,7 @@ from synthscope.detect.features import FEATURES, compute_features
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
 from synthscope.detect.reference import POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references
 from synthscope.errors import InputError
+from synthscope.language import LANGUAGE, UNDETERMINED
 from synthscope.detect.scorer import LinearModel
 from synthscope.text import N_TOKENS
 
@@ -46,11 +47,30 @@ def score_batch(batch: pl.DataFrame, model: LinearModel) -> tuple[pl.DataFrame, 
 class SourceScores:
     """One source's mergeable detect state."""
 
-    counts: np.ndarray  # documents per logit bin
+    counts: np.ndarray  # documents per logit bin (documents in a language the profile supports)
     z_sum: np.ndarray  # sum of standardised features
+    unsupported: int = 0  # documents left out: identified as a language the profile was not calibrated on
 
     def __add__(self, other: SourceScores) -> SourceScores:
-        return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum)
+        return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum, self.unsupported + other.unsupported)
+
+
+UNSUPPORTED_LANGUAGE = "unsupported_language"
+
+
+def supported_rows(batch: pl.DataFrame, profile: CalibrationProfile) -> np.ndarray | None:
+    """Boolean mask of the rows whose language the profile judges, or None when all are (or the
+    batch carries no language column)."""
+    if LANGUAGE not in batch.columns:
+        return None
+    codes = batch[LANGUAGE]
+    mask = (codes.is_in(list(profile.languages)) | (codes == UNDETERMINED)).fill_null(True).to_numpy()
+    return None if mask.all() else mask
+
+
+def null_reason(used: float, unsupported: float) -> str | None:
+    """Why a source gets no estimate: most of its documents are in languages the profile does not cover."""
+    return UNSUPPORTED_LANGUAGE if unsupported > 0 and used < unsupported else None
 
 
 class DetectAnalyzer:
@@ -77,14 +97,19 @@ class DetectAnalyzer:
         return {}
 
     def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
-        _, z, logits = score_batch(batch, self.model)
         sources, codes = np.unique(batch[SOURCE].to_numpy().astype(str), return_inverse=True)
-        bins = score_bins(logits)
+        supported = supported_rows(batch, self.profile)
+        unsupported = np.zeros(len(sources), dtype=np.int64)
+        if supported is not None:  # documents in other languages are counted, never scored
+            np.add.at(unsupported, codes[~supported], 1)
+            batch, codes = batch.filter(pl.Series(supported)), codes[supported]
         counts = np.zeros((len(sources), N_BINS))
-        np.add.at(counts, (codes, bins), 1.0)
-        z_sum = np.zeros((len(sources), z.shape[1]))
-        np.add.at(z_sum, codes, z)
-        return {str(s): SourceScores(counts[i], z_sum[i]) for i, s in enumerate(sources)}
+        z_sum = np.zeros((len(sources), len(self.model.features)))
+        if batch.height:
+            _, z, logits = score_batch(batch, self.model)
+            np.add.at(counts, (codes, score_bins(logits)), 1.0)
+            np.add.at(z_sum, codes, z)
+        return {str(s): SourceScores(counts[i], z_sum[i], int(unsupported[i])) for i, s in enumerate(sources)}
 
     def merge(self, a: dict[str, SourceScores], b: dict[str, SourceScores]) -> dict[str, SourceScores]:
         out = dict(a)
@@ -101,12 +126,15 @@ class DetectAnalyzer:
         flagged, acc = adjusted_counts(counts, self.profile)
         tops = self.top_features(counts.sum(axis=1), z_sum)
         edges = LOGIT_EDGES.tolist()
+        used = counts.sum(axis=1)
+        unsupported = np.array([state[s].unsupported for s in sources], dtype=np.int64)
+        reasons = [null_reason(float(used[i]), float(unsupported[i])) for i in range(len(sources))]
         per_source: dict[str, dict[str, Any]] = {
             source: {
-                "synthetic_fraction": estimates.record(i),
-                "flagged_fraction": round(float(flagged[i]), 4),
-                "synthetic_fraction_adjusted_count": round(float(acc[i]), 4),
-                "top_features": tops[i],
+                "synthetic_fraction": self.language_record(estimates.record(i), used[i], unsupported[i], reasons[i]),
+                "flagged_fraction": None if reasons[i] else round(float(flagged[i]), 4),
+                "synthetic_fraction_adjusted_count": None if reasons[i] else round(float(acc[i]), 4),
+                "top_features": [] if reasons[i] else tops[i],
                 # the report's score chart and the human reference of `--baseline-is-human`
                 "score_histogram": {"bin_edges": edges, "counts": counts[i].tolist()},
             }
@@ -115,8 +143,15 @@ class DetectAnalyzer:
         if against_reference is not None:
             for i, source in enumerate(sources):
                 per_source[source]["synthetic_fraction_default"] = per_source[source]["synthetic_fraction"]
-                per_source[source]["synthetic_fraction"] = against_reference[i]
-        return AnalyzerResult(per_source=per_source, summary=self.summary(counts))
+                per_source[source]["synthetic_fraction"] = self.language_record(against_reference[i], used[i], unsupported[i], reasons[i])
+        return AnalyzerResult(per_source=per_source, summary=self.summary(counts, int(unsupported.sum())))
+
+    def language_record(self, record: dict[str, Any], used: float, unsupported: int, reason: str | None) -> dict[str, Any]:
+        """`record` with the documents it used and left out; emptied, with the reason, when the source is
+        mostly in languages the profile does not cover."""
+        if reason is not None:
+            record = {**record, "estimate": None, "ci_low": None, "ci_high": None, "low_confidence": True, "reason": reason}
+        return {**record, "documents_used": int(round(float(used))), "documents_unsupported": int(unsupported)}
 
     def reference_estimates(self, sources: list[str], counts: np.ndarray) -> list[dict[str, Any]] | None:
         """`synthetic_fraction` of every source against the human reference (None without one)."""
@@ -168,15 +203,21 @@ class DetectAnalyzer:
             for order_row, top_row, mean_row in zip(order, top, means)
         ]
 
-    def summary(self, counts: np.ndarray) -> dict[str, Any]:
+    def summary(self, counts: np.ndarray, unsupported: int = 0) -> dict[str, Any]:
         total = counts.sum(axis=0) if len(counts) else np.zeros(N_BINS)
-        if total.sum() == 0:
+        reason = null_reason(float(total.sum()), float(unsupported))
+        if total.sum() == 0 and not unsupported:
             return {}
-        overall = estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed).record(0)
+        overall = self.language_record(
+            estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed).record(0),
+            float(total.sum()), unsupported, reason,
+        )
         return {
             "synthetic_fraction": overall,
-            "flagged_fraction": round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
+            "flagged_fraction": None if reason or total.sum() == 0 else round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
             "documents": int(total.sum()),
+            "documents_unsupported": unsupported,
+            "profile_languages": list(self.profile.languages),
             "profile": self.profile_name,
             **({"human_reference": self.reference_summary()} if self.human_reference is not None else {}),
             "confidence": self.confidence,
@@ -206,6 +247,9 @@ class DetectAnalyzer:
             "method": METHOD,
             "decision_threshold": self.profile.threshold,
             "min_documents": MIN_DOCUMENTS,
+            "languages": list(self.profile.languages),
+            "unsupported_language": "documents identified as another language are left out and counted; a source with fewer "
+            "supported than unsupported documents gets a null estimate with reason 'unsupported_language'",
             "profile_training": self.profile.training,
         }
 
