@@ -136,9 +136,38 @@ SENTENCES: dict[str, list[str]] = {
 }
 
 
+# Assistant-style German written for the calibration test: long, even, abstract sentences with
+# connectives and commas, the habits a German style profile should learn to tell from the news prose above.
+GERMAN_ASSISTANT = [
+    "Zusammenfassend lässt sich sagen, dass die nachhaltige Entwicklung urbaner Räume eine ganzheitliche Betrachtung erfordert.",
+    "Darüber hinaus ist es wichtig zu beachten, dass verschiedene Faktoren eine entscheidende Rolle bei dieser Entwicklung spielen.",
+    "Insgesamt zeigt sich, dass eine umfassende Strategie notwendig ist, um die vielfältigen Herausforderungen erfolgreich zu bewältigen.",
+    "Es ist von zentraler Bedeutung, die Bedürfnisse aller Beteiligten angemessen zu berücksichtigen und gemeinsam Lösungen zu finden.",
+    "Dabei spielt insbesondere die Zusammenarbeit zwischen unterschiedlichen Akteuren eine wesentliche und nicht zu unterschätzende Rolle.",
+    "Letztendlich hängt der langfristige Erfolg solcher Maßnahmen maßgeblich von einer sorgfältigen Planung und Umsetzung ab.",
+    "Ferner sollte berücksichtigt werden, dass innovative Ansätze neue Möglichkeiten für eine positive Veränderung eröffnen können.",
+    "In diesem Zusammenhang ist es entscheidend, transparente Prozesse zu etablieren und das Vertrauen der Bevölkerung zu stärken.",
+    "Nicht zuletzt trägt eine offene Kommunikation wesentlich dazu bei, mögliche Missverständnisse frühzeitig zu vermeiden.",
+    "Somit wird deutlich, dass ein ausgewogenes Verhältnis zwischen wirtschaftlichen, sozialen und ökologischen Zielen angestrebt werden sollte.",
+    "Es lässt sich feststellen, dass die Digitalisierung zahlreiche Chancen bietet, jedoch auch gewisse Risiken mit sich bringt.",
+    "Vor diesem Hintergrund erscheint es sinnvoll, bestehende Strukturen kritisch zu hinterfragen und gezielt weiterzuentwickeln.",
+    "Abschließend kann festgehalten werden, dass kontinuierliche Verbesserungen einen wertvollen Beitrag zur Lebensqualität leisten.",
+    "Außerdem ist hervorzuheben, dass Bildung und Weiterbildung eine grundlegende Voraussetzung für gesellschaftliche Teilhabe darstellen.",
+    "Gleichzeitig ist es unerlässlich, die Auswirkungen politischer Entscheidungen auf unterschiedliche Bevölkerungsgruppen sorgfältig abzuwägen.",
+    "Folglich bedarf es einer engen Abstimmung zwischen Wissenschaft, Politik und Zivilgesellschaft, um nachhaltige Ergebnisse zu erzielen.",
+    "Im Hinblick auf zukünftige Entwicklungen ist es ratsam, flexible und anpassungsfähige Rahmenbedingungen zu schaffen.",
+    "Des Weiteren leisten ehrenamtliche Initiativen einen bedeutenden Beitrag zum gesellschaftlichen Zusammenhalt und zur Gemeinschaft.",
+    "Diese Aspekte verdeutlichen, wie vielschichtig und komplex die Thematik insgesamt betrachtet tatsächlich ist.",
+    "Es bleibt festzuhalten, dass eine verantwortungsvolle Herangehensweise langfristig allen Beteiligten zugutekommt.",
+]
+POOLS = {**SENTENCES, "de_assistant": GERMAN_ASSISTANT}
+
+
 def documents(lang: str, n: int, seed: int = 0, sentences: int = 4) -> list[str]:
     """`n` paragraphs of `sentences` sentences each, drawn without replacement inside a paragraph."""
-    pool = SENTENCES[lang]
+    pool = POOLS[lang]
     rng = random.Random(f"{lang}:{seed}")
     sep = "" if lang in ("zh", "ja") else " "
+    if lang == "de_assistant":
+        sentences = max(sentences, 5)
     return [sep.join(rng.sample(pool, min(sentences, len(pool)))) for _ in range(n)]

@@ -220,3 +220,42 @@ def test_chinese_diversity_falls_when_the_text_is_repetitive(tmp_path: Path) -> 
     assert d["repetitive"]["self_bleu"] > d["varied"]["self_bleu"]
     # character tokens: MATTR of ordinary Chinese prose is high, not the 0.1 of whole-sentence tokens
     assert d["varied"]["mattr"] > 0.6
+
+
+# ----------------------------------------------------------------------------------- a German profile
+
+
+def test_calibrate_on_german_text_writes_a_german_profile(cli: Any, tmp_path: Path) -> None:
+    human = tmp_path / "human.parquet"
+    machine = tmp_path / "machine.parquet"
+    pl.DataFrame({"text": documents("de", 80, seed=21), "source": ["news"] * 40 + ["blog"] * 40}).write_parquet(human)
+    pl.DataFrame({"text": documents("de_assistant", 80, seed=22), "source": ["chat"] * 40 + ["api"] * 40}).write_parquet(machine)
+    profile_path = tmp_path / "de.json"
+    result = cli("calibrate", "--human", str(human), "--synthetic", str(machine), "-o", str(profile_path))
+    assert result.exit_code == 0, result.output
+    profile = json.loads(profile_path.read_text())
+    assert profile["languages"] == ["de"]
+    assert not {"kobak_style_rate", "hc3_chatgpt_phrases", "transition_rate", "contraction_rate"} & set(profile["features"])
+    assert {"lexical_surprise", "rare_word_share"} <= set(profile["features"])  # wordfreq has a German table
+    # the German profile judges German sources and leaves English ones out
+    corpus = tmp_path / "mixed.parquet"
+    mixed = pl.concat([
+        pl.DataFrame({"text": documents("de", 50, seed=31), "source": "de-human"}),
+        pl.DataFrame({"text": documents("de_assistant", 50, seed=32), "source": "de-machine"}),
+        pl.DataFrame({"text": english_texts(50), "source": "en"}),
+    ])
+    mixed.write_parquet(corpus)
+    report = run_audit([str(corpus)], AuditConfig(calibration=str(profile_path), dedup=False, diversity=False))
+    sf = {s["source"]: s["synthetic_fraction"] for s in report["sources"]}
+    assert sf["en"]["reason"] == "unsupported_language" and sf["en"]["estimate"] is None
+    assert sf["de-machine"]["estimate"] > 0.7 > 0.3 > sf["de-human"]["estimate"]
+    assert report["summary"]["detect"]["profile_languages"] == ["de"]
+
+
+def test_feature_sets_follow_the_profile_language() -> None:
+    from synthscope.detect.features import FEATURE_NAMES, features_for, frequency_language
+
+    assert features_for(["en"]) == list(FEATURE_NAMES)
+    assert frequency_language(["en"]) == "en" and frequency_language(["de"]) == "de"
+    assert frequency_language(["en", "de"]) is None and frequency_language(["xx"]) is None
+    assert "lexical_surprise" not in features_for(["xx"]) and "kobak_style_rate" not in features_for(["de"])

@@ -444,6 +444,7 @@ def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwarg
 def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, **kwargs: Any) -> None:
     """Fit a calibration profile from labelled --human and --synthetic corpora; print its held-out error."""
     from synthscope.detect.corpus import calibrate_paths
+    from synthscope.detect.features import FEATURE_NAMES
 
     config = _config(kwargs)
 
@@ -459,6 +460,9 @@ def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l
     with closed_stdout_is_quiet():
         click.echo(f"profile written to {printable(output)}: {t['human_documents']:,} human, {t['synthetic_documents']:,} synthetic documents, "
                    f"groups {printable(', '.join(t['groups']))}")
+        click.echo(f"languages {printable(', '.join(profile.languages))}: {len(profile.features)} features "
+                   f"({'all' if len(profile.features) == len(FEATURE_NAMES) else 'those that apply to these languages'}; documents in other languages "
+                   f"get no estimate from this profile)")
         click.echo(f"cross-validated quantification error (mean absolute error of the synthetic fraction on held-out "
                    f"{'groups' if len(t['groups']) > 1 else 'folds'}, fractions 0-1): {cv.mae():.3f}")
         click.echo(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "

@@ -16,7 +16,7 @@ import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, adjusted_counts, estimate_fractions
-from synthscope.detect.features import FEATURES, compute_features
+from synthscope.detect.features import FEATURES, compute_features, frequency_language
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
 from synthscope.detect.reference import POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references
 from synthscope.errors import InputError
@@ -36,9 +36,10 @@ def model_of(profile: CalibrationProfile) -> LinearModel:
     )
 
 
-def score_batch(batch: pl.DataFrame, model: LinearModel) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """(raw features, standardised features, logit scores) of a prepared batch."""
-    features = compute_features(batch)
+def score_batch(batch: pl.DataFrame, model: LinearModel, language: str | None = "en") -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """(raw features, standardised features, logit scores) of a prepared batch; word frequencies from
+    `language`'s table (a profile's `frequency_language`)."""
+    features = compute_features(batch, language)
     z = model.standardise(features, batch[N_TOKENS].to_numpy().astype(np.float64))
     return features, z, model.logits(z)
 
@@ -81,6 +82,7 @@ class DetectAnalyzer:
     def __init__(self, profile: CalibrationProfile, confidence: float = 0.9, seed: int = 1, profile_name: str = "default") -> None:
         self.profile = profile
         self.model = model_of(profile)
+        self.frequency_language = frequency_language(profile.languages)
         self.confidence = confidence
         self.seed = seed
         self.profile_name = profile_name
@@ -106,7 +108,7 @@ class DetectAnalyzer:
         counts = np.zeros((len(sources), N_BINS))
         z_sum = np.zeros((len(sources), len(self.model.features)))
         if batch.height:
-            _, z, logits = score_batch(batch, self.model)
+            _, z, logits = score_batch(batch, self.model, self.frequency_language)
             np.add.at(counts, (codes, score_bins(logits)), 1.0)
             np.add.at(z_sum, codes, z)
         return {str(s): SourceScores(counts[i], z_sum[i], int(unsupported[i])) for i, s in enumerate(sources)}
