@@ -53,9 +53,9 @@ def say(console: Console, message: str, label: str = "", style: str = "") -> Non
 class RichProgress:
     """A rich progress bar on stderr: documents, MB read, documents per second."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, label: str = "reading") -> None:
         self._progress = Progress(
-            TextColumn("reading", style="bold", markup=False),
+            TextColumn(label, style="bold", markup=False),
             BarColumn(),
             DownloadColumn(),
             TextColumn("{task.fields[docs]:,} docs"),
@@ -433,6 +433,55 @@ def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwarg
         click.echo(f"clusters written to {printable(result.clusters_path)}")
         for label, target, rows in result.deduplicated:
             click.echo(f"{printable(label)} -> {printable(target)} ({rows:,} rows)")
+
+
+@main.command(name="filter")
+@input_options
+@dedup_options
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder: data/, decisions.parquet, filter_report.json/.md.")
+@click.option("--duplicates", type=click.Choice(["near", "exact", "keep"]), default="near", show_default=True, help="Drop all but the kept copy of near-duplicate clusters, of exact copies only, or keep duplicates.")
+@click.option("--keep", type=click.Choice(["first", "longest"]), default="first", show_default=True, help="Which document of a cluster is kept.")
+@click.option("--max-synthetic", type=click.FloatRange(0, 1), default=None, help="Target per source: drop its most machine-like documents until the estimated synthetic share kept is at most this.")
+@click.option("--score-above", type=click.FloatRange(0, 1), default=None, help="Drop every document scoring above this instead (no target, no floor).")
+@click.option("--human-floor", type=click.FloatRange(0, 1), default=0.9, show_default=True, help="With --max-synthetic: never drop more than 1 - this of a source's estimated human documents.")
+@click.option("--floor-at", type=click.Choice(["lower-bound", "estimate"]), default="lower-bound", show_default=True,
+              help="Count a source's human documents for the floor at its synthetic fraction's interval lower bound (cautious) or at the estimate.")
+@click.option("--drop-sources-above", type=click.FloatRange(0, 1), default=None, help="Drop every document of a source whose estimate's lower bound exceeds this.")
+@click.option("--drop-unreachable", is_flag=True, help="Drop a source whose target cannot be met within the human floor (default: keep what the floor requires, flag it).")
+@click.option("--fail-if-unreachable", is_flag=True, help="Exit 1 when a source could not meet its target.")
+@click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
+@click.option("--confidence", default=0.9, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Confidence level of the intervals.")
+@click.option("--human-reference", "human_reference", multiple=True, metavar="PATH",
+              help="Human-written corpus to estimate each source against (as audit --human-reference). Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the filter report as JSON instead of the summary table.")
+def filter_command(paths: tuple[str, ...], output: str, as_json: bool, **kwargs: Any) -> None:
+    """Write a cleaned copy of PATHS to -o DIR: duplicates and likely machine-written documents removed per
+    source, every row's decision in decisions.parquet, provenance in filter_report.json."""
+    from synthscope.commands.filter import FilterOptions, run_filter
+    from synthscope.report.filter import exit_code, render_filter_summary
+
+    config = _config(kwargs)
+    config.human_reference = list(kwargs["human_reference"])
+    options = FilterOptions(
+        duplicates=kwargs["duplicates"], max_synthetic=kwargs["max_synthetic"], score_above=kwargs["score_above"],
+        human_floor=kwargs["human_floor"], floor_at=kwargs["floor_at"], drop_sources_above=kwargs["drop_sources_above"],
+        drop_unreachable=kwargs["drop_unreachable"], fail_if_unreachable=kwargs["fail_if_unreachable"],
+    )
+    show_progress = not kwargs["quiet"] and stderr.is_terminal
+    result = _run_guarded(kwargs["debug"], lambda: run_filter(
+        list(paths), config, options, Path(output),
+        RichProgress(stderr) if show_progress else None, RichProgress(stderr, "writing") if show_progress else None,
+    ))
+    report = result.report
+    _print_warnings(report.get("warnings", []))
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        console = plain_console()
+        render_filter_summary(report, console)
+        say(console, f"cleaned corpus written to {result.data_dir}; decisions in {result.decisions_path}; report "
+                     + ", ".join(str(p) for p in result.report_paths))
+    sys.exit(exit_code(report))
 
 
 @main.command()

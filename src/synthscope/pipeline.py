@@ -182,22 +182,32 @@ def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
     return BatchPlan(columns=columns, sources=sources, id_detected=id_detected)
 
 
-def _classify(batch: RawBatch, plan: BatchPlan, config: AuditConfig) -> tuple[pl.DataFrame, RowCounts]:
-    """Give rows ids and sources, split analysed rows from empty and skipped ones, count them."""
+def _label_rows(batch: RawBatch, plan: BatchPlan) -> pl.DataFrame:
+    """The parsed rows of a raw batch with their id, source, file and text (null text as '')."""
     frame = batch.frame
     text = pl.col(plan.columns.text)
     label = batch.file.label
     fallback_id = pl.lit(label + ":") + pl.col(ROW).cast(pl.String)
     doc_id = pl.col(plan.columns.id).fill_null(fallback_id) if plan.columns.id else fallback_id
-    frame = frame.with_columns(
+    return frame.with_columns(
         assign_sources(frame, plan.sources, label).alias(SOURCE),
         doc_id.alias(DOC_ID),
         pl.lit(label).alias(FILE),
         text.fill_null("").alias(TEXT),
     )
+
+
+def _row_flags(frame: pl.DataFrame, min_chars: int) -> pl.DataFrame:
+    """Per labelled row: `empty` (blank text) and `short` (not blank, under `min_chars` characters: skipped)."""
     is_empty = pl.col(TEXT).str.strip_chars().str.len_chars() == 0
-    is_short = pl.col(TEXT).str.len_chars() < config.min_chars
-    flags = frame.select(is_empty.alias("empty"), (~is_empty & is_short).alias("short"))
+    is_short = pl.col(TEXT).str.len_chars() < min_chars
+    return frame.select(is_empty.alias("empty"), (~is_empty & is_short).alias("short"))
+
+
+def _classify(batch: RawBatch, plan: BatchPlan, config: AuditConfig) -> tuple[pl.DataFrame, RowCounts]:
+    """Give rows ids and sources, split analysed rows from empty and skipped ones, count them."""
+    frame = _label_rows(batch, plan)
+    flags = _row_flags(frame, config.min_chars)
     empty = int(flags["empty"].sum())
     skipped = int(flags["short"].sum())
     keep = ~(flags["empty"] | flags["short"])
@@ -260,7 +270,28 @@ def iter_prepared(
         )
 
 
-def _read_human_reference(analyzers: list[Analyzer[Any]], config: AuditConfig) -> None:
+def iter_unanalysed(file: InputFile, plan: BatchPlan, config: AuditConfig) -> Iterator[pl.DataFrame]:
+    """The rows of one file that the audit does not analyse, read exactly as the audit reads them: frames
+    of _row, doc_id, source and reason (`empty`, `skipped` or `malformed`; a malformed row's id is FILE:ROW
+    and its source is known only for --by file)."""
+    label = file.label
+    for raw in read_batches(file, plan.columns, config.batch_size, config.workdir):
+        frame = _label_rows(raw, plan)
+        flags = _row_flags(frame, config.min_chars)
+        reason = pl.when(flags["empty"]).then(pl.lit("empty")).when(flags["short"]).then(pl.lit("skipped")).otherwise(None)
+        out = frame.select(ROW, DOC_ID, SOURCE, reason.alias("reason")).filter(pl.col("reason").is_not_null())
+        if raw.malformed:
+            rows = pl.Series(ROW, [row for row, _ in raw.malformed], dtype=pl.Int64)
+            source = pl.lit(label if plan.sources.mode == "file" else None, dtype=pl.String)
+            bad = pl.DataFrame({ROW: rows}).select(
+                ROW, (pl.lit(label + ":") + pl.col(ROW).cast(pl.String)).alias(DOC_ID), source.alias(SOURCE), pl.lit("malformed").alias("reason")
+            )
+            out = pl.concat([out.cast({SOURCE: pl.String, DOC_ID: pl.String}), bad]).sort(ROW)
+        if out.height:
+            yield out
+
+
+def read_human_reference(analyzers: list[Analyzer[Any]], config: AuditConfig) -> None:
     """Score the human reference corpus (read with the audit's options) and hand it to the detect analyzer."""
     from synthscope.detect.analyzer import DetectAnalyzer
 
@@ -302,7 +333,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     try:
         analyzers = build_analyzers(config, Path(work.name))
         if config.human_reference:
-            _read_human_reference(analyzers, given)  # its own defaults (id column) from its own files
+            read_human_reference(analyzers, given)  # its own defaults (id column) from its own files
     except BaseException:
         work.cleanup()
         raise

@@ -15,16 +15,19 @@ import numpy as np
 import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
-from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, adjusted_counts, estimate_fractions
+from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, calibration_draws, estimate_fractions
 from synthscope.detect.features import FEATURES, compute_features, frequency_language
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
-from synthscope.detect.reference import POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references
+from synthscope.detect.reference import (
+    POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references, reference_densities,
+)
 from synthscope.errors import InputError
 from synthscope.language import LANGUAGE, UNDETERMINED
 from synthscope.detect.scorer import LinearModel
 from synthscope.text import N_TOKENS
 
 TOP_FEATURES = 3
+REPLICATES = 400  # calibration bootstrap replicates of estimate_fractions (its default)
 _DESCRIPTIONS = {f.name: f.description for f in FEATURES}
 
 
@@ -45,6 +48,17 @@ def score_batch(batch: pl.DataFrame, model: LinearModel, language: str | None = 
 
 
 @dataclass
+class SourceEstimates:
+    """Synthetic-fraction estimates of many sources (rows aligned with the sources asked for)."""
+
+    estimates: FractionEstimates  # arrays: estimate, ci_low, ci_high, documents, low_confidence
+    records: list[dict[str, Any]]  # the report's `synthetic_fraction` objects
+    human: np.ndarray  # (S, K) human score density of each source's point estimate
+    synthetic: np.ndarray  # (S, K) synthetic score density of each source's point estimate
+    default_records: list[dict[str, Any]] | None = None  # calibration-profile estimates beside a human reference
+
+
+@dataclass
 class SourceScores:
     """One source's mergeable detect state."""
 
@@ -60,8 +74,8 @@ UNSUPPORTED_LANGUAGE = "unsupported_language"
 
 
 def supported_rows(batch: pl.DataFrame, profile: CalibrationProfile) -> np.ndarray | None:
-    """Boolean mask of the rows whose language the profile judges, or None when all are (or the
-    batch carries no language column)."""
+    """Boolean mask of the rows whose language the profile judges (its languages, or undetermined), or
+    None when all are (or the batch carries no language column)."""
     if LANGUAGE not in batch.columns:
         return None
     codes = batch[LANGUAGE]
@@ -70,8 +84,16 @@ def supported_rows(batch: pl.DataFrame, profile: CalibrationProfile) -> np.ndarr
 
 
 def null_reason(used: float, unsupported: float) -> str | None:
-    """Why a source gets no estimate: most of its documents are in languages the profile does not cover."""
+    """Why a source gets no estimate: fewer of its documents are in languages the profile covers than not."""
     return UNSUPPORTED_LANGUAGE if unsupported > 0 and used < unsupported else None
+
+
+def language_record(record: dict[str, Any], used: float, unsupported: int, reason: str | None) -> dict[str, Any]:
+    """A `synthetic_fraction` record with the documents it used and left out; emptied, with the reason,
+    when the source is mostly in languages the profile does not cover."""
+    if reason is not None:
+        record = {**record, "estimate": None, "ci_low": None, "ci_high": None, "low_confidence": True, "reason": reason}
+    return {**record, "documents_used": int(round(float(used))), "documents_unsupported": int(unsupported)}
 
 
 class DetectAnalyzer:
@@ -99,19 +121,32 @@ class DetectAnalyzer:
         return {}
 
     def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
-        sources, codes = np.unique(batch[SOURCE].to_numpy().astype(str), return_inverse=True)
         supported = supported_rows(batch, self.profile)
-        unsupported = np.zeros(len(sources), dtype=np.int64)
-        if supported is not None:  # documents in other languages are counted, never scored
-            np.add.at(unsupported, codes[~supported], 1)
-            batch, codes = batch.filter(pl.Series(supported)), codes[supported]
-        counts = np.zeros((len(sources), N_BINS))
-        z_sum = np.zeros((len(sources), len(self.model.features)))
-        if batch.height:
+        if supported is None:
             _, z, logits = score_batch(batch, self.model, self.frequency_language)
-            np.add.at(counts, (codes, score_bins(logits)), 1.0)
-            np.add.at(z_sum, codes, z)
-        return {str(s): SourceScores(counts[i], z_sum[i], int(unsupported[i])) for i, s in enumerate(sources)}
+            return self.state_of(batch[SOURCE], z, logits)
+        # documents in languages the profile does not cover are counted, never scored
+        scored = batch.filter(pl.Series(supported))
+        if scored.height:
+            _, z, logits = score_batch(scored, self.model, self.frequency_language)
+        else:
+            z, logits = np.zeros((0, len(self.model.features))), np.zeros(0)
+        state = self.state_of(scored[SOURCE], z, logits)
+        left_out = batch.filter(pl.Series(~supported))[SOURCE].cast(pl.String).value_counts()
+        empty = SourceScores(np.zeros(N_BINS), np.zeros(len(self.model.features)))
+        for source, n in left_out.iter_rows():
+            state[str(source)] = state.get(str(source), empty) + SourceScores(empty.counts, empty.z_sum, int(n))
+        return state
+
+    def state_of(self, source: pl.Series, z: np.ndarray, logits: np.ndarray) -> dict[str, SourceScores]:
+        """The state of documents already scored: their sources, standardised features and logits."""
+        sources, codes = np.unique(source.to_numpy().astype(str), return_inverse=True)
+        bins = score_bins(logits)
+        counts = np.zeros((len(sources), N_BINS))
+        np.add.at(counts, (codes, bins), 1.0)
+        z_sum = np.zeros((len(sources), len(self.model.features)))
+        np.add.at(z_sum, codes, z)
+        return {str(s): SourceScores(counts[i], z_sum[i]) for i, s in enumerate(sources)}
 
     def merge(self, a: dict[str, SourceScores], b: dict[str, SourceScores]) -> dict[str, SourceScores]:
         out = dict(a)
@@ -123,8 +158,7 @@ class DetectAnalyzer:
         sources = sorted(state)
         counts = np.stack([state[s].counts for s in sources]) if sources else np.zeros((0, N_BINS))
         z_sum = np.stack([state[s].z_sum for s in sources]) if sources else np.zeros((0, len(self.model.features)))
-        estimates = estimate_fractions(counts, self.profile, confidence=self.confidence, seed=self.seed)
-        against_reference = self.reference_estimates(sources, counts)
+        estimated = self.estimate_sources(sources, counts)
         flagged, acc = adjusted_counts(counts, self.profile)
         tops = self.top_features(counts.sum(axis=1), z_sum)
         edges = LOGIT_EDGES.tolist()
@@ -133,7 +167,7 @@ class DetectAnalyzer:
         reasons = [null_reason(float(used[i]), float(unsupported[i])) for i in range(len(sources))]
         per_source: dict[str, dict[str, Any]] = {
             source: {
-                "synthetic_fraction": self.language_record(estimates.record(i), used[i], unsupported[i], reasons[i]),
+                "synthetic_fraction": language_record(estimated.records[i], used[i], unsupported[i], reasons[i]),
                 "flagged_fraction": None if reasons[i] else round(float(flagged[i]), 4),
                 "synthetic_fraction_adjusted_count": None if reasons[i] else round(float(acc[i]), 4),
                 "top_features": [] if reasons[i] else tops[i],
@@ -142,28 +176,43 @@ class DetectAnalyzer:
             }
             for i, source in enumerate(sources)
         }
-        if against_reference is not None:
+        if estimated.default_records is not None:
             for i, source in enumerate(sources):
-                per_source[source]["synthetic_fraction_default"] = per_source[source]["synthetic_fraction"]
-                per_source[source]["synthetic_fraction"] = self.language_record(against_reference[i], used[i], unsupported[i], reasons[i])
+                per_source[source]["synthetic_fraction_default"] = language_record(estimated.default_records[i], used[i], unsupported[i], reasons[i])
         return AnalyzerResult(per_source=per_source, summary=self.summary(counts, int(unsupported.sum())))
 
-    def language_record(self, record: dict[str, Any], used: float, unsupported: int, reason: str | None) -> dict[str, Any]:
-        """`record` with the documents it used and left out; emptied, with the reason, when the source is
-        mostly in languages the profile does not cover."""
-        if reason is not None:
-            record = {**record, "estimate": None, "ci_low": None, "ci_high": None, "low_confidence": True, "reason": reason}
-        return {**record, "documents_used": int(round(float(used))), "documents_unsupported": int(unsupported)}
-
-    def reference_estimates(self, sources: list[str], counts: np.ndarray) -> list[dict[str, Any]] | None:
-        """`synthetic_fraction` of every source against the human reference (None without one)."""
+    def estimate_sources(self, sources: list[str], counts: np.ndarray) -> SourceEstimates:
+        """The synthetic fraction of every source from its (S, K) score histogram, as the report gives it
+        (against the human reference when there is one, else the calibration profile), with the human
+        and synthetic score densities of each point estimate."""
+        counts = np.asarray(counts, dtype=np.float64).reshape(len(sources), N_BINS)
+        estimates = estimate_fractions(counts, self.profile, confidence=self.confidence, replicates=REPLICATES, seed=self.seed)
         if self.human_reference is None or not sources:
-            return None
+            draws = calibration_draws(self.profile, self.seed, REPLICATES)
+            shape = counts.shape
+            return SourceEstimates(estimates, estimates.records(), np.broadcast_to(draws.human, shape), np.broadcast_to(draws.synthetic, shape))
+        references, matched = self._references(sources)
+        synthetic = self._synthetic_reference()
+        against, n_ref = estimate_with_references(counts, references, synthetic, confidence=self.confidence, seed=self.seed)
+        human, synth, _ = reference_densities(references, synthetic)
+        records = []
+        for i in range(len(sources)):
+            record = against.record(i)
+            record["method"] = SOURCE_REFERENCE if matched[i] else POOLED_REFERENCE
+            record["reference_documents"] = int(round(n_ref[i]))
+            records.append(record)
+        return SourceEstimates(against, records, human, synth, default_records=estimates.records())
+
+    def _references(self, sources: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each source's human reference histogram (its own, or the pooled reference) and whether it is its own."""
+        assert self.human_reference is not None
         own = np.stack([self.human_reference[s].counts if s in self.human_reference else np.zeros(N_BINS) for s in sources])
         pooled = sum((s.counts for s in self.human_reference.values()), np.zeros(N_BINS))
         matched = own.sum(axis=1) > 0
-        references = np.where(matched[:, None], own, pooled[None, :])
-        synthetic = SyntheticReference.of(
+        return np.where(matched[:, None], own, pooled[None, :]), matched
+
+    def _synthetic_reference(self) -> SyntheticReference:
+        return SyntheticReference.of(
             [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in self.profile.synthetic_group_hists.values()] or
             Histogram(LOGIT_EDGES, np.asarray(self.profile.synthetic_hist, dtype=float)),
             LOGIT_EDGES,
@@ -171,14 +220,6 @@ class DetectAnalyzer:
             Histogram(LOGIT_EDGES, np.asarray(self.profile.human_hist, dtype=float)),
             float(self.profile.shift_sd.get("synthetic", 0.0)),
         )
-        estimates, n_ref = estimate_with_references(counts, references, synthetic, confidence=self.confidence, seed=self.seed)
-        out = []
-        for i in range(len(sources)):
-            record = estimates.record(i)
-            record["method"] = SOURCE_REFERENCE if matched[i] else POOLED_REFERENCE
-            record["reference_documents"] = int(round(n_ref[i]))
-            out.append(record)
-        return out
 
     def top_features(self, n_docs: np.ndarray, z_sum: np.ndarray) -> list[list[dict[str, Any]]]:
         """Per source (rows of `z_sum`, the sums of standardised features over `n_docs` documents): the
@@ -207,10 +248,10 @@ class DetectAnalyzer:
 
     def summary(self, counts: np.ndarray, unsupported: int = 0) -> dict[str, Any]:
         total = counts.sum(axis=0) if len(counts) else np.zeros(N_BINS)
-        reason = null_reason(float(total.sum()), float(unsupported))
         if total.sum() == 0 and not unsupported:
             return {}
-        overall = self.language_record(
+        reason = null_reason(float(total.sum()), float(unsupported))
+        overall = language_record(
             estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed).record(0),
             float(total.sum()), unsupported, reason,
         )

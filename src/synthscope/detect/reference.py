@@ -156,6 +156,22 @@ class SyntheticReference:
         return cls(_groups(synthetic, edges), human, np.asarray(edges, dtype=float), shift_sd)
 
 
+def reference_densities(
+    references: np.ndarray, synthetic: SyntheticReference, shift_transfer: float = SHIFT_TRANSFER
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The human and synthetic score densities of each row's point estimate, (S, K) each, and each
+    reference's median offset from the calibration human text: the reference histogram smoothed, and
+    the calibration's synthetic density moved by `shift_transfer` times that offset."""
+    references = np.atleast_2d(np.asarray(references, dtype=np.float64))
+    edges = synthetic.edges
+    h = density(references, pseudo=BASELINE_PRIOR_DOCUMENTS / references.shape[1], per_row=True)
+    offset = np.zeros(len(references))
+    if synthetic.calibration_human is not None:
+        offset = _medians(h, edges) - _medians(synthetic.calibration_human.pooled()[None, :], edges)[0]
+    s_point = shift_densities(np.broadcast_to(synthetic.synthetic.pooled(), h.shape), edges, shift_transfer * offset)
+    return h, s_point, offset
+
+
 def estimate_with_references(
     targets: np.ndarray,
     references: np.ndarray,
@@ -185,11 +201,7 @@ def estimate_with_references(
     edges, k = synthetic.edges, targets.shape[1]
     n, n_ref = targets.sum(axis=1), references.sum(axis=1)
     pseudo = BASELINE_PRIOR_DOCUMENTS / k
-    h = density(references, pseudo=pseudo, per_row=True)
-    offset = np.zeros(len(n))
-    if synthetic.calibration_human is not None:
-        offset = _medians(h, edges) - _medians(synthetic.calibration_human.pooled()[None, :], edges)[0]
-    s_point = shift_densities(np.broadcast_to(synthetic.synthetic.pooled(), h.shape), edges, shift_transfer * offset)
+    h, s_point, offset = reference_densities(references, synthetic, shift_transfer)
     estimate = np.full(len(n), np.nan)
     lo_q, hi_q = np.full(len(n), np.nan), np.full(len(n), np.nan)
     has = n > 0

@@ -30,6 +30,7 @@ class InputFile:
     format: str  # "parquet" | "jsonl"
     compression: str | None  # None | "gz" | "zst"
     bytes: int
+    relative: str = ""  # path inside what was named: under a folder, under a glob's fixed part, or the file name
 
 
 def detect_format(path: Path) -> tuple[str, str | None] | None:
@@ -91,7 +92,7 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith((".", "_")) for part in rel.parts)
 
 
-def _make_input(path: Path, label: str) -> InputFile:
+def _make_input(path: Path, label: str, root: Path | None = None) -> InputFile:
     detected = detect_format(path)
     if detected is None:
         known = ", ".join(sorted(FORMAT_SUFFIXES))
@@ -103,7 +104,18 @@ def _make_input(path: Path, label: str) -> InputFile:
         size = path.stat().st_size
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return InputFile(path=path, label=label, format=fmt, compression=compression, bytes=size)
+    relative = path.relative_to(root).as_posix() if root is not None else path.name
+    return InputFile(path=path, label=label, format=fmt, compression=compression, bytes=size, relative=relative)
+
+
+def _glob_root(pattern: str) -> Path:
+    """The leading folders of a glob pattern that hold no wildcard."""
+    fixed = []
+    for part in Path(pattern).parts[:-1]:
+        if _GLOB_CHARS & set(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
 
 
 def _passed_over(path: Path, root: Path, text_column: str) -> bool:
@@ -148,13 +160,14 @@ def discover_inputs(paths: list[str], text_column: str = "text") -> tuple[list[I
                     if _passed_over(file_path, path, text_column):
                         ignored.append(label)
                         continue
-                    add(_make_input(file_path, label))
+                    add(_make_input(file_path, label, path))
         elif path.is_file():
             if is_single_json_document(path):
                 raise InputError(f"{raw}: one JSON document, not JSON Lines (one object a line); convert it first")
             add(_make_input(path, path.as_posix()))
         elif _GLOB_CHARS & set(raw):
             matches = sorted(glob.glob(raw, recursive=True))
+            root = _glob_root(raw)
             files = [Path(m) for m in matches if not Path(m).is_dir()]
             if not files:
                 raise InputError(f"{raw}: no such file or folder, and no files match it as a pattern")
@@ -162,7 +175,7 @@ def discover_inputs(paths: list[str], text_column: str = "text") -> tuple[list[I
                 if detect_format(file_path) is None or not file_path.is_file():
                     ignored.append(file_path.as_posix())
                     continue
-                add(_make_input(file_path, file_path.as_posix()))
+                add(_make_input(file_path, file_path.as_posix(), root))
         else:
             raise InputError(f"{raw}: no such file or folder")
     if not found:
