@@ -259,3 +259,15 @@ def test_feature_sets_follow_the_profile_language() -> None:
     assert frequency_language(["en"]) == "en" and frequency_language(["de"]) == "de"
     assert frequency_language(["en", "de"]) is None and frequency_language(["xx"]) is None
     assert "lexical_surprise" not in features_for(["xx"]) and "kobak_style_rate" not in features_for(["de"])
+
+
+def test_filter_never_removes_unsupported_language_documents_as_machine_written(cli: Any, corpora: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "cleaned"
+    result = cli("filter", str(corpora["mixed"]), "--by", "domain", "-o", str(out), "--max-synthetic", "0.05", "-q")
+    assert result.exit_code in (0, 1), result.output
+    decisions = pl.read_parquet(out / "decisions.parquet")
+    other = decisions.filter(pl.col("source").is_in(["zeitung.de", "xinwen.cn"]))
+    assert other.height == 120
+    assert "synthetic" not in set(other["reason"])
+    assert other["score"].is_null().all() or other["score"].is_nan().all()
+    assert "synthetic" in set(decisions.filter(pl.col("source") == "aiwriter.io")["reason"])

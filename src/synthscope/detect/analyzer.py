@@ -121,32 +121,33 @@ class DetectAnalyzer:
         return {}
 
     def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
-        supported = supported_rows(batch, self.profile)
-        if supported is None:
-            _, z, logits = score_batch(batch, self.model, self.frequency_language)
-            return self.state_of(batch[SOURCE], z, logits)
-        # documents in languages the profile does not cover are counted, never scored
-        scored = batch.filter(pl.Series(supported))
-        if scored.height:
-            _, z, logits = score_batch(scored, self.model, self.frequency_language)
-        else:
-            z, logits = np.zeros((0, len(self.model.features))), np.zeros(0)
-        state = self.state_of(scored[SOURCE], z, logits)
-        left_out = batch.filter(pl.Series(~supported))[SOURCE].cast(pl.String).value_counts()
-        empty = SourceScores(np.zeros(N_BINS), np.zeros(len(self.model.features)))
-        for source, n in left_out.iter_rows():
-            state[str(source)] = state.get(str(source), empty) + SourceScores(empty.counts, empty.z_sum, int(n))
-        return state
+        supported, z, logits = self.score_supported(batch)
+        return self.state_of(batch[SOURCE], z, logits, supported)
 
-    def state_of(self, source: pl.Series, z: np.ndarray, logits: np.ndarray) -> dict[str, SourceScores]:
-        """The state of documents already scored: their sources, standardised features and logits."""
+    def score_supported(self, batch: pl.DataFrame) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """(supported-row mask or None for all rows, standardised features, logits) of the rows in a
+        language the profile covers: documents in other languages are never scored."""
+        supported = supported_rows(batch, self.profile)
+        scored = batch if supported is None else batch.filter(pl.Series(supported))
+        if scored.height == 0:
+            return supported, np.zeros((0, len(self.model.features))), np.zeros(0)
+        _, z, logits = score_batch(scored, self.model, self.frequency_language)
+        return supported, z, logits
+
+    def state_of(self, source: pl.Series, z: np.ndarray, logits: np.ndarray, supported: np.ndarray | None = None) -> dict[str, SourceScores]:
+        """The state of documents already scored: their sources, standardised features and logits (of the
+        `supported` rows only, when a mask is given: the others are counted as unsupported)."""
         sources, codes = np.unique(source.to_numpy().astype(str), return_inverse=True)
+        unsupported = np.zeros(len(sources), dtype=np.int64)
+        if supported is not None:
+            np.add.at(unsupported, codes[~supported], 1)
+            codes = codes[supported]
         bins = score_bins(logits)
         counts = np.zeros((len(sources), N_BINS))
         np.add.at(counts, (codes, bins), 1.0)
         z_sum = np.zeros((len(sources), len(self.model.features)))
         np.add.at(z_sum, codes, z)
-        return {str(s): SourceScores(counts[i], z_sum[i]) for i, s in enumerate(sources)}
+        return {str(s): SourceScores(counts[i], z_sum[i], int(unsupported[i])) for i, s in enumerate(sources)}
 
     def merge(self, a: dict[str, SourceScores], b: dict[str, SourceScores]) -> dict[str, SourceScores]:
         out = dict(a)
