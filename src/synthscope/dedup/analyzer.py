@@ -138,7 +138,7 @@ class DedupAnalyzer:
             "verify_candidates": o.verify,
             "keep": o.keep,
             "exact_hash": "xxh3_64 of normalised text",
-            "shingles": f"word {o.ngram}-grams of tokens; shorter documents are one shingle",
+            "shingles": f"{o.ngram}-grams of tokens (words; characters in scripts without spaces: see tokenization); shorter documents are one shingle",
         }
 
     # ----------------------------------------------------------------------------------- helpers
@@ -262,7 +262,7 @@ def summarise(found: Clusters) -> AnalyzerResult:
         "band_rows": stats.band_rows,
         "largest_clusters": [cluster_record(r) for r in top.iter_rows(named=True)],
     }
-    return AnalyzerResult(per_source=per_source, summary=summary, execution={"spill_bytes": stats.spill_bytes})
+    return AnalyzerResult(per_source=per_source, summary=summary, run_figures={"spill_bytes": stats.spill_bytes})
 
 
 def _preview(text: str, limit: int = 80) -> str:

@@ -208,6 +208,22 @@ def find_clusters(
     return Clusters(layout, members, stats)
 
 
+def keep_outside(clusters: Clusters, sources: set[str]) -> Clusters:
+    """The same clusters with each kept copy chosen first among documents outside `sources` (in keep
+    order), so that dropping those sources whole does not also lose a copy kept elsewhere; `kept` and
+    `exact_duplicate` are recomputed, a cluster wholly inside `sources` keeps its first document."""
+    members = clusters.members
+    if not sources or members.height == 0:
+        return clusters
+    top = int(members["rank"].max()) + 1
+    rank = pl.col("source").is_in(list(sources)).cast(pl.Int64) * top + pl.col("rank")
+    members = members.with_columns(rank.alias("_rank")).with_columns(
+        (pl.col("_rank") == pl.col("_rank").min().over("cluster_id")).alias("kept"),
+        ((pl.len().over("exact_root") > 1) & (pl.col("_rank") != pl.col("_rank").min().over("exact_root"))).alias("exact_duplicate"),
+    ).drop("_rank")
+    return Clusters(clusters.layout, members, clusters.stats)
+
+
 def document_frames(clusters: Clusters, columns: list[str] = MEMBER_COLUMNS) -> Iterator[pl.DataFrame]:
     """Every document with its cluster facts, one part (input order) at a time: documents outside
     `members` are their own cluster (cluster_id = idx, kept, not a duplicate)."""

@@ -16,7 +16,8 @@ from synthscope.engines import make_engine
 from synthscope.errors import UsageError
 from synthscope.io.discover import InputFile, discover_inputs
 from synthscope.io.parts import plan_parts
-from synthscope.io.writers import write_without_rows
+from synthscope.io.writable import atomic_target, check_output_folder
+from synthscope.io.writers import refuse_overwriting_inputs, write_without_rows
 from synthscope.pipeline import AuditConfig, ProgressSink, RunAccounting, dedup_options, job_of, resolve_plan
 
 CLUSTERS_FILE = "clusters.parquet"
@@ -32,6 +33,7 @@ class DedupResult:
     per_source: dict[str, dict[str, Any]]
     deduplicated: list[tuple[str, Path, int]]  # (input label, output path, rows written)
     accounting: dict[str, int]
+    warnings: list[str]
 
 
 def run_dedup(
@@ -47,8 +49,14 @@ def run_dedup(
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
-    inputs, _ = discover_inputs(paths)
+    inputs, _ = discover_inputs(paths, config.text_column)
     plan = resolve_plan(inputs, config)
+    config = plan.resolved(config)
+    clusters_path = out_dir / CLUSTERS_FILE
+    names = _output_names(inputs)
+    targets = {f.label: out_dir / DEDUPLICATED_DIR / names[f.label] for f in inputs} if write_deduplicated else {}
+    refuse_overwriting_inputs(inputs, [clusters_path, *targets.values()])
+    check_output_folder(out_dir, "the dedup output")
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir) as work:
         try:
@@ -70,18 +78,18 @@ def run_dedup(
                 progress.finish()
         accounting = run_accounting.accounting
         found = analyzer.find_clusters(state)
-        clusters_path = out_dir / CLUSTERS_FILE
         write_clusters(found, clusters_path)
         result = summarise(found) if found.documents else None
         written: list[tuple[str, Path, int]] = []
         if write_deduplicated:
-            written = _write_deduplicated(inputs, found, out_dir / DEDUPLICATED_DIR, Path(work))
+            written = _write_deduplicated(inputs, found, targets, Path(work))
     return DedupResult(
         clusters_path=clusters_path,
         summary=result.summary if result else {"documents": 0},
         per_source=result.per_source if result else {},
         deduplicated=written,
         accounting=accounting.totals.as_dict(),
+        warnings=accounting.warnings,
     )
 
 
@@ -94,18 +102,19 @@ _CLUSTERS_SCHEMA = {
 def write_clusters(found: Clusters, path: Path) -> None:
     """Write clusters.parquet (id, source, cluster_id, is_duplicate, kept, file, row) in input
     order, one part of the spill at a time (one row group each)."""
-    writer: pq.ParquetWriter | None = None
-    try:
-        for frame in document_frames(found, ["doc_id", "source", "file", "_row"]):
-            table = _clusters_frame(frame).to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        pl.DataFrame(schema=_CLUSTERS_SCHEMA).write_parquet(path)
+    with atomic_target(path) as partial:
+        writer: pq.ParquetWriter | None = None
+        try:
+            for frame in document_frames(found, ["doc_id", "source", "file", "_row"]):
+                table = _clusters_frame(frame).to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(partial, table.schema, compression="zstd")
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            pl.DataFrame(schema=_CLUSTERS_SCHEMA).write_parquet(partial)
 
 
 def _clusters_frame(docs: pl.DataFrame) -> pl.DataFrame:
@@ -127,14 +136,13 @@ def _output_names(inputs: list[InputFile]) -> dict[str, str]:
     return names
 
 
-def _write_deduplicated(inputs: list[InputFile], found: Clusters, folder: Path, work: Path) -> list[tuple[str, Path, int]]:
+def _write_deduplicated(inputs: list[InputFile], found: Clusters, targets: dict[str, Path], work: Path) -> list[tuple[str, Path, int]]:
     members = found.members
     removed = members.filter(~pl.col("kept")).group_by("file").agg(pl.col("_row").sort()) if members.height else pl.DataFrame()
     drop = {row[0]: row[1] for row in removed.iter_rows()}
-    names = _output_names(inputs)
     written = []
     for f in inputs:
-        target = folder / names[f.label]
+        target = targets[f.label]
         rows = pl.Series(drop.get(f.label, []), dtype=pl.Int64).to_numpy()
         written.append((f.label, target, write_without_rows(f, rows, target, work)))
     return written

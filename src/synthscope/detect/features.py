@@ -98,6 +98,32 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 DIRECTIONS: dict[str, int] = {f.name: f.direction for f in FEATURES}
+# Features built on English word and phrase lists: meaningless in another language.
+ENGLISH_ONLY: frozenset[str] = frozenset({
+    "kobak_style_rate", "liang_adjective_rate", "hc3_chatgpt_phrases", "hc3_human_phrases", "first_person_rate",
+    "contraction_rate", "transition_rate", "participle_clause_rate",
+})
+# Features measured against a human word-frequency table (wordfreq's, in the profile's language).
+WORD_FREQUENCY: frozenset[str] = frozenset({"lexical_surprise", "rare_word_share"})
+
+
+def frequency_language(languages: list[str] | tuple[str, ...]) -> str | None:
+    """The language whose wordfreq table the word-frequency features use: the profile's one language
+    when wordfreq has a table for it, else None (the features do not apply)."""
+    if len(languages) != 1:
+        return None
+    return languages[0] if markers.has_word_frequencies(languages[0]) else None
+
+
+def features_for(languages: list[str] | tuple[str, ...]) -> list[str]:
+    """The features that apply to text in `languages`: all of them for English; elsewhere without the
+    English word and phrase lists, and without word frequencies when wordfreq has no table (or the
+    profile mixes languages)."""
+    langs = list(languages)
+    drop: set[str] = set() if langs == ["en"] else set(ENGLISH_ONLY)
+    if frequency_language(langs) is None:
+        drop |= WORD_FREQUENCY
+    return [name for name in FEATURE_NAMES if name not in drop]
 
 
 def _phrase_pattern(phrases: tuple[str, ...]) -> str:
@@ -111,27 +137,31 @@ def _phrase_pattern(phrases: tuple[str, ...]) -> str:
     return "|".join(parts)
 
 
-@lru_cache(maxsize=1)
-def _zipf_of() -> dict[str, float]:
-    """word -> Zipf frequency of the human reference (wordfreq)."""
-    table = markers.word_zipf()
+@lru_cache(maxsize=4)
+def _zipf_of(language: str | None) -> dict[str, float]:
+    """word -> Zipf frequency in `language`'s human reference (wordfreq); None: no table (empty)."""
+    if language is None:
+        return {}
+    table = markers.word_zipf(language)
     return dict(zip(table["word"].to_list(), table["zipf"].to_list()))
 
 
 @lru_cache(maxsize=1)
 def _kobak_style() -> frozenset[str]:
-    """Kobak style words rarer than KOBAK_MAX_ZIPF (a word missing from the reference counts as rare)."""
-    zipf = _zipf_of()
+    """Kobak style words rarer than KOBAK_MAX_ZIPF in English (a word missing from the reference
+    counts as rare)."""
+    zipf = _zipf_of("en")
     return frozenset(w for w in markers.kobak_style_words() if zipf.get(w, 0.0) < KOBAK_MAX_ZIPF)
 
 
-def _vocab_table(vocab: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarray, np.ndarray]:
     """Per distinct token: (counts matrix, surprise). Columns of the int64 matrix, in order: Kobak
     style word, Liang adjective, first person, contraction, characters, alphabetic (no digit), rare
-    alphabetic; surprise is 9 - Zipf (wordfreq's floor OOV_ZIPF for unlisted words), 0 if not alphabetic."""
+    alphabetic; surprise is 9 - Zipf in `language`'s table (wordfreq's floor OOV_ZIPF for unlisted
+    words), 0 if not alphabetic."""
     words = vocab.to_pylist()
     size = len(words)
-    zipf_of, kobak, liang, first = _zipf_of(), _kobak_style(), frozenset(markers.liang_adjectives()), frozenset(FIRST_PERSON)
+    zipf_of, kobak, liang, first = _zipf_of(language), _kobak_style(), frozenset(markers.liang_adjectives()), frozenset(FIRST_PERSON)
     zipf = np.fromiter((zipf_of.get(w, OOV_ZIPF) for w in words), dtype=np.float64, count=size)
     series = pl.Series(vocab)
     alpha = ~series.str.contains(r"\d").to_numpy()
@@ -165,12 +195,13 @@ def _distinct_per_row(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return series.list.n_unique().to_numpy().astype(np.float64)
 
 
-def _token_features(batch: pl.DataFrame) -> dict[str, np.ndarray]:
+def _token_features(batch: pl.DataFrame, language: str | None = "en") -> dict[str, np.ndarray]:
     """Word-level features of every row from the batch's dictionary-encoded tokens: attributes are
-    computed once per distinct token, gathered per token and summed per document (numpy)."""
+    computed once per distinct token, gathered per token and summed per document (numpy); word
+    frequencies from `language`'s wordfreq table (None: no table, every word counts as unlisted)."""
     codes = token_codes(batch)
     counts, starts, c = codes.counts, codes.starts, codes.codes
-    table, surprise = _vocab_table(codes.vocab)
+    table, surprise = _vocab_table(codes.vocab, language)
     sums = _segment_sums(table[c], starts, counts).astype(np.float64)
     surprise_sum = _segment_sums(surprise[c], starts, counts)
     n = counts.astype(np.float64)
@@ -203,8 +234,9 @@ def _token_features(batch: pl.DataFrame) -> dict[str, np.ndarray]:
         }
 
 
-def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
-    """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order)."""
+def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.DataFrame:
+    """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order); word
+    frequencies from `language`'s wordfreq table (see `frequency_language`)."""
     n_words = pl.col(TOKENS).list.len().cast(pl.Float64)
     per_word = lambda expr: (expr.cast(pl.Float64) / n_words).fill_nan(None)  # noqa: E731
     sentence_lengths = (
@@ -235,5 +267,5 @@ def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(
         lengths.list.mean().alias("sentence_length_mean"), (lengths.list.std() / lengths.list.mean()).alias("sentence_length_cv")
     )
-    out = frame.with_columns(pl.Series(name, values, dtype=pl.Float64) for name, values in _token_features(batch).items())
+    out = frame.with_columns(pl.Series(name, values, dtype=pl.Float64) for name, values in _token_features(batch, language).items())
     return out.select([pl.col(name).cast(pl.Float64).fill_nan(None) for name in FEATURE_NAMES])

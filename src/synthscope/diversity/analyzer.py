@@ -222,7 +222,7 @@ class DiversityAnalyzer:
         below = [s for s, f in per_source.items() if f["diversity"]["below_budget"]]
         summary = {**self.options(), "sources_below_budget": below}
         spilled = sum(sum(s.rows) for s in state.spills)
-        return AnalyzerResult(per_source=per_source, summary=summary, execution={"spilled_rows": spilled, "groups": len(tasks)})
+        return AnalyzerResult(per_source=per_source, summary=summary, run_figures={"spilled_rows": spilled, "groups": len(tasks)})
 
     def tasks(self, state: DiversityState) -> list[GroupTask]:
         """The finalize steps: groups of partitions of about GROUP_ROWS candidate rows."""

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -40,6 +43,31 @@ def _limit_worker_threads(workers: int) -> str | None:
     if saved is None:
         os.environ["POLARS_MAX_THREADS"] = str(max(1, usable_cores() // workers))
     return saved
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while worker processes are started, so that they inherit that: only
+    the main process handles them (one message, cleanup), and it stops the workers itself."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once: cancel queued work and kill the workers (they ignore SIGINT/SIGTERM)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join(timeout=10)
 
 
 class PoolEngine:
@@ -73,15 +101,14 @@ class PoolEngine:
         pool = self._executor(job)
         try:
             for part in parts:
-                pending.append(pool.submit(_map_in_worker, part))
+                with _signals_ignored():  # workers start inside submit and inherit the dispositions
+                    pending.append(pool.submit(_map_in_worker, part))
                 while len(pending) >= 2 * self.workers:
                     take()
             while pending:
                 take()
         except BaseException:
-            for future in pending:
-                future.cancel()
-            self.close()
+            self.close(kill=True)
             raise
         result.wall_seconds = time.perf_counter() - started
         return result
@@ -90,11 +117,26 @@ class PoolEngine:
         """fn over items in the worker processes (fn must be importable); results in item order."""
         if len(items) <= 1:
             return map(fn, items)
-        return self._executor(None).map(fn, items)
+        pool = self._executor(None)
+        with _signals_ignored():
+            futures = [pool.submit(fn, item) for item in items]
+        return self._results(futures)
 
-    def close(self) -> None:
+    def _results(self, futures: list[Future[Any]]) -> Iterator[Any]:
+        try:
+            for future in futures:
+                yield future.result()
+        except BaseException:
+            self.close(kill=True)
+            raise
+
+    def close(self, kill: bool = False) -> None:
+        """Shut the workers down (at once, killing them, after an error or Ctrl-C)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if kill:
+                _stop(self._pool)
+            else:
+                self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
             if self._saved_threads is None:
                 os.environ.pop("POLARS_MAX_THREADS", None)

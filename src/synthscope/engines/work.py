@@ -34,6 +34,7 @@ class Job:
     min_chars: int = 0
     strict: bool = False
     workdir: Path | None = None
+    languages: tuple[str, ...] = ()  # --language: only documents identified as these are analysed
 
 
 @dataclass
@@ -68,7 +69,7 @@ def map_part(job: Job, part: FilePart) -> PartResult:
                 raise InputError(f"{label}:{row}: malformed row ({reason}); --strict is set")
             if len(malformed) < MAX_LOCATIONS:
                 malformed.append((row, reason))
-        analysed, batch_counts = classify(raw, job.columns, job.sources, job.min_chars)
+        analysed, batch_counts = classify(raw, job.columns, job.sources, job.min_chars, job.languages)
         counts.add(batch_counts)
         if analysed.height:
             batch = prepare(analysed)

@@ -30,6 +30,7 @@ class InputFile:
     format: str  # "parquet" | "jsonl"
     compression: str | None  # None | "gz" | "zst"
     bytes: int
+    relative: str = ""  # path inside what was named: under a folder, under a glob's fixed part, or the file name
 
 
 def detect_format(path: Path) -> tuple[str, str | None] | None:
@@ -44,29 +45,46 @@ def detect_format(path: Path) -> tuple[str, str | None] | None:
     return None
 
 
-def is_single_json_document(path: Path) -> bool:
-    """True for a plain `.json` file holding one JSON document (an array, or an object spread over
-    lines) rather than JSON Lines: e.g. a manifest or a config file beside the data."""
-    if path.suffix.lower() != ".json" or path.stat().st_size > 1 << 20:
+def is_single_json_document(path: Path, text_column: str | None = None) -> bool:
+    """True for a plain `.json` file holding one JSON document rather than JSON Lines: an array, an
+    object spread over lines (a manifest, an earlier report.json of any size), or, when
+    `text_column` is given, a one-line object without that column (a config file beside the data).
+
+    Reads at most the first MiB. A larger file is a document when its first line does not parse
+    alone and opens a pretty-printed document (the line is `{`, or the next line is indented).
+    """
+    if path.suffix.lower() != ".json":
         return False
-    raw = path.read_bytes().strip()
-    if not raw:
-        return False
-    first_line = raw.split(b"\n", 1)[0]
     try:
-        json.loads(first_line)
-        first_is_document = True
-    except ValueError:
-        first_is_document = False
-    if raw.startswith(b"["):
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    head = head.removeprefix(b"\xef\xbb\xbf").strip()
+    if not head:
+        return False
+    if head.startswith(b"["):
         return True
-    if first_is_document:
+    lines = [ln for ln in head.split(b"\n", 2) if ln.strip()]
+    first = _parses(lines[0])
+    if len(head) <= _SNIFF_BYTES:  # the whole file is in `head`
+        if len(lines) == 1:
+            return text_column is not None and first is not _INVALID and not (isinstance(first, dict) and text_column in first)
+        return first is _INVALID and _parses(head) is not _INVALID
+    if first is not _INVALID:
         return False
+    return lines[0].strip() == b"{" or (len(lines) > 1 and lines[1][:1] in (b" ", b"\t"))
+
+
+_SNIFF_BYTES = 1 << 20
+_INVALID = object()
+
+
+def _parses(raw: bytes) -> object:
     try:
-        json.loads(raw)
+        return json.loads(raw.decode("utf-8", errors="replace"))
     except ValueError:
-        return False
-    return True
+        return _INVALID
 
 
 def _is_hidden(path: Path, root: Path) -> bool:
@@ -74,7 +92,7 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith((".", "_")) for part in rel.parts)
 
 
-def _make_input(path: Path, label: str) -> InputFile:
+def _make_input(path: Path, label: str, root: Path | None = None) -> InputFile:
     detected = detect_format(path)
     if detected is None:
         known = ", ".join(sorted(FORMAT_SUFFIXES))
@@ -82,14 +100,41 @@ def _make_input(path: Path, label: str) -> InputFile:
             f"{path}: unknown format (expected one of {known}, optionally .gz or .zst)"
         )
     fmt, compression = detected
-    return InputFile(path=path, label=label, format=fmt, compression=compression, bytes=path.stat().st_size)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    relative = path.relative_to(root).as_posix() if root is not None else path.name
+    return InputFile(path=path, label=label, format=fmt, compression=compression, bytes=size, relative=relative)
 
 
-def discover_inputs(paths: list[str]) -> tuple[list[InputFile], list[str]]:
+def _glob_root(pattern: str) -> Path:
+    """The leading folders of a glob pattern that hold no wildcard."""
+    fixed = []
+    for part in Path(pattern).parts[:-1]:
+        if _GLOB_CHARS & set(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _passed_over(path: Path, root: Path, text_column: str) -> bool:
+    """Whether a file found inside a folder is not corpus data: hidden, of unknown format, not a
+    regular file (a dangling or looping symlink) or a single JSON document."""
+    return (
+        _is_hidden(path, root)
+        or detect_format(path) is None
+        or not path.is_file()
+        or is_single_json_document(path, text_column)
+    )
+
+
+def discover_inputs(paths: list[str], text_column: str = "text") -> tuple[list[InputFile], list[str]]:
     """Expand files, folders (recursed) and globs into input files.
 
     Returns the inputs in a stable order and the files that were passed over inside folders
-    (unknown formats, hidden files, `.json` files holding one JSON document such as a manifest).
+    (unknown formats, hidden files, dangling or looping symlinks, `.json` files holding one JSON
+    document such as a manifest, a report or a one-line config without `text_column`).
     An explicitly named file of unknown format, or a single-document `.json`, is an error.
     """
     if not paths:
@@ -112,24 +157,25 @@ def discover_inputs(paths: list[str]) -> tuple[list[InputFile], list[str]]:
                 for name in sorted(filenames):
                     file_path = Path(dirpath) / name
                     label = file_path.as_posix()
-                    if _is_hidden(file_path, path) or detect_format(file_path) is None or is_single_json_document(file_path):
+                    if _passed_over(file_path, path, text_column):
                         ignored.append(label)
                         continue
-                    add(_make_input(file_path, label))
+                    add(_make_input(file_path, label, path))
         elif path.is_file():
             if is_single_json_document(path):
                 raise InputError(f"{raw}: one JSON document, not JSON Lines (one object a line); convert it first")
             add(_make_input(path, path.as_posix()))
         elif _GLOB_CHARS & set(raw):
             matches = sorted(glob.glob(raw, recursive=True))
-            files = [Path(m) for m in matches if Path(m).is_file()]
+            root = _glob_root(raw)
+            files = [Path(m) for m in matches if not Path(m).is_dir()]
             if not files:
-                raise InputError(f"{raw}: no files match this pattern")
+                raise InputError(f"{raw}: no such file or folder, and no files match it as a pattern")
             for file_path in files:
-                if detect_format(file_path) is None:
+                if detect_format(file_path) is None or not file_path.is_file():
                     ignored.append(file_path.as_posix())
                     continue
-                add(_make_input(file_path, file_path.as_posix()))
+                add(_make_input(file_path, file_path.as_posix(), root))
         else:
             raise InputError(f"{raw}: no such file or folder")
     if not found:

@@ -25,8 +25,10 @@ import pyarrow.parquet as pq
 from synthscope.errors import InputError
 from synthscope.io.discover import InputFile
 from synthscope.io.streams import decompress_to_temp, open_decompressed, open_range, read_chunk
+from synthscope.io.utf8 import repair_lines, repair_string_array, replace_surrogates
 
 ROW = "_row"
+UTF8_BOM = b"\xef\xbb\xbf"
 JSONL_BLOCK_BYTES = 8 << 20
 _BISECT_MIN_LINES = 32
 _PEEK_LINES = 200
@@ -39,11 +41,16 @@ class ColumnSpec:
     text: str = "text"
     id: str | None = None
     extra: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()  # columns a file may lack (read as nulls), e.g. the default `id`
 
     @property
     def wanted(self) -> tuple[str, ...]:
         cols = [self.text] + ([self.id] if self.id else []) + list(self.extra)
         return tuple(dict.fromkeys(cols))
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c for c in self.wanted if c not in self.optional)
 
 
 @dataclass
@@ -70,7 +77,7 @@ def peek_columns(file: InputFile) -> list[str]:
         return list(_open_parquet(file.path, file.path).schema_arrow.names)
     keys: dict[str, None] = {}
     with open_decompressed(file.path, file.compression) as (stream, _):
-        head = read_chunk(stream, 1 << 20, file.path, file.compression)
+        head = read_chunk(stream, 1 << 20, file.path, file.compression).removeprefix(UTF8_BOM)
     lines = [ln for ln in head.split(b"\n")[:_PEEK_LINES] if ln.strip()]
     if file.path.suffix.lower() == ".json" or (file.compression and file.path.stem.lower().endswith(".json")):
         first = lines[0].lstrip() if lines else b""
@@ -84,6 +91,32 @@ def peek_columns(file: InputFile) -> list[str]:
         if isinstance(obj, dict):
             keys.update(dict.fromkeys(obj))
     return list(keys)
+
+
+_SIGNATURES = (
+    (b"PAR1", "it looks like a Parquet file; name it .parquet"),
+    (b"\xff\xfe", "it looks UTF-16 encoded; convert it to UTF-8"),
+    (b"\xfe\xff", "it looks UTF-16 encoded; convert it to UTF-8"),
+    (b"\x1f\x8b", "it looks gzip-compressed; name it .gz"),
+    (b"\x28\xb5\x2f\xfd", "it looks zstd-compressed; name it .zst"),
+)
+
+
+def describe_unreadable(file: InputFile) -> str:
+    """A hint on why no row of a JSON Lines file parsed ('; it looks UTF-16 encoded ...'), or ''."""
+    if file.format != "jsonl":
+        return ""
+    try:
+        with open_decompressed(file.path, file.compression) as (stream, _):
+            head = read_chunk(stream, 4096, file.path, file.compression)
+    except InputError:
+        return ""
+    for magic, hint in _SIGNATURES:
+        if head.startswith(magic):
+            return "; " + hint
+    if head.count(b"\x00") > len(head) // 4:
+        return "; it holds NUL bytes, as UTF-16 text or binary data do"
+    return ""
 
 
 def check_columns(file: InputFile, required: tuple[str, ...]) -> None:
@@ -129,43 +162,59 @@ def _open_parquet(path: Path, shown: Path) -> pq.ParquetFile:
         raise InputError(f"{shown}: not a readable Parquet file, truncated or corrupt ({exc})") from exc
 
 
-def _string_column(array: pa.ChunkedArray | pa.Array, name: str, file: InputFile) -> tuple[pa.Array, int]:
-    """Cast a column to string; binary is decoded with replacement (counted), other types raise."""
+def _string_column(array: pa.ChunkedArray | pa.Array, name: str, file: InputFile) -> tuple[pa.Array, np.ndarray]:
+    """A text column as valid UTF-8 large strings, and the positions of values that were not valid.
+
+    Strings and binary are decoded with replacement, dictionary-encoded (categorical) columns are
+    decoded, an all-null column gives null (empty) texts; numbers and nested values raise.
+    """
+    array = _plain(array)
+    if pa.types.is_null(array.type):
+        return pa.nulls(len(array), pa.large_string()), np.zeros(0, np.int64)
+    as_text = _as_large_string(array)
+    if as_text is None:
+        raise InputError(f"{file.path}: column {name!r} has type {array.type}, expected text (string)")
+    return repair_string_array(as_text)
+
+
+def _plain(array: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous array, with dictionary (categorical) encoding undone."""
     if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        return array.cast(pa.large_string()), 0
-    if pa.types.is_string_view(array.type):
-        return array.cast(pa.large_string()), 0
-    if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
-        try:
-            return array.cast(pa.large_string()), 0
-        except pa.ArrowInvalid:
-            values = array.to_pylist()
-            bad = sum(1 for v in values if v is not None and not _is_utf8(v))
-            decoded = [None if v is None else v.decode("utf-8", errors="replace") for v in values]
-            return pa.array(decoded, type=pa.large_string()), bad
-    raise InputError(f"{file.path}: column {name!r} has type {array.type}, expected text (string)")
+        array = array.combine_chunks() if array.num_chunks else pa.array([], array.type)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    return array
 
 
-def _is_utf8(value: bytes) -> bool:
-    try:
-        value.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _key_column(array: pa.Array) -> pa.Array:
-    """Any scalar column (id, source, url) as strings."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
-        return pa.array([None if v is None else v.decode("utf-8", "replace") for v in array.to_pylist()], pa.large_string())
-    try:
+def _as_large_string(array: pa.Array) -> pa.Array | None:
+    """A string or binary array as large_string without UTF-8 validation (done by the caller); None otherwise."""
+    kind = array.type
+    if pa.types.is_large_string(kind):
+        return array
+    if pa.types.is_string(kind) or pa.types.is_string_view(kind):
         return array.cast(pa.large_string())
+    if pa.types.is_large_binary(kind):
+        return array.view(pa.large_string())
+    if pa.types.is_binary(kind):
+        return array.view(pa.string()).cast(pa.large_string())
+    if pa.types.is_binary_view(kind):
+        return array.cast(pa.large_binary()).view(pa.large_string())
+    return None
+
+
+def _key_column(array: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Any scalar column (id, source, url) as valid UTF-8 strings; other types as their JSON text."""
+    array = _plain(array)
+    if pa.types.is_null(array.type):
+        return pa.nulls(len(array), pa.large_string()), np.zeros(0, np.int64)
+    as_text = _as_large_string(array)
+    if as_text is not None:
+        return repair_string_array(as_text)
+    try:
+        return array.cast(pa.large_string()), np.zeros(0, np.int64)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()], pa.large_string())
+        values = [None if v is None else json.dumps(v, default=str) for v in array.to_pylist()]
+        return pa.array(values, pa.large_string()), np.zeros(0, np.int64)
 
 
 def _batches_in_range(pf: pq.ParquetFile, path: Path, batch_size: int, columns: list[str], start: int, stop: int | None) -> Iterator[pa.RecordBatch]:
@@ -209,20 +258,27 @@ def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: P
     try:
         pf = _open_parquet(path, file.path)
         names = pf.schema_arrow.names
-        missing = [c for c in spec.wanted if c not in names]
+        present = [c for c in spec.wanted if c in names]
+        missing = [c for c in spec.required if c not in names]
         if missing:
             raise InputError(f"{file.path}: no column {missing[0]!r} (columns: {', '.join(names)})")
         total_rows = max(pf.metadata.num_rows, 1)
         start = row_start
         try:
-            for record_batch in _batches_in_range(pf, path, batch_size, list(spec.wanted), row_start, row_stop):
+            for record_batch in _batches_in_range(pf, path, batch_size, present, row_start, row_stop):
                 n = record_batch.num_rows
-                text, bad_utf8 = _string_column(record_batch.column(spec.text), spec.text, file)
+                text, bad = _string_column(record_batch.column(spec.text), spec.text, file)
                 columns: dict[str, pa.Array] = {ROW: pa.array(np.arange(start, start + n, dtype=np.int64))}
                 columns[spec.text] = text
+                bad_rows = [bad]
                 for name in spec.wanted:
                     if name != spec.text:
-                        columns[name] = _key_column(record_batch.column(name))
+                        if name in present:
+                            columns[name], bad = _key_column(record_batch.column(name))
+                            bad_rows.append(bad)
+                        else:  # an optional column (the default id) this file lacks
+                            columns[name] = pa.nulls(n, pa.large_string())
+                bad_utf8 = len(np.unique(np.concatenate(bad_rows)))
                 start += n
                 frame = pl.from_arrow(pa.table(columns))
                 assert isinstance(frame, pl.DataFrame)
@@ -261,20 +317,30 @@ class _JsonlParser:
         self.read_options = pa_json.ReadOptions(block_size=JSONL_BLOCK_BYTES + (1 << 20), use_threads=False)
 
     def parse(self, block: bytes, first_line: int) -> tuple[dict[str, list[Any]] | pa.Table, list[int], list[tuple[int, str]], int, int]:
-        """Parse lines; returns (table, line numbers of its rows, malformed, invalid_utf8, blank lines)."""
+        """Parse lines; returns (table, line numbers of its rows, malformed, invalid_utf8, blank lines).
+
+        `invalid_utf8` counts the parsed rows whose bytes were not valid UTF-8 (decoded with
+        replacement); a malformed row is counted as malformed only.
+        """
         starts = _line_starts(block)
         ends = np.append(starts[1:], len(block))
+        block, repaired = repair_lines(block, starts, ends)
+        if len(repaired):
+            starts = _line_starts(block)
+            ends = np.append(starts[1:], len(block))
         arr = np.frombuffer(block, dtype=np.uint8)
         lengths = ends - starts - (arr[ends - 1] == 10).astype(np.int64) if len(starts) else np.zeros(0, np.int64)
         line_numbers = first_line + np.arange(len(starts))
         tables: list[pa.Table] = []
         rows: list[np.ndarray] = []
         malformed: list[tuple[int, str]] = []
-        counters = {"utf8": 0, "blank": 0}
+        counters: dict[str, Any] = {"blank": 0, "surrogates": []}
         self._parse_range(block, starts, ends, lengths, line_numbers, 0, len(starts), tables, rows, malformed, counters)
         table = pa.concat_tables(tables) if tables else self.schema.empty_table()
         row_numbers = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-        return table, row_numbers.tolist(), malformed, counters["utf8"], counters["blank"]
+        bad_lines = np.union1d(first_line + repaired, np.asarray(counters["surrogates"], dtype=np.int64))
+        invalid_utf8 = int(np.isin(row_numbers, bad_lines).sum()) if len(bad_lines) else 0
+        return table, row_numbers.tolist(), malformed, invalid_utf8, counters["blank"]
 
     def _parse_range(self, block, starts, ends, lengths, line_numbers, lo, hi, tables, rows, malformed, counters) -> None:  # noqa: PLR0913
         if lo >= hi:
@@ -308,7 +374,7 @@ class _JsonlParser:
         columns = {}
         for name in self.spec.wanted:
             if name in table.column_names:
-                columns[name] = table[name] if name == self.spec.text else _key_column(table[name])
+                columns[name] = table[name] if name == self.spec.text else _key_column(table[name])[0]
             else:
                 columns[name] = pa.nulls(table.num_rows, pa.large_string())
         return pa.table(columns, schema=self.schema)
@@ -323,31 +389,47 @@ class _JsonlParser:
                 continue
             line_no = int(line_numbers[i])
             try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = raw.decode("utf-8", errors="replace")
-                counters["utf8"] += 1
-            try:
-                obj = json.loads(text)
+                obj = json.loads(raw.decode("utf-8", errors="replace"))
             except ValueError as exc:
-                malformed.append((line_no, f"invalid JSON ({exc.msg})"))
+                malformed.append((line_no, _json_error(exc)))
                 continue
             if not isinstance(obj, dict):
-                malformed.append((line_no, f"a JSON {type(obj).__name__}, not an object"))
+                malformed.append((line_no, f"a JSON {json_type(obj)}, not an object"))
                 continue
             body = obj.get(self.spec.text)
             if body is not None and not isinstance(body, str):
-                malformed.append((line_no, f"{self.spec.text!r} is a {type(body).__name__}, not a string"))
+                malformed.append((line_no, f"{self.spec.text!r} is a JSON {json_type(body)}, not a string"))
                 continue
-            values[self.spec.text].append(body)
+            replaced = False
             for name in self.spec.wanted:
-                if name != self.spec.text:
-                    v = obj.get(name)
-                    values[name].append(None if v is None else v if isinstance(v, str) else json.dumps(v))
+                value = obj.get(name)
+                if value is not None and not isinstance(value, str):
+                    value = json.dumps(value)
+                if value is not None:
+                    value, bad = replace_surrogates(value)
+                    replaced |= bad
+                values[name].append(value)
+            if replaced:
+                counters["surrogates"].append(line_no)
             good.append(line_no)
         if good:
             tables.append(pa.table(values, schema=self.schema))
             rows.append(np.array(good, dtype=np.int64))
+
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type (object, array, string, number, boolean, null)."""
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _json_error(exc: ValueError) -> str:
+    """'invalid JSON (reason at column N)' from a json.loads error."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
+    return f"invalid JSON ({exc})"
 
 
 def _read_jsonl(file: InputFile, spec: ColumnSpec, batch_size: int, start: int = 0, stop: int | None = None, first_line: int = 1) -> Iterator[RawBatch]:
@@ -370,6 +452,8 @@ def _read_jsonl(file: InputFile, spec: ColumnSpec, batch_size: int, start: int =
                 block, carry = data[:cut], data[cut:]
             else:
                 block, carry = data, b""
+            if next_line == 1 and block.startswith(UTF8_BOM):
+                block = block[len(UTF8_BOM) :]
             if not block:
                 continue
             n_lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)

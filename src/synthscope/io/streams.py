@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
@@ -41,6 +41,53 @@ class CountingReader:
         self._raw.close()
 
 
+class ZstdFramesReader:
+    """Decompress a stream of zstd frames, raising ZstdError when the input ends inside a frame.
+
+    zstandard's `stream_reader` returns a truncated stream as if it had ended cleanly; here each frame
+    is decoded by its own decompressor object, whose `eof` says whether the frame was complete.
+    """
+
+    def __init__(self, raw: CountingReader, chunk_size: int = 1 << 17) -> None:
+        self._raw = raw
+        self._chunk_size = chunk_size
+        self._decoder = zstandard.ZstdDecompressor()
+        self._frame: Any = None  # the decompressor object of the frame being decoded
+        self._frame_fed = False
+        self._buffer = bytearray()
+        self._done = False
+
+    def _fill(self) -> None:
+        """Decode at least one more raw chunk into the buffer (or mark the stream done)."""
+        raw = self._raw.read(self._chunk_size)
+        if not raw:
+            self._done = True
+            if self._frame is not None and self._frame_fed and not self._frame.eof:
+                raise zstandard.ZstdError("input ends inside a zstd frame (truncated file)")
+            return
+        while raw:
+            if self._frame is None or self._frame.eof:
+                self._frame = self._decoder.decompressobj()
+                self._frame_fed = False
+            self._buffer += self._frame.decompress(raw)
+            self._frame_fed = True
+            raw = self._frame.unused_data if self._frame.eof else b""
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._buffer) < size):
+            self._fill()
+        if size < 0 or size >= len(self._buffer):
+            out = bytes(self._buffer)
+            self._buffer.clear()
+            return out
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
+
+    def readable(self) -> bool:
+        return True
+
+
 @contextmanager
 def open_decompressed(path: Path, compression: str | None) -> Iterator[tuple[BinaryIO, CountingReader]]:
     """Yield (decompressed stream, raw byte counter) for a file."""
@@ -53,8 +100,7 @@ def open_decompressed(path: Path, compression: str | None) -> Iterator[tuple[Bin
         if compression == "gz":
             yield gzip.GzipFile(fileobj=counter, mode="rb"), counter  # type: ignore[arg-type]
         elif compression == "zst":
-            reader = zstandard.ZstdDecompressor().stream_reader(counter, read_across_frames=True)
-            yield reader, counter  # type: ignore[misc]
+            yield ZstdFramesReader(counter), counter  # type: ignore[misc]
         else:
             yield counter, counter  # type: ignore[misc]
     finally:

@@ -8,7 +8,8 @@ the schema. Compressed inputs (.gz, .zst) are written with the same codec.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
+from synthscope.errors import UsageError
 from synthscope.io.discover import InputFile
 from synthscope.io.streams import decompress_to_temp, open_decompressed, read_chunk
 
@@ -39,12 +41,52 @@ def open_compressed(path: Path, compression: str | None) -> Iterator[BinaryIO]:
             yield raw
 
 
+def refuse_overwriting_inputs(inputs: list[InputFile], targets: list[Path], folders: Sequence[Path] = ()) -> None:
+    """Raise a UsageError when an output path is (a link to) one of the input files, or when an output
+    folder that will be replaced as a whole holds one of them."""
+    existing = [t for t in targets if t.exists()]
+    for target in existing:
+        for file in inputs:
+            if os.path.samefile(target, file.path):
+                raise UsageError(f"{target}: this output would overwrite the input {file.label}; choose another output folder")
+    for folder in folders:
+        root = folder.resolve()
+        for file in inputs:
+            if file.path.resolve().is_relative_to(root):
+                raise UsageError(f"{folder}: this output folder is replaced as a whole and holds the input {file.label}; choose another output folder")
+
+
+def output_paths(inputs: list[InputFile], root: Path) -> dict[str, Path]:
+    """Where each input's copy goes under `root`: its relative path (inside the folder or glob it was
+    found by, else its name); a path already taken gets the input's position as a prefix."""
+    paths: dict[str, Path] = {}
+    taken: set[str] = set()
+    for k, f in enumerate(inputs):
+        relative = f.relative or f.path.name
+        if relative.lower() in taken:
+            relative = str(Path(relative).with_name(f"{k:04d}-{Path(relative).name}").as_posix())
+        taken.add(relative.lower())
+        paths[f.label] = root / relative
+    return paths
+
+
 def write_without_rows(file: InputFile, drop: np.ndarray, target: Path, workdir: Path) -> int:
-    """Copy `file` to `target` leaving out the rows numbered in `drop`; returns rows written."""
+    """Copy `file` to `target` leaving out the rows numbered in `drop`; returns rows written.
+
+    The copy is written under a temporary name beside `target` and renamed when complete.
+    """
     drop = np.unique(np.asarray(drop, dtype=np.int64))
-    if file.format == "parquet":
-        return _parquet_without(file, drop, target, workdir)
-    return _jsonl_without(file, drop, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        if file.format == "parquet":
+            written = _parquet_without(file, drop, partial, workdir)
+        else:
+            written = _jsonl_without(file, drop, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
 
 
 def _parquet_without(file: InputFile, drop: np.ndarray, target: Path, workdir: Path) -> int:
@@ -53,7 +95,7 @@ def _parquet_without(file: InputFile, drop: np.ndarray, target: Path, workdir: P
     written = 0
     start = 0
     with open_compressed(target, file.compression) as out:
-        writer = pq.ParquetWriter(out, source.schema_arrow, compression="zstd")
+        writer = pq.ParquetWriter(out, source.schema_arrow, compression=parquet_codec(source))
         try:
             for batch in source.iter_batches(batch_size=65_536):
                 rows = np.arange(start, start + batch.num_rows, dtype=np.int64)
@@ -67,6 +109,17 @@ def _parquet_without(file: InputFile, drop: np.ndarray, target: Path, workdir: P
     if path != file.path:
         path.unlink(missing_ok=True)
     return written
+
+
+_CODECS = {"UNCOMPRESSED": "none", "SNAPPY": "snappy", "GZIP": "gzip", "BROTLI": "brotli", "ZSTD": "zstd", "LZ4": "lz4", "LZ4_RAW": "lz4"}
+
+
+def parquet_codec(source: pq.ParquetFile) -> str:
+    """The compression codec of a Parquet file's first column chunk, as ParquetWriter names it (zstd if unknown)."""
+    meta = source.metadata
+    if meta.num_row_groups == 0 or meta.num_columns == 0:
+        return "zstd"
+    return _CODECS.get(str(meta.row_group(0).column(0).compression).upper(), "zstd")
 
 
 def _jsonl_without(file: InputFile, drop: np.ndarray, target: Path) -> int:

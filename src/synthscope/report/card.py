@@ -49,8 +49,10 @@ def insert_metadata(card: str, yaml_block: str, label: str = "card") -> str:
 
 def update_card_file(path: Path, report: dict[str, Any], metadata: bool = False) -> None:
     """Insert the report's section (and, with `metadata`, its YAML summary) into the card at `path`."""
+    from synthscope.io.writable import check_output_file
     from synthscope.report.markdown import render_card_yaml_summary, render_section
 
+    check_output_file(path, "the dataset card")
     try:
         text = path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
@@ -59,4 +61,6 @@ def update_card_file(path: Path, report: dict[str, Any], metadata: bool = False)
     if metadata:
         updated = insert_metadata(updated, render_card_yaml_summary(report), str(path))
     if updated != text:
-        path.write_text(updated, encoding="utf-8")
+        from synthscope.io.writable import write_text_atomically
+
+        write_text_atomically(path, updated)

@@ -38,6 +38,9 @@ class CheckSettings:
     max_diversity_drop: float | None = None
     diversity_metrics: tuple[str, ...] = KEY_DIVERSITY
     synthetic_bound: str = "estimate"
+    # a synthetic fraction left null because the source is in languages the calibration profile does not
+    # cover warns instead of failing the checks that need it
+    allow_unsupported_language: bool = False
     metrics: dict[str, MetricRule] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-source overrides (parsed kwargs)
 
@@ -78,6 +81,7 @@ class CheckSettings:
             "max_diversity_drop": self.max_diversity_drop,
             "diversity_metrics": list(self.diversity_metrics),
             "synthetic_bound": self.synthetic_bound,
+            "allow_unsupported_language": self.allow_unsupported_language,
             "metrics": {k: {"max": r.max, "min": r.min, "level": r.level} for k, r in self.metrics.items()},
         }
         if self.sources:
@@ -92,11 +96,15 @@ class CheckSettings:
 
 
 _NUMBER_KEYS = ("fail_on_synthetic", "fail_on_near_dup", "max_synthetic_increase", "max_diversity_drop")
+KNOWN_SECTIONS = ("checks",)  # the tables synthscope reads from synthscope.toml / [tool.synthscope]
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+def _number(value: Any, where: str, upper: float | None = None) -> float:
+    """A non-negative number (at most `upper` when given), else a UsageError naming `where`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
         raise UsageError(f"{where}: expected a non-negative number, got {value!r}")
+    if upper is not None and value > upper:
+        raise UsageError(f"{where}: expected a number from 0 to {upper:g} (a fraction), got {value!r}")
     return float(value)
 
 
@@ -125,11 +133,11 @@ def _parse_table(table: dict[str, Any], where: str, allow_sources: bool) -> dict
     """Validated keyword arguments of CheckSettings from one TOML table."""
     if not isinstance(table, dict):
         raise UsageError(f"{where}: expected a table, got {table!r}")
-    allowed = {*_NUMBER_KEYS, "diversity_metrics", "synthetic_bound", "metrics"} | ({"sources"} if allow_sources else set())
+    allowed = {*_NUMBER_KEYS, "diversity_metrics", "synthetic_bound", "allow_unsupported_language", "metrics"} | ({"sources"} if allow_sources else set())
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise UsageError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
-    kwargs: dict[str, Any] = {k: _number(table[k], f"{where}.{k}") for k in _NUMBER_KEYS if k in table}
+    kwargs: dict[str, Any] = {k: _number(table[k], f"{where}.{k}", upper=1.0) for k in _NUMBER_KEYS if k in table}
     if "diversity_metrics" in table:
         names = table["diversity_metrics"]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -139,6 +147,10 @@ def _parse_table(table: dict[str, Any], where: str, allow_sources: bool) -> dict
         if table["synthetic_bound"] not in SYNTHETIC_BOUNDS:
             raise UsageError(f"{where}.synthetic_bound: expected one of {', '.join(SYNTHETIC_BOUNDS)}")
         kwargs["synthetic_bound"] = table["synthetic_bound"]
+    if "allow_unsupported_language" in table:
+        if not isinstance(table["allow_unsupported_language"], bool):
+            raise UsageError(f"{where}.allow_unsupported_language: expected true or false, got {table['allow_unsupported_language']!r}")
+        kwargs["allow_unsupported_language"] = table["allow_unsupported_language"]
     if "metrics" in table:
         if not isinstance(table["metrics"], dict):
             raise UsageError(f"{where}.metrics: expected a table of metric rules")
@@ -157,8 +169,24 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: a folder, not a config file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML ({exc})") from None
+
+
+def _check_sections(table: Any, where: str) -> None:
+    """Unknown sections (a `[check]` for `[checks]`) are errors: a typo would silently run no check."""
+    if not isinstance(table, dict):
+        raise UsageError(f"{where}: expected a table, got {table!r}")
+    unknown = sorted(set(table) - set(KNOWN_SECTIONS))
+    if unknown:
+        known = ", ".join(f"[{k}]" for k in KNOWN_SECTIONS)
+        raise UsageError(f"{where}: unknown section [{unknown[0]}] (known: {known})")
 
 
 def find_config(start: Path) -> Path | None:
@@ -175,17 +203,19 @@ def find_config(start: Path) -> Path | None:
 def load_settings(path: Path | None) -> CheckSettings:
     """Settings from a config file: [checks] of synthscope.toml, or [tool.synthscope.checks] of pyproject.toml.
 
-    Other sections are left to other parts of synthscope; keys inside the checks table are validated.
+    Unknown sections, unknown keys and out-of-range values are UsageErrors naming them.
     """
     if path is None:
         return CheckSettings()
     data = _read_toml(path)
     tool = data.get("tool", {}).get("synthscope") if isinstance(data.get("tool"), dict) else None
     if tool is not None:
+        _check_sections(tool, f"{path}: [tool.synthscope]")
         data, where = tool, f"{path}: [tool.synthscope.checks]"
     elif path.name == "pyproject.toml":
         raise UsageError(f"{path}: no [tool.synthscope] table")
     else:
+        _check_sections(data, str(path))
         where = f"{path}: [checks]"
     return parse_settings(data.get("checks", {}), where)
 

@@ -14,6 +14,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from synthscope.report.escape import html_text, json_for_html, printable
 from synthscope.report.markdown import TITLE, limitations, method_line, source_table
 from synthscope.report.metrics import EXACT_DUP, NEAR_DUP, SYNTHETIC, label, metric_value
 
@@ -37,7 +38,9 @@ def _height(n: int) -> int:
 
 
 def _names(sources: list[dict[str, Any]]) -> list[str]:
-    return [str(s["source"]) for s in sources]
+    """Source names as chart labels: plotly reads labels as pseudo-HTML, so they are entity-escaped
+    (and shown literally)."""
+    return [html.escape(printable(s["source"]), quote=False) for s in sources]
 
 
 def _documents_figure(sources: list[dict[str, Any]]) -> Any:
@@ -156,8 +159,8 @@ def build_figures(report: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    head = "".join(f"<th>{html_text(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -170,9 +173,10 @@ def _checks_html(report: dict[str, Any]) -> str:
          f"{r['op']} {r['threshold']:.4g}", "—" if r["baseline"] is None else f"{r['baseline']:.4g}", r["message"]]
         for r in sorted(checks["results"], key=lambda r: r["status"] == "pass")
     ]
-    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in checks.get("warnings", []))
+    warnings = "".join(f"<li>{html_text(w)}</li>" for w in checks.get("warnings", []))
+    status = html_text(checks["status"])
     return (
-        f'<h2>Checks: <span class="status-{checks["status"]}">{checks["status"].upper()}</span> (exit code {checks["exit_code"]})</h2>'
+        f'<h2>Checks: <span class="status-{status}">{status.upper()}</span> (exit code {html_text(checks["exit_code"])})</h2>'
         + _html_table(["Result", "Check", "Source", "Metric", "Value", "Threshold", "Baseline", "Message"], rows)
         + (f"<ul>{warnings}</ul>" if warnings else "")
     )
@@ -217,23 +221,23 @@ _LOADER = """
 def render_html(report: dict[str, Any]) -> str:
     """The whole report as one HTML page with embedded, compressed plotly.js and no network access."""
     figures = build_figures(report)
-    payload = json.dumps([{"id": fid, "figure": json.loads(fig.to_json())} for fid, fig in figures], separators=(",", ":"))
-    payload = payload.replace("</", "<\\/")
-    header, rows, _ = source_table(report, None)
+    payload = json_for_html([{"id": fid, "figure": json.loads(fig.to_json())} for fid, fig in figures])
+    header, rows, _ = source_table(report, None, esc=printable)
     t = report["totals"]
     charts = "".join(f'<div class="chart" id="{fid}"></div>' for fid, _ in figures)
     comparison = ""
     if "comparison" in report:
         from synthscope.report.markdown import comparison_lines
 
-        comparison = "<h2>Changes since the baseline</h2><pre>" + html.escape("\n".join(comparison_lines(report["comparison"], None)[4:])) + "</pre>"
+        lines = comparison_lines(report["comparison"], None, esc=printable)[4:]
+        comparison = "<h2>Changes since the baseline</h2><pre>" + "\n".join(html_text(line) for line in lines) + "</pre>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(TITLE)}</title><style>{_STYLE}</style></head>
 <body data-charts-expected="{len(figures)}">
 <h1>{html.escape(TITLE)}</h1>
-<p>Audited {html.escape(str(report.get("created_at", ""))[:19])} with synthscope {html.escape(report["tool"]["version"])}:
-{t["analysed"]:,} documents in {t["sources"]:,} sources (by {html.escape(report["source_definition"])}) from {len(report["inputs"]):,} input files.</p>
+<p>Audited {html_text(str(report.get("created_at", ""))[:19])} with synthscope {html_text(report["tool"]["version"])}:
+{t["analysed"]:,} documents in {t["sources"]:,} sources (by {html_text(report["source_definition"])}) from {len(report["inputs"]):,} input files.</p>
 {_checks_html(report)}
 <h2>Sources</h2>
 {_html_table(header, rows)}
@@ -241,8 +245,8 @@ def render_html(report: dict[str, Any]) -> str:
 <p id="chart-status">Drawing charts…</p>
 {charts}
 {comparison}
-<h2>Method</h2><p>{html.escape(method_line(report))}</p>
-<h2>Limitations</h2><p>{html.escape(limitations(report))}</p>
+<h2>Method</h2><p>{html_text(method_line(report, code=printable, esc=printable))}</p>
+<h2>Limitations</h2><p>{html_text(limitations(report, code=printable))}</p>
 <script id="figures" type="application/json">{payload}</script>
 <script id="plotlyjs-gzip-base64" type="application/octet-stream">{embedded_plotlyjs()}</script>
 <script>{_LOADER}</script>

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
+
+from synthscope.report.escape import md_code, md_text
 
 from synthscope.report.metrics import (
     EXACT_DUP,
     FLAGGED,
     NEAR_DUP,
     SYNTHETIC,
+    fmt_languages,
     fmt_num,
     fmt_pct,
     fmt_synthetic,
@@ -23,7 +27,11 @@ STATUS_MARK = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn"}
 DIVERSITY_COLUMNS = (("MATTR", "diversity.mattr"), ("distinct-2", "diversity.distinct_2"), ("self-BLEU", "diversity.self_bleu"), ("Vendi", "diversity.vendi_score"))
 
 
+Escape = Callable[[Any], str]  # how a rendering escapes a user string (md_text here, identity for HTML)
+
+
 def _cell(text: Any) -> str:
+    """A table cell; user strings in it are already escaped (md_text turns `|` into an entity)."""
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
@@ -59,34 +67,37 @@ def _first(report: dict[str, Any], key: str) -> dict[str, Any]:
     return next((s[key] for s in report["sources"] if isinstance(s.get(key), dict)), {})
 
 
-def method_line(report: dict[str, Any]) -> str:
-    """Tool version, calibration profile, estimator, budgets, dedup settings and seed in one paragraph."""
-    parts = [f"synthscope {report['tool']['version']} (report schema {report['schema_version']})"]
+def method_line(report: dict[str, Any], code: Escape = md_code, esc: Escape = md_text) -> str:
+    """Tool version, calibration profile, estimator, budgets, dedup settings and seed in one paragraph.
+
+    `code` renders names shown as code (profile, baseline, embedder), `esc` other report strings.
+    """
+    parts = [f"synthscope {esc(report['tool']['version'])} (report schema {esc(report['schema_version'])})"]
     if any(isinstance(s.get("synthetic_fraction"), dict) for s in report["sources"]):
-        method = _first(report, "synthetic_fraction").get("method", "mle")
+        method = esc(_first(report, "synthetic_fraction").get("method", "mle"))
         conf = _confidence(report)
         interval = f", {conf:.0%} intervals (bootstrap, widened by held-out calibration error)" if conf else ""
-        parts.append(f"synthetic fraction: {method} against calibration profile `{profile_name(report) or 'default'}`{interval}")
+        parts.append(f"synthetic fraction: {method} against calibration profile {code(profile_name(report) or 'default')}{interval}")
         if report.get("baseline", {}).get("is_human"):
-            parts.append(f"human reference per source: baseline `{report['baseline']['path']}`")
+            parts.append(f"human reference per source: baseline {code(report['baseline']['path'])}")
     else:
         parts.append("synthetic fraction: not measured (detect analyzer did not run)")
     dedup = report.get("analyzers", {}).get("dedup")
     if dedup:
         keys = ("threshold", "minhash_threshold", "num_perm", "ngram")
-        parts.append("dedup: " + ", ".join(f"{k}={dedup[k]}" for k in keys if k in dedup) if any(k in dedup for k in keys) else "dedup: exact + MinHash")
+        parts.append("dedup: " + ", ".join(f"{k}={esc(dedup[k])}" for k in keys if k in dedup) if any(k in dedup for k in keys) else "dedup: exact + MinHash")
     div = _first(report, "diversity")
     if div:
         budget = ", ".join(
             f"{v:,} {k.removeprefix('budget_')}" for k, v in div.items() if k.startswith("budget_") and isinstance(v, int)
         )
-        parts.append(f"diversity budget per source: {budget or 'see report.json'}" + (f", embedder `{div['embedder']}`" if div.get("embedder") else ""))
-    parts.append(f"seed {report.get('options', {}).get('seed', '—')}")
+        parts.append(f"diversity budget per source: {budget or 'see report.json'}" + (f", embedder {code(div['embedder'])}" if div.get("embedder") else ""))
+    parts.append(f"seed {esc(report.get('options', {}).get('seed', '—'))}")
     return "; ".join(parts) + "."
 
 
-def source_table(report: dict[str, Any], max_rows: int | None) -> tuple[list[str], list[list[str]], int]:
-    """Header, formatted rows (at most `max_rows`) and the number of sources left out."""
+def source_table(report: dict[str, Any], max_rows: int | None, esc: Escape = md_text) -> tuple[list[str], list[list[str]], int]:
+    """Header, formatted rows (at most `max_rows`, source names through `esc`) and the number of sources left out."""
     conf = _confidence(report)
     header = [
         "Source",
@@ -97,17 +108,17 @@ def source_table(report: dict[str, Any], max_rows: int | None) -> tuple[list[str
         "Near dup.",
         *(t for t, _ in DIVERSITY_COLUMNS),
     ]
-    rows, hidden = _source_rows(report, max_rows)
+    rows, hidden = _source_rows(report, max_rows, esc)
     return header, rows, hidden
 
 
-def _source_rows(report: dict[str, Any], max_rows: int | None) -> tuple[list[list[str]], int]:
+def _source_rows(report: dict[str, Any], max_rows: int | None, esc: Escape) -> tuple[list[list[str]], int]:
     shown = report["sources"] if max_rows is None else report["sources"][:max_rows]
     rows = []
     for s in shown:
         rows.append(
             [
-                s["source"],
+                esc(s["source"]),
                 f"{int(s.get('documents', 0)):,}",
                 fmt_synthetic(s),
                 fmt_pct(metric_value(s, FLAGGED)),
@@ -134,11 +145,11 @@ def _checks_lines(checks: dict[str, Any], max_rows: int | None) -> list[str]:
         return [
             [
                 STATUS_MARK[r["status"]],
-                r["check"],
-                r["source"] or "—",
-                label(r["metric"]),
+                md_text(r["check"]),
+                md_text(r["source"] or "—"),
+                md_text(label(r["metric"])),
                 fmt_num(r["value"], 4),
-                f"{r['op']} {r['threshold']:.4g}",
+                f"{r['op'] if r['op'] in ('<=', '>=') else md_text(r['op'])} {r['threshold']:.4g}",
                 fmt_num(r["baseline"], 4),
             ]
             for r in items
@@ -160,7 +171,7 @@ def _checks_lines(checks: dict[str, Any], max_rows: int | None) -> list[str]:
             lines.append(f"\n… and {len(passed) - limit} more passed checks (see report.json).")
         lines += ["", "</details>", ""]
     for note in checks.get("warnings", [])[: limit or None]:
-        lines.append(f"- ⚠️ {note}")
+        lines.append(f"- ⚠️ {md_text(note)}")
     if checks.get("warnings"):
         lines.append("")
     return lines
@@ -176,7 +187,7 @@ def _rel(delta: dict[str, Any]) -> str:
     return "—" if r is None else f"{100 * r:+.1f}%"
 
 
-def comparison_lines(comparison: dict[str, Any], max_rows: int | None) -> list[str]:
+def comparison_lines(comparison: dict[str, Any], max_rows: int | None, esc: Escape = md_text) -> list[str]:
     """'Changes since the baseline' table: rises in percentage points, diversity changes relative."""
     rows_data = sorted(
         comparison["sources"],
@@ -190,19 +201,20 @@ def comparison_lines(comparison: dict[str, Any], max_rows: int | None) -> list[s
         docs = m.get("documents", {})
         doc_text = f"{int(docs['old'] or 0):,} → {int(docs['new'] or 0):,}" if docs else "—"
         rows.append(
-            [r["source"], r["status"], doc_text, _pp(m.get(SYNTHETIC, {})), _pp(m.get(EXACT_DUP, {})), _pp(m.get(NEAR_DUP, {}))]
+            [esc(r["source"]), esc(r["status"]), doc_text, _pp(m.get(SYNTHETIC, {})), _pp(m.get(EXACT_DUP, {})), _pp(m.get(NEAR_DUP, {}))]
             + [_rel(m.get(path, {})) for _, path in DIVERSITY_COLUMNS]
         )
     old = comparison.get("old", {})
-    lines = ["### Changes since the baseline", "", f"Baseline audited {str(old.get('created_at', '—'))[:10]} with synthscope {old.get('tool_version', '—')}.", ""]
+    lines = ["### Changes since the baseline", "", f"Baseline audited {esc(str(old.get('created_at', '—'))[:10])} with synthscope {esc(old.get('tool_version', '—'))}.", ""]
     lines += _table(header, rows, align_right_from=2)
     if len(rows_data) > len(shown):
         lines.append(f"\n… and {len(rows_data) - len(shown)} more sources (see report.json).")
     return lines + [""]
 
 
-def limitations(report: dict[str, Any]) -> str:
-    """A short paragraph on what the numbers do and do not say, with this report's caveats."""
+def limitations(report: dict[str, Any], code: Escape = md_code) -> str:
+    """A short paragraph on what the numbers do and do not say, with this report's caveats (source
+    names through `code`)."""
     text = (
         "Synthetic fractions are statistical estimates of a share of documents from explainable stylometric "
         "features, calibrated on labelled human and machine text; they do not prove that any single document "
@@ -213,9 +225,17 @@ def limitations(report: dict[str, Any]) -> str:
         "threshold. Diversity metrics use the same sample budget for every source, so they compare sources "
         "and snapshots rather than describe whole corpora."
     )
-    low = [s["source"] for s in report["sources"] if isinstance(s.get("synthetic_fraction"), dict) and s["synthetic_fraction"].get("low_confidence")]
+    sfs = [(s, s.get("synthetic_fraction")) for s in report["sources"]]
+    low = [s["source"] for s, sf in sfs if isinstance(sf, dict) and sf.get("low_confidence") and not sf.get("reason")]
+    unsupported = [s for s, sf in sfs if isinstance(sf, dict) and sf.get("reason") == "unsupported_language"]
+    if unsupported:
+        langs = ", ".join(md_text(c) for c in report.get("summary", {}).get("detect", {}).get("profile_languages", [])) or "en"
+        names = ", ".join(f"{code(s['source'])} ({md_text(fmt_languages(s))})" for s in unsupported[:5])
+        names += f" and {len(unsupported) - 5} more" if len(unsupported) > 5 else ""
+        text += (f" No synthetic estimate for sources mostly in languages the calibration profile does not cover "
+                 f"(it covers {langs}): {names}.")
     if low:
-        names = ", ".join(f"`{n}`" for n in low[:5]) + (f" and {len(low) - 5} more" if len(low) > 5 else "")
+        names = ", ".join(code(n) for n in low[:5]) + (f" and {len(low) - 5} more" if len(low) > 5 else "")
         text += f" Low-confidence estimates (too few documents): {names}."
     missing = [
         what
@@ -234,16 +254,21 @@ def limitations(report: dict[str, Any]) -> str:
 def render_section(report: dict[str, Any], max_rows: int | None = MAX_ROWS, heading_level: int = 2) -> str:
     """The dataset-card section: summary line, per-source table, method, checks, changes, limitations."""
     t = report["totals"]
-    date = str(report.get("created_at", ""))[:10]
+    date = md_text(str(report.get("created_at", ""))[:10])
     lines = [
         f"{'#' * heading_level} {TITLE}",
         "",
-        f"Audited {date} with synthscope {report['tool']['version']}: {t['analysed']:,} documents in "
-        f"{t['sources']:,} sources (by {report['source_definition']}) from {len(report['inputs']):,} input files "
+        f"Audited {date} with synthscope {md_text(report['tool']['version'])}: {t['analysed']:,} documents in "
+        f"{t['sources']:,} sources (by {md_text(report['source_definition'])}) from {len(report['inputs']):,} input files "
         f"({t['rows_read']:,} rows read; {t.get('empty', 0):,} empty, {t.get('malformed', 0):,} malformed, "
-        f"{t.get('skipped', 0):,} skipped).",
+        f"{t.get('skipped', 0):,} skipped"
+        + (f", {t['other_language']:,} in other languages than --language" if t.get("other_language") else "")
+        + ").",
         "",
     ]
+    languages = report.get("summary", {}).get("languages", {}).get("languages", [])
+    if languages and any(l["language"] != "en" for l in languages):
+        lines += ["Languages: " + ", ".join(f"{md_text(l['language'])} {100 * l['share']:.1f}%" for l in languages) + ".", ""]
     header, rows, hidden = source_table(report, max_rows)
     lines += _table(header, rows)
     if hidden > 0:
@@ -260,6 +285,9 @@ def render_section(report: dict[str, Any], max_rows: int | None = MAX_ROWS, head
 SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                    (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"),
                    (10_000_000_000, "1B<n<10B"))
+
+
+_SIZE_NAMES = {name for _, name in SIZE_CATEGORIES} | {"n>10B"}
 
 
 def size_category(documents: int) -> str:
@@ -300,10 +328,19 @@ def _yaml(value: Any, indent: int = 0) -> list[str]:
         if isinstance(item, dict):
             lines += [f"{pad}{key}:", *_yaml(item, indent + 2)]
         elif isinstance(item, list):
-            lines += [f"{pad}{key}:", *(f"{pad}- {json.dumps(v, ensure_ascii=False)}" for v in item)]
+            lines += [f"{pad}{key}:", *(f"{pad}- {_yaml_scalar(v)}" for v in item)]
         else:
-            lines.append(f"{pad}{key}: {json.dumps(item, ensure_ascii=False)}")
+            lines.append(f"{pad}{key}: {_yaml_scalar(item)}")
     return lines
+
+
+def _yaml_scalar(value: Any) -> str:
+    """A JSON scalar (YAML reads it as the same value); in strings from the report (not our size
+    categories such as "1K<n<10K"), `<`, `>` and `&` as \\u escapes."""
+    text = json.dumps(value, ensure_ascii=False)
+    if value in _SIZE_NAMES:
+        return text
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def render_card_yaml(report: dict[str, Any]) -> str:

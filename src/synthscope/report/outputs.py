@@ -41,14 +41,19 @@ def parse_formats(spec: str | tuple[str, ...] | None) -> tuple[str, ...]:
 
 
 def write_outputs(report: dict[str, Any], out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """Write report.json / report.md / report.html into `out_dir`; returns the paths written."""
+    """Write report.json / report.md / report.html into `out_dir` as one set; returns the paths written.
+
+    Every rendering is made first, written under a temporary name, then renamed into place; report
+    files of formats not written this time (left by an earlier run) are removed, so the folder never
+    holds a mix of two runs.
+    """
+    from synthscope.io.writable import replace_set
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        path = out_dir / FILENAMES[fmt]
-        path.write_text(render(report, fmt), encoding="utf-8")
-        written.append(path)
-    return written
+    files = {out_dir / FILENAMES[fmt]: render(report, fmt) for fmt in formats}
+    stale = [out_dir / FILENAMES[fmt] for fmt in FORMATS if fmt not in formats]
+    replace_set(files, stale)
+    return list(files)
 
 
 def append_step_summary(report: dict[str, Any], environ: dict[str, str] | None = None) -> Path | None:

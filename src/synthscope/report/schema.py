@@ -43,9 +43,11 @@ def _check_shape(report: Any, label: str) -> None:
     """The minimal structure every reader relies on, checked without jsonschema."""
     if not isinstance(report, dict):
         raise InputError(f"{label}: not a synthscope report (top level is not an object)")
-    version = report.get("schema_version")
-    if not isinstance(version, str) or not version.split(".")[0].isdigit():
+    if "schema_version" not in report:
         raise InputError(f"{label}: not a synthscope report (no schema_version)")
+    version = report["schema_version"]
+    if not isinstance(version, str) or not version.split(".")[0].isdigit():
+        raise InputError(f"{label}: schema_version must be a string such as \"1.1\", got {json.dumps(version)}")
     if int(version.split(".")[0]) != SUPPORTED_MAJOR:
         raise InputError(f"{label}: report schema {version} is not supported (this synthscope reads {SUPPORTED_MAJOR}.x)")
     sources = report.get("sources")

@@ -7,6 +7,10 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from synthscope.report.escape import printable, terminal_text
+from synthscope.report.metrics import fmt_languages, null_reason_text
 
 MAX_ROWS = 50
 
@@ -17,8 +21,9 @@ def _fmt_pct(value: Any) -> str:
 
 def render_summary(report: dict[str, Any], console: Console) -> None:
     """Print the per-source table and the accounting line."""
-    table = Table(title=f"synthscope audit — sources by {report['source_definition']}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    longest = max((len(str(s["source"])) for s in report["sources"][:MAX_ROWS]), default=6)
+    title = terminal_text(f"synthscope audit — sources by {report['source_definition']}")
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    longest = max((len(printable(s["source"])) for s in report["sources"][:MAX_ROWS]), default=6)
     table.add_column("source", overflow="fold", min_width=min(longest, 32))
     table.add_column("docs", justify="right", no_wrap=True)
     extra_columns = _extra_columns(report)
@@ -28,15 +33,15 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
         table.add_column(title, justify="right", no_wrap=True)
     titles = [title for title, _ in extra_columns]
     if "synthetic" in titles or "exact" in titles:
-        table.caption = "synthetic: estimate \\[interval], ? = low confidence; exact, near: duplicate shares"
+        table.caption = Text("synthetic: estimate [interval], ? = low confidence; exact, near: duplicate shares")
     for src in report["sources"][:MAX_ROWS]:
-        row = [str(src["source"]), f"{src.get('documents', 0):,}"]
-        row += [getter(src) for _, getter in extra_columns]
+        row = [terminal_text(src["source"]), Text(f"{src.get('documents', 0):,}")]
+        row += [Text(getter(src)) for _, getter in extra_columns]
         table.add_row(*row)
     console.print(table)
     hidden = len(report["sources"]) - MAX_ROWS
     if hidden > 0:
-        console.print(f"… and {hidden} more sources (see report.json)")
+        console.print(f"… and {hidden} more sources (see report.json)", markup=False, highlight=False)
     below = report.get("summary", {}).get("diversity", {}).get("sources_below_budget", [])
     if below:
         d = report["summary"]["diversity"]
@@ -45,17 +50,20 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
             f"({d['budget_tokens']:,} tokens, {d['budget_documents']:,} documents); "
             "their size-sensitive metrics compare only with sources of the same size",
             style="yellow",
+            markup=False,
             highlight=False,
         )
     t = report["totals"]
     console.print(
         f"rows read {t['rows_read']:,}: analysed {t['analysed']:,}, empty {t['empty']:,}, "
         f"malformed {t['malformed']:,}, skipped {t['skipped']:,}"
+        + (f", other language {t['other_language']:,}" if t.get("other_language") else "")
         + (f"; {t['invalid_utf8']:,} with invalid UTF-8 (decoded with replacement)" if t["invalid_utf8"] else ""),
+        markup=False,
         highlight=False,
     )
     for location in report.get("malformed_examples", [])[:5]:
-        console.print(f"  malformed: {location}", style="yellow", highlight=False)
+        console.print(terminal_text(f"  malformed: {location}", style="yellow"), highlight=False)
 
 
 def _extra_columns(report: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -66,11 +74,13 @@ def _extra_columns(report: dict[str, Any]) -> list[tuple[str, Any]]:
         # estimate [interval] in percent; "?" marks a low-confidence (small) source
         def synthetic(s: dict[str, Any]) -> str:
             sf = s.get("synthetic_fraction")
-            if not sf:
-                return "—"
+            if not sf or sf.get("estimate") is None:
+                return null_reason_text(s)
             mark = "?" if sf.get("low_confidence") else ""
             return f"{100 * sf['estimate']:.0f}% [{100 * sf['ci_low']:.0f}–{100 * sf['ci_high']:.0f}]{mark}"
         columns.append(("synthetic", synthetic))
+    if any(len(s.get("languages") or []) > 1 or (s.get("languages") or [{}])[0].get("language") not in (None, "en") for s in sources):
+        columns.append(("language", fmt_languages))
     if any("exact_duplicate_fraction" in s for s in sources):
         columns.append(("exact", lambda s: _fmt_pct(s.get("exact_duplicate_fraction"))))
     if any("near_duplicate_fraction" in s for s in sources):
@@ -97,20 +107,21 @@ def render_checks(report: dict[str, Any], console: Console, max_rows: int = MAX_
         for r in bad[:max_rows]:
             style = "red" if r["status"] == "fail" else "yellow"
             table.add_row(
-                f"[{style}]{r['status']}[/{style}]",
-                r["check"],
-                str(r["source"] or "—"),
-                r["metric"],
-                "—" if r["value"] is None else f"{r['value']:.4g}",
-                f"{r['op']} {r['threshold']:.4g}",
-                "—" if r["baseline"] is None else f"{r['baseline']:.4g}",
+                terminal_text(r["status"], style=style),
+                terminal_text(r["check"]),
+                terminal_text(r["source"] or "—"),
+                terminal_text(r["metric"]),
+                Text("—" if r["value"] is None else f"{r['value']:.4g}"),
+                terminal_text(f"{r['op']} {r['threshold']:.4g}"),
+                Text("—" if r["baseline"] is None else f"{r['baseline']:.4g}"),
             )
         console.print(table)
     for note in checks.get("warnings", [])[:max_rows]:
-        console.print(f"warning: {note}", style="yellow", highlight=False)
-    colour = {"pass": "green", "warn": "yellow", "fail": "red"}[checks["status"]]
+        console.print(terminal_text(f"warning: {note}", style="yellow"), highlight=False)
+    colour = {"pass": "green", "warn": "yellow", "fail": "red"}.get(checks["status"], "")
     passed = sum(r["status"] == "pass" for r in results)
     console.print(
-        f"checks: [{colour}]{checks['status'].upper()}[/{colour}] — {passed} of {len(results)} passed (exit code {checks['exit_code']})",
+        Text.assemble("checks: ", terminal_text(checks["status"].upper(), style=colour),
+                      f" — {passed} of {len(results)} passed (exit code {checks['exit_code']})"),
         highlight=False,
     )

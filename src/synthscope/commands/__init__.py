@@ -1,0 +1,1 @@
+"""One module per command's job: options -> pipeline -> outputs. The CLI parses, calls these, renders."""
