@@ -219,7 +219,7 @@ def test_rows_not_analysed_are_recorded_and_not_written(small_mixture: pl.DataFr
     lines.insert(25, "")  # a blank line is not a row
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    result = cli("filter", path, "-o", tmp_path / "out", "--min-chars", "20", "-q")
+    result = cli("filter", path, "-o", tmp_path / "out", "--min-chars", "20", "--batch-size", "7", "-q")
     assert result.exit_code == 0, result.stderr
     decisions = pl.read_parquet(tmp_path / "out" / "decisions.parquet")
     assert decisions.height == 43 and decisions["row"].is_sorted()
