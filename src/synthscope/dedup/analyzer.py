@@ -137,7 +137,7 @@ class DedupAnalyzer:
             "verify_candidates": o.verify,
             "keep": o.keep,
             "exact_hash": "xxh3_64 of normalised text",
-            "shingles": f"word {o.ngram}-grams of tokens; shorter documents are one shingle",
+            "shingles": f"{o.ngram}-grams of tokens (words; characters in scripts without spaces: see tokenization); shorter documents are one shingle",
         }
 
     # ----------------------------------------------------------------------------------- helpers

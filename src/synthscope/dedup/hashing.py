@@ -1,7 +1,7 @@
 """Word n-gram shingles and their 32-bit hashes, vectorised over a batch of token lists.
 
-A shingle is `ngram` consecutive tokens (from `synthscope.text.tokenize`) joined by one space and
-encoded as UTF-8. A document with fewer than `ngram` tokens (but at least one) is one shingle of
+A shingle is `ngram` consecutive tokens (from `synthscope.text.tokenize`: words, or characters for
+documents in scripts written without spaces, such as Chinese) joined by one space and encoded as UTF-8. A document with fewer than `ngram` tokens (but at least one) is one shingle of
 all its tokens; a document without tokens has no shingles (its MinHash is the empty sketch, as in
 datasketch when nothing is added).
 
@@ -31,7 +31,7 @@ _U64 = np.uint64
 
 
 def shingles(text: str, ngram: int = DEFAULT_NGRAM) -> list[bytes]:
-    """The word n-gram shingles of one raw text (normalised and tokenised as batches are)."""
+    """The token n-gram shingles of one raw text (normalised and tokenised as batches are)."""
     _check_ngram(ngram)
     tokens = tokenize(text)
     if not tokens:

@@ -16,12 +16,13 @@ import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, calibration_draws, estimate_fractions
-from synthscope.detect.features import FEATURES, compute_features
+from synthscope.detect.features import FEATURES, compute_features, frequency_language
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
 from synthscope.detect.reference import (
     POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references, reference_densities,
 )
 from synthscope.errors import InputError
+from synthscope.language import LANGUAGE, UNDETERMINED
 from synthscope.detect.scorer import LinearModel
 from synthscope.text import N_TOKENS
 
@@ -38,9 +39,10 @@ def model_of(profile: CalibrationProfile) -> LinearModel:
     )
 
 
-def score_batch(batch: pl.DataFrame, model: LinearModel) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """(raw features, standardised features, logit scores) of a prepared batch."""
-    features = compute_features(batch)
+def score_batch(batch: pl.DataFrame, model: LinearModel, language: str | None = "en") -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """(raw features, standardised features, logit scores) of a prepared batch; word frequencies from
+    `language`'s table (a profile's `frequency_language`)."""
+    features = compute_features(batch, language)
     z = model.standardise(features, batch[N_TOKENS].to_numpy().astype(np.float64))
     return features, z, model.logits(z)
 
@@ -60,11 +62,38 @@ class SourceEstimates:
 class SourceScores:
     """One source's mergeable detect state."""
 
-    counts: np.ndarray  # documents per logit bin
+    counts: np.ndarray  # documents per logit bin (documents in a language the profile supports)
     z_sum: np.ndarray  # sum of standardised features
+    unsupported: int = 0  # documents left out: identified as a language the profile was not calibrated on
 
     def __add__(self, other: SourceScores) -> SourceScores:
-        return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum)
+        return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum, self.unsupported + other.unsupported)
+
+
+UNSUPPORTED_LANGUAGE = "unsupported_language"
+
+
+def supported_rows(batch: pl.DataFrame, profile: CalibrationProfile) -> np.ndarray | None:
+    """Boolean mask of the rows whose language the profile judges (its languages, or undetermined), or
+    None when all are (or the batch carries no language column)."""
+    if LANGUAGE not in batch.columns:
+        return None
+    codes = batch[LANGUAGE]
+    mask = (codes.is_in(list(profile.languages)) | (codes == UNDETERMINED)).fill_null(True).to_numpy()
+    return None if mask.all() else mask
+
+
+def null_reason(used: float, unsupported: float) -> str | None:
+    """Why a source gets no estimate: fewer of its documents are in languages the profile covers than not."""
+    return UNSUPPORTED_LANGUAGE if unsupported > 0 and used < unsupported else None
+
+
+def language_record(record: dict[str, Any], used: float, unsupported: int, reason: str | None) -> dict[str, Any]:
+    """A `synthetic_fraction` record with the documents it used and left out; emptied, with the reason,
+    when the source is mostly in languages the profile does not cover."""
+    if reason is not None:
+        record = {**record, "estimate": None, "ci_low": None, "ci_high": None, "low_confidence": True, "reason": reason}
+    return {**record, "documents_used": int(round(float(used))), "documents_unsupported": int(unsupported)}
 
 
 class DetectAnalyzer:
@@ -75,6 +104,7 @@ class DetectAnalyzer:
     def __init__(self, profile: CalibrationProfile, confidence: float = 0.9, seed: int = 1, profile_name: str = "default") -> None:
         self.profile = profile
         self.model = model_of(profile)
+        self.frequency_language = frequency_language(profile.languages)
         self.confidence = confidence
         self.seed = seed
         self.profile_name = profile_name
@@ -91,18 +121,33 @@ class DetectAnalyzer:
         return {}
 
     def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
-        _, z, logits = score_batch(batch, self.model)
-        return self.state_of(batch[SOURCE], z, logits)
+        supported, z, logits = self.score_supported(batch)
+        return self.state_of(batch[SOURCE], z, logits, supported)
 
-    def state_of(self, source: pl.Series, z: np.ndarray, logits: np.ndarray) -> dict[str, SourceScores]:
-        """The state of documents already scored: their sources, standardised features and logits."""
+    def score_supported(self, batch: pl.DataFrame) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """(supported-row mask or None for all rows, standardised features, logits) of the rows in a
+        language the profile covers: documents in other languages are never scored."""
+        supported = supported_rows(batch, self.profile)
+        scored = batch if supported is None else batch.filter(pl.Series(supported))
+        if scored.height == 0:
+            return supported, np.zeros((0, len(self.model.features))), np.zeros(0)
+        _, z, logits = score_batch(scored, self.model, self.frequency_language)
+        return supported, z, logits
+
+    def state_of(self, source: pl.Series, z: np.ndarray, logits: np.ndarray, supported: np.ndarray | None = None) -> dict[str, SourceScores]:
+        """The state of documents already scored: their sources, standardised features and logits (of the
+        `supported` rows only, when a mask is given: the others are counted as unsupported)."""
         sources, codes = np.unique(source.to_numpy().astype(str), return_inverse=True)
+        unsupported = np.zeros(len(sources), dtype=np.int64)
+        if supported is not None:
+            np.add.at(unsupported, codes[~supported], 1)
+            codes = codes[supported]
         bins = score_bins(logits)
         counts = np.zeros((len(sources), N_BINS))
         np.add.at(counts, (codes, bins), 1.0)
-        z_sum = np.zeros((len(sources), z.shape[1]))
+        z_sum = np.zeros((len(sources), len(self.model.features)))
         np.add.at(z_sum, codes, z)
-        return {str(s): SourceScores(counts[i], z_sum[i]) for i, s in enumerate(sources)}
+        return {str(s): SourceScores(counts[i], z_sum[i], int(unsupported[i])) for i, s in enumerate(sources)}
 
     def merge(self, a: dict[str, SourceScores], b: dict[str, SourceScores]) -> dict[str, SourceScores]:
         out = dict(a)
@@ -118,12 +163,15 @@ class DetectAnalyzer:
         flagged, acc = adjusted_counts(counts, self.profile)
         tops = self.top_features(counts.sum(axis=1), z_sum)
         edges = LOGIT_EDGES.tolist()
+        used = counts.sum(axis=1)
+        unsupported = np.array([state[s].unsupported for s in sources], dtype=np.int64)
+        reasons = [null_reason(float(used[i]), float(unsupported[i])) for i in range(len(sources))]
         per_source: dict[str, dict[str, Any]] = {
             source: {
-                "synthetic_fraction": estimated.records[i],
-                "flagged_fraction": round(float(flagged[i]), 4),
-                "synthetic_fraction_adjusted_count": round(float(acc[i]), 4),
-                "top_features": tops[i],
+                "synthetic_fraction": language_record(estimated.records[i], used[i], unsupported[i], reasons[i]),
+                "flagged_fraction": None if reasons[i] else round(float(flagged[i]), 4),
+                "synthetic_fraction_adjusted_count": None if reasons[i] else round(float(acc[i]), 4),
+                "top_features": [] if reasons[i] else tops[i],
                 # the report's score chart and the human reference of `--baseline-is-human`
                 "score_histogram": {"bin_edges": edges, "counts": counts[i].tolist()},
             }
@@ -131,8 +179,8 @@ class DetectAnalyzer:
         }
         if estimated.default_records is not None:
             for i, source in enumerate(sources):
-                per_source[source]["synthetic_fraction_default"] = estimated.default_records[i]
-        return AnalyzerResult(per_source=per_source, summary=self.summary(counts))
+                per_source[source]["synthetic_fraction_default"] = language_record(estimated.default_records[i], used[i], unsupported[i], reasons[i])
+        return AnalyzerResult(per_source=per_source, summary=self.summary(counts, int(unsupported.sum())))
 
     def estimate_sources(self, sources: list[str], counts: np.ndarray) -> SourceEstimates:
         """The synthetic fraction of every source from its (S, K) score histogram, as the report gives it
@@ -199,15 +247,21 @@ class DetectAnalyzer:
             for order_row, top_row, mean_row in zip(order, top, means)
         ]
 
-    def summary(self, counts: np.ndarray) -> dict[str, Any]:
+    def summary(self, counts: np.ndarray, unsupported: int = 0) -> dict[str, Any]:
         total = counts.sum(axis=0) if len(counts) else np.zeros(N_BINS)
-        if total.sum() == 0:
+        if total.sum() == 0 and not unsupported:
             return {}
-        overall = estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed).record(0)
+        reason = null_reason(float(total.sum()), float(unsupported))
+        overall = language_record(
+            estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed).record(0),
+            float(total.sum()), unsupported, reason,
+        )
         return {
             "synthetic_fraction": overall,
-            "flagged_fraction": round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
+            "flagged_fraction": None if reason or total.sum() == 0 else round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
             "documents": int(total.sum()),
+            "documents_unsupported": unsupported,
+            "profile_languages": list(self.profile.languages),
             "profile": self.profile_name,
             **({"human_reference": self.reference_summary()} if self.human_reference is not None else {}),
             "confidence": self.confidence,
@@ -237,6 +291,9 @@ class DetectAnalyzer:
             "method": METHOD,
             "decision_threshold": self.profile.threshold,
             "min_documents": MIN_DOCUMENTS,
+            "languages": list(self.profile.languages),
+            "unsupported_language": "documents identified as another language are left out and counted; a source with fewer "
+            "supported than unsupported documents gets a null estimate with reason 'unsupported_language'",
             "profile_training": self.profile.training,
         }
 

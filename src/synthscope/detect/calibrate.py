@@ -18,8 +18,8 @@ import numpy as np
 import polars as pl
 
 from synthscope.detect.estimator import Densities, adjusted_count, mle_alpha
-from synthscope.detect.features import DIRECTIONS, FEATURE_NAMES
-from synthscope.detect.profile import LOGIT_EDGES, CalibrationProfile, histogram
+from synthscope.detect.features import DIRECTIONS, FEATURE_NAMES, features_for
+from synthscope.detect.profile import DEFAULT_LANGUAGES, LOGIT_EDGES, CalibrationProfile, histogram
 from synthscope.detect.scorer import LinearModel, fit_logistic, fit_normalisation, sigmoid
 
 MAX_HUMAN_FPR = 0.05
@@ -121,12 +121,12 @@ def _folds(data: LabelledFeatures) -> list[np.ndarray]:
     return folds if len(folds) >= 2 else _random_folds(len(data.label))
 
 
-def out_of_fold_logits(data: LabelledFeatures, l2: float = 10.0) -> np.ndarray:
+def out_of_fold_logits(data: LabelledFeatures, l2: float = 10.0, features: list[str] | None = None) -> np.ndarray:
     """Scores of every document by a model fitted on the other random folds (in-domain, unseen)."""
     oof = np.zeros(len(data.label))
     for held in _random_folds(len(data.label)):
         if held.any():
-            oof[held] = model_logits(fit_model(data.subset(~held), l2=l2), data.subset(held))
+            oof[held] = model_logits(fit_model(data.subset(~held), l2=l2, features=features), data.subset(held))
     return oof
 
 
@@ -167,12 +167,12 @@ def _estimate(counts: np.ndarray, profile: CalibrationProfile) -> float:
     return float(mle_alpha(counts, human.pooled(), synth.pooled())[0])
 
 
-def cross_validate(data: LabelledFeatures, l2: float = 10.0, seed: int = 0, mix_size: int = 200) -> CrossValidation:
+def cross_validate(data: LabelledFeatures, l2: float = 10.0, seed: int = 0, mix_size: int = 200, features: list[str] | None = None) -> CrossValidation:
     """Leave-one-group-out (or random-fold) estimates on held-out pure and mixed sets."""
     rng = np.random.default_rng(seed)
     result = CrossValidation()
     for held in _folds(data):
-        model = fit_model(data.subset(~held), l2=l2)
+        model = fit_model(data.subset(~held), l2=l2, features=features)
         profile = _simple_profile(model, data.subset(~held))
         test = data.subset(held)
         logits = model_logits(model, test)
@@ -190,20 +190,26 @@ def cross_validate(data: LabelledFeatures, l2: float = 10.0, seed: int = 0, mix_
     return result
 
 
-def fit_profile(data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[str, Any] | None = None) -> tuple[CalibrationProfile, CrossValidation]:
+def fit_profile(
+    data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[str, Any] | None = None, languages: list[str] | None = None
+) -> tuple[CalibrationProfile, CrossValidation]:
     """Fit the scorer on all documents; score histograms and held-out errors from left-out groups.
 
     `l2=None` chooses the penalty from L2_GRID by the leave-one-group-out quantification error (not
-    random folds: the error that matters is on a domain the model has not seen).
+    random folds: the error that matters is on a domain the model has not seen). `languages` (default
+    English) are the calibration text's languages: the profile records them, and only the features that
+    apply to them are fitted (`features.features_for`).
     """
     if len(np.unique(data.label)) < 2:
         raise ValueError("calibration needs both human and synthetic documents")
+    languages = list(languages or DEFAULT_LANGUAGES)
+    features = features_for(languages)
     if l2 is None:
-        l2, cv = min(((c, cross_validate(data, l2=c)) for c in L2_GRID), key=lambda t: t[1].mae())
+        l2, cv = min(((c, cross_validate(data, l2=c, features=features)) for c in L2_GRID), key=lambda t: t[1].mae())
     else:
-        cv = cross_validate(data, l2=l2)
-    model = fit_model(data, l2=l2)
-    logits = out_of_fold_logits(data, l2=l2)
+        cv = cross_validate(data, l2=l2, features=features)
+    model = fit_model(data, l2=l2, features=features)
+    logits = out_of_fold_logits(data, l2=l2, features=features)
     training = {
         "human_documents": int((data.label == 0).sum()),
         "synthetic_documents": int((data.label == 1).sum()),
@@ -215,4 +221,5 @@ def fit_profile(data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[
     }
     profile = _profile_from(model, logits, data, cv.shift_sd(), training)
     profile.cv_errors = cv.error_quantiles()
+    profile.languages = languages
     return profile, cv

@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 from synthscope.analyzer import DOC_ID, SOURCE
 from synthscope.detect.analyzer import model_of, score_batch
 from synthscope.detect.calibrate import CrossValidation, LabelledFeatures, fit_profile
-from synthscope.detect.profile import CalibrationProfile
+from synthscope.detect.features import frequency_language
+from synthscope.detect.profile import DEFAULT_LANGUAGES, CalibrationProfile
+from synthscope.language import LANGUAGE, UNDETERMINED
 from synthscope.detect.scorer import sigmoid
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting
@@ -30,13 +32,14 @@ def prepared_batches(paths: list[str], config: AuditConfig) -> Iterator[pl.DataF
     yield from iter_prepared(inputs, plan, plan.resolved(config), Accounting(), {})
 
 
-def labelled_features(paths: list[str], label: int, config: AuditConfig) -> LabelledFeatures:
-    """Features of every document at `paths`, with the given label and their source as group."""
+def labelled_features(paths: list[str], label: int, config: AuditConfig, language: str | None = "en") -> LabelledFeatures:
+    """Features of every document at `paths`, with the given label and their source as group; word
+    frequencies from `language`'s wordfreq table."""
     from synthscope.detect.features import compute_features
 
     parts, words, groups = [], [], []
     for batch in prepared_batches(paths, config):
-        parts.append(compute_features(batch))
+        parts.append(compute_features(batch, language))
         words.append(batch[N_TOKENS].to_numpy().astype(np.float64))
         groups.append(batch[SOURCE].to_numpy().astype(str))
     if not parts:
@@ -45,12 +48,32 @@ def labelled_features(paths: list[str], label: int, config: AuditConfig) -> Labe
     return LabelledFeatures(pl.concat(parts), np.concatenate(words), np.full(n, label), np.concatenate(groups))
 
 
+MIN_LANGUAGE_SHARE = 0.1
+
+
+def calibration_languages(paths: list[str], config: AuditConfig) -> list[str]:
+    """The languages of labelled text: `--language` when given, else every language identified for at
+    least MIN_LANGUAGE_SHARE of the documents (undetermined ones aside), most frequent first; English
+    when nothing could be identified."""
+    if config.languages:
+        return [c for c in config.languages if c != UNDETERMINED] or list(DEFAULT_LANGUAGES)
+    counts: dict[str, int] = {}
+    for batch in prepared_batches(paths, config):
+        for code, n in batch[LANGUAGE].value_counts().iter_rows():
+            counts[code] = counts.get(code, 0) + int(n)
+    total = sum(counts.values())
+    found = sorted((c for c, n in counts.items() if c != UNDETERMINED and n >= MIN_LANGUAGE_SHARE * total), key=lambda c: (-counts[c], c))
+    return found or list(DEFAULT_LANGUAGES)
+
+
 def calibrate_paths(human: list[str], synthetic: list[str], config: AuditConfig, l2: float = 10.0) -> tuple[CalibrationProfile, CrossValidation]:
     """Fit a profile from labelled human and synthetic corpora (sources become calibration groups)."""
     if not human or not synthetic:
         raise UsageError("calibrate needs both --human and --synthetic paths")
-    h = labelled_features(human, 0, config)
-    s = labelled_features(synthetic, 1, config)
+    languages = calibration_languages([*human, *synthetic], config)
+    language = frequency_language(languages)
+    h = labelled_features(human, 0, config, language)
+    s = labelled_features(synthetic, 1, config, language)
     if min(len(h.label), len(s.label)) < MIN_DOCUMENTS_PER_CLASS:
         raise InputError(
             f"calibration needs at least {MIN_DOCUMENTS_PER_CLASS} human and {MIN_DOCUMENTS_PER_CLASS} synthetic documents "
@@ -58,7 +81,7 @@ def calibrate_paths(human: list[str], synthetic: list[str], config: AuditConfig,
         )
     data = LabelledFeatures(pl.concat([h.features, s.features]), np.concatenate([h.n_words, s.n_words]),
                             np.concatenate([h.label, s.label]), np.concatenate([h.group, s.group]))
-    profile, cv = fit_profile(data, l2=l2, metadata={"human_paths": list(human), "synthetic_paths": list(synthetic)})
+    profile, cv = fit_profile(data, l2=l2, metadata={"human_paths": list(human), "synthetic_paths": list(synthetic)}, languages=languages)
     problem = separation_problem(profile, cv)
     if problem:
         raise InputError(f"this calibration cannot tell human from synthetic text: {problem}; no profile written")
@@ -96,18 +119,18 @@ def score_paths(paths: list[str], config: AuditConfig, profile: CalibrationProfi
     output = Path(output)
     check_output_file(output, "the scores")
     with atomic_target(output) as partial:
-        rows = _write_scores(prepared_batches(paths, config), model, partial)
+        rows = _write_scores(prepared_batches(paths, config), model, partial, frequency_language(profile.languages))
     return rows
 
 
-def _write_scores(batches: Iterator[pl.DataFrame], model: Any, path: Path) -> int:
+def _write_scores(batches: Iterator[pl.DataFrame], model: Any, path: Path, language: str | None = "en") -> int:
     writer: pq.ParquetWriter | None = None
     rows = 0
     try:
         for batch in batches:
-            features, _, logits = score_batch(batch, model)
+            features, _, logits = score_batch(batch, model, language)
             frame = pl.concat(
-                [batch.select(pl.col(DOC_ID).alias("id"), pl.col(SOURCE).alias("source")),
+                [batch.select(pl.col(DOC_ID).alias("id"), pl.col(SOURCE).alias("source"), pl.col(LANGUAGE).alias("language")),
                  pl.DataFrame({"score": sigmoid(logits)}), features], how="horizontal"
             ).to_arrow()
             if writer is None:

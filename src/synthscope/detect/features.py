@@ -91,6 +91,32 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 DIRECTIONS: dict[str, int] = {f.name: f.direction for f in FEATURES}
+# Features built on English word and phrase lists: meaningless in another language.
+ENGLISH_ONLY: frozenset[str] = frozenset({
+    "kobak_style_rate", "liang_adjective_rate", "hc3_chatgpt_phrases", "hc3_human_phrases", "first_person_rate",
+    "contraction_rate", "transition_rate", "participle_clause_rate",
+})
+# Features measured against a human word-frequency table (wordfreq's, in the profile's language).
+WORD_FREQUENCY: frozenset[str] = frozenset({"lexical_surprise", "rare_word_share"})
+
+
+def frequency_language(languages: list[str] | tuple[str, ...]) -> str | None:
+    """The language whose wordfreq table the word-frequency features use: the profile's one language
+    when wordfreq has a table for it, else None (the features do not apply)."""
+    if len(languages) != 1:
+        return None
+    return languages[0] if markers.has_word_frequencies(languages[0]) else None
+
+
+def features_for(languages: list[str] | tuple[str, ...]) -> list[str]:
+    """The features that apply to text in `languages`: all of them for English; elsewhere without the
+    English word and phrase lists, and without word frequencies when wordfreq has no table (or the
+    profile mixes languages)."""
+    langs = list(languages)
+    drop: set[str] = set() if langs == ["en"] else set(ENGLISH_ONLY)
+    if frequency_language(langs) is None:
+        drop |= WORD_FREQUENCY
+    return [name for name in FEATURE_NAMES if name not in drop]
 
 
 def _phrase_pattern(phrases: tuple[str, ...]) -> str:
@@ -104,12 +130,14 @@ def _phrase_pattern(phrases: tuple[str, ...]) -> str:
     return "|".join(parts)
 
 
-def _token_features(batch: pl.DataFrame) -> pl.DataFrame:
-    """Word-level features from the exploded token lists, one row per document row index."""
-    zipf = markers.word_zipf()
+def _token_features(batch: pl.DataFrame, language: str | None = "en") -> pl.DataFrame:
+    """Word-level features from the exploded token lists, one row per document row index; word
+    frequencies from `language`'s wordfreq table (None: an empty table, the features do not apply)."""
+    english = markers.word_zipf("en")
+    zipf = markers.word_zipf(language) if language else english.clear()
     kobak = (
         pl.DataFrame({"word": list(markers.kobak_style_words())})
-        .join(zipf, on="word", how="left")
+        .join(english, on="word", how="left")
         .filter(pl.col("zipf").fill_null(0.0) < KOBAK_MAX_ZIPF)["word"]
     )
     words = (
@@ -138,8 +166,9 @@ def _token_features(batch: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
-    """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order)."""
+def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.DataFrame:
+    """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order); word
+    frequencies from `language`'s wordfreq table (see `frequency_language`)."""
     n_words = pl.col(TOKENS).list.len().cast(pl.Float64)
     per_word = lambda expr: (expr.cast(pl.Float64) / n_words).fill_nan(None)  # noqa: E731
     sentence_lengths = (
@@ -166,6 +195,6 @@ def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
         per_word(pl.col(NORM).str.count_matches(_TRANSITION)).alias("transition_rate"),
         per_word(pl.col(NORM).str.count_matches(_PARTICIPLE)).alias("participle_clause_rate"),
     )
-    words = _token_features(batch)
+    words = _token_features(batch, language)
     out = frame.join(words, on=_ROW, how="left", maintain_order="left")
     return out.select([pl.col(name).cast(pl.Float64).fill_nan(None) for name in FEATURE_NAMES])

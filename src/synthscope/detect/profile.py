@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from synthscope.errors import InputError
+from synthscope.language import UNDETERMINED
 
 FORMAT = "synthscope-calibration-profile"
 FORMAT_VERSION = 1
 LOGIT_MIN, LOGIT_MAX, N_BINS = -10.0, 10.0, 80
 LOGIT_EDGES = np.linspace(LOGIT_MIN, LOGIT_MAX, N_BINS + 1)
 DEFAULT_PROFILE = "default_profile.json"
+DEFAULT_LANGUAGES = ("en",)
 
 
 @dataclass
@@ -47,6 +49,13 @@ class CalibrationProfile:
     # the interval is widened by them (split conformal); empty = widen by shift_sd instead
     cv_errors: list[float] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
+    # languages of the calibration text (language-ID codes): documents identified as another language are
+    # left out of a source's estimate. Profiles written before this field existed are English.
+    languages: list[str] = field(default_factory=lambda: list(DEFAULT_LANGUAGES))
+
+    def supports(self, code: str) -> bool:
+        """Whether documents identified as `code` are judged by this profile (undetermined ones are)."""
+        return code == UNDETERMINED or code in self.languages
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document (with format name and version)."""
@@ -70,6 +79,8 @@ class CalibrationProfile:
             profile = cls(**fields)
         except TypeError as exc:
             raise InputError(f"{origin}: bad profile fields ({exc})") from None
+        if not isinstance(profile.languages, list) or not profile.languages or not all(isinstance(c, str) and c for c in profile.languages):
+            raise InputError(f"{origin}: 'languages' must be a non-empty list of language codes, got {profile.languages!r}")
         n = len(profile.features)
         if not (len(profile.mean) == len(profile.scale) == len(profile.weights) == n):
             raise InputError(f"{origin}: features, mean, scale and weights must have the same length")
