@@ -272,13 +272,19 @@ def iter_prepared(
 
 def iter_unanalysed(file: InputFile, plan: BatchPlan, config: AuditConfig) -> Iterator[pl.DataFrame]:
     """The rows of one file that the audit does not analyse, read exactly as the audit reads them: frames
-    of _row, doc_id, source and reason (`empty`, `skipped` or `malformed`; a malformed row's id is FILE:ROW
+    of _row, doc_id, source and reason (`empty`, `skipped`, `other_language` (--language) or `malformed`; a malformed row's id is FILE:ROW
     and its source is known only for --by file)."""
     label = file.label
     for raw in read_batches(file, plan.columns, config.batch_size, config.workdir):
         frame = _label_rows(raw, plan)
         flags = _row_flags(frame, config.min_chars)
-        reason = pl.when(flags["empty"]).then(pl.lit("empty")).when(flags["short"]).then(pl.lit("skipped")).otherwise(None)
+        other = pl.lit(False)
+        if config.languages:  # the rows --language leaves out: analysable, in another language
+            other = ~identify(frame[TEXT]).is_in(list(config.languages))
+        reason = (
+            pl.when(flags["empty"]).then(pl.lit("empty")).when(flags["short"]).then(pl.lit("skipped"))
+            .when(other).then(pl.lit("other_language")).otherwise(None)
+        )
         out = frame.select(ROW, DOC_ID, SOURCE, reason.alias("reason")).filter(pl.col("reason").is_not_null())
         if raw.malformed:
             rows = pl.Series(ROW, [row for row, _ in raw.malformed], dtype=pl.Int64)

@@ -53,7 +53,7 @@ REPORT_MD = "filter_report.md"
 DUPLICATE_MODES = ("near", "exact", "keep")
 FLOOR_BASES = ("lower-bound", "estimate")
 REMOVAL_REASONS = ("exact_duplicate", "near_duplicate", "synthetic", "source_dropped")
-REASONS = ("kept", *REMOVAL_REASONS, "empty", "malformed", "skipped")
+REASONS = ("kept", *REMOVAL_REASONS, "empty", "malformed", "skipped", "other_language")
 DECISIONS_SCHEMA = pa.schema([
     ("id", pa.large_string()), ("source", pa.large_string()), ("file", pa.large_string()), ("row", pa.int64()),
     ("kept", pa.bool_()), ("reason", pa.large_string()), ("score", pa.float64()), ("cluster_id", pa.int64()),
