@@ -20,6 +20,21 @@ MODERN = ("davinci", "gpt-3.5-turbo", "gpt-4")
 SOURCES = [("clean.org", 110, 0.0), ("light.net", 110, 0.1), ("mixed.com", 110, 0.3), ("half.io", 110, 0.5), ("farm.biz", 110, 0.8)]
 
 
+@pytest.fixture(autouse=True)
+def _validate_every_filter_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every filter report a test writes matches the shipped filter report schema."""
+    import synthscope.report.filter as module
+    from synthscope.report.schema import FILTER_SCHEMA_FILE, schema_errors
+
+    write = module.write_filter_report
+
+    def checked(report: dict[str, Any], paths: list[Path]) -> None:
+        assert schema_errors(report, FILTER_SCHEMA_FILE) == []
+        write(report, paths)
+
+    monkeypatch.setattr(module, "write_filter_report", checked)
+
+
 def pools(dev: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Human and modern-machine documents of the dev data's long-text domains."""
     keep = pl.col("domain").is_in(["xsum", "writing", "squad"])
@@ -150,7 +165,15 @@ def test_re_auditing_the_cleaned_corpus_reads_less_synthetic_text(filtered: dict
 
 
 def test_markdown_report_and_terminal_summary(filtered: dict[str, Any]) -> None:
+    from synthscope.report.schema import FILTER_SCHEMA_FILE, schema_errors
+
     out = filtered["out"]
+    report = json.loads((out / "filter_report.json").read_text())
+    assert schema_errors(report, FILTER_SCHEMA_FILE) == []
+    del report["sources"][0]["target_met"]
+    report["sources"][1]["reason"] = "extra"
+    errors = schema_errors(report, FILTER_SCHEMA_FILE)
+    assert any("target_met" in e for e in errors) and any("reason" in e for e in errors)
     md = (out / "filter_report.md").read_text()
     assert "## Filtered corpus" in md and "farm.biz" in md and "### Provenance" in md
     stdout = filtered["result"].stdout
@@ -196,7 +219,7 @@ def test_rows_not_analysed_are_recorded_and_not_written(small_mixture: pl.DataFr
     lines.insert(25, "")  # a blank line is not a row
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    result = cli("filter", path, "-o", tmp_path / "out", "--min-chars", "20", "-q")
+    result = cli("filter", path, "-o", tmp_path / "out", "--min-chars", "20", "--batch-size", "7", "-q")
     assert result.exit_code == 0, result.stderr
     decisions = pl.read_parquet(tmp_path / "out" / "decisions.parquet")
     assert decisions.height == 43 and decisions["row"].is_sorted()

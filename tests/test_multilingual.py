@@ -269,5 +269,18 @@ def test_filter_never_removes_unsupported_language_documents_as_machine_written(
     other = decisions.filter(pl.col("source").is_in(["zeitung.de", "xinwen.cn"]))
     assert other.height == 120
     assert "synthetic" not in set(other["reason"])
-    assert other["score"].is_null().all() or other["score"].is_nan().all()
+    assert other["score"].is_null().all()
     assert "synthetic" in set(decisions.filter(pl.col("source") == "aiwriter.io")["reason"])
+
+
+def test_filter_with_language_records_and_drops_other_languages(cli: Any, corpora: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "cleaned"
+    result = cli("filter", str(corpora["mixed"]), "--by", "domain", "-o", str(out), "--language", "en,de", "-q")
+    assert result.exit_code in (0, 1), result.output
+    decisions = pl.read_parquet(out / "decisions.parquet")
+    assert decisions.height == 1142 + 120  # every row read has a decision
+    other = decisions.filter(pl.col("reason") == "other_language")
+    assert set(other["source"]) == {"xinwen.cn"} and other.height == 60 and not other["kept"].any()
+    written = pl.concat([pl.read_parquet(p) for p in (out / "data").rglob("*.parquet")])
+    assert not written["url"].str.contains("xinwen.cn").any()
+    assert written.height == int(decisions["kept"].sum())

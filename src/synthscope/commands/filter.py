@@ -39,12 +39,12 @@ from synthscope.detect.thresholds import Cuts, choose_cuts, human_documents, rem
 from synthscope.engines import make_engine, single_threaded_blas
 from synthscope.errors import UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
-from synthscope.io.discover import InputFile, discover_inputs
+from synthscope.io.discover import InputFile
 from synthscope.io.parts import plan_parts
 from synthscope.io.writable import atomic_target, check_output_folder, staged_folder
 from synthscope.io.writers import output_paths, refuse_overwriting_inputs, write_without_rows
 from synthscope.pipeline import (
-    AuditConfig, BatchPlan, ProgressSink, RunAccounting, build_analyzers, iter_unanalysed, job_of, read_human_reference, resolve_plan,
+    AuditConfig, BatchPlan, ProgressSink, RunAccounting, build_analyzers, iter_unanalysed, job_of, plan_inputs, read_human_reference,
 )
 
 DATA_DIR = "data"
@@ -54,7 +54,7 @@ REPORT_MD = "filter_report.md"
 DUPLICATE_MODES = ("near", "exact", "keep")
 FLOOR_BASES = ("lower-bound", "estimate")
 REMOVAL_REASONS = ("exact_duplicate", "near_duplicate", "synthetic", "source_dropped")
-REASONS = ("kept", *REMOVAL_REASONS, "empty", "malformed", "skipped")
+REASONS = ("kept", *REMOVAL_REASONS, "empty", "malformed", "skipped", "other_language")
 DECISIONS_SCHEMA = pa.schema([
     ("id", pa.large_string()), ("source", pa.large_string()), ("file", pa.large_string()), ("row", pa.int64()),
     ("kept", pa.bool_()), ("reason", pa.large_string()), ("score", pa.float64()), ("cluster_id", pa.int64()),
@@ -114,32 +114,12 @@ class SourcePlan:
     cuts: Cuts | None
 
 
-class Progress:
-    """Progress of both passes on one sink: reading (documents) then writing (bytes)."""
-
-    def __init__(self, sink: ProgressSink | None) -> None:
-        self.sink = sink
-
-    def start(self, total_bytes: int, files: int) -> None:
-        if self.sink is not None:
-            self.sink.start(total_bytes, files)
-
-    def finish(self) -> None:
-        if self.sink is not None:
-            self.sink.finish()
-
-
 def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, out_dir: Path,
                progress: ProgressSink | None = None, write_progress: ProgressSink | None = None) -> FilterResult:
     """Filter the corpus at `paths` into `out_dir` (data/, decisions.parquet, filter_report.json/.md)."""
     options.validate()
-    if config.batch_size < 1:
-        raise UsageError("--batch-size must be at least 1")
-    if config.workers < 1:
-        raise UsageError("--workers must be at least 1")
     started = time.time()
-    inputs, ignored = discover_inputs(paths, config.text_column)
-    plan = resolve_plan(inputs, config)
+    inputs, ignored, plan = plan_inputs(paths, config)
     given = config  # the human reference takes its own defaults (id column) from its own files
     config = replace(plan.resolved(config), detect=True, dedup=options.duplicates != "keep", diversity=False)
     out_dir = Path(out_dir)
@@ -341,11 +321,11 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
         frame = frame.with_columns(pl.Series("_dropped", plan.dropped[codes] != KEPT_SOURCE), pl.Series("_synthetic", synthetic))
         decided = frame.select(
             pl.col(DOC_ID).alias("id"), SOURCE, "file", pl.col(ROW).alias("row"), reason.alias("reason"),
-            pl.Series("score", sigmoid(logits)), "cluster_id",
+            pl.Series("score", sigmoid(logits)).fill_nan(None), "cluster_id",  # null: no score (unsupported language)
         ).with_columns((pl.col("reason") == "kept").alias("kept"))
         kept = decided["kept"].to_numpy()
-        scored = kept & np.isfinite(logits)
-        np.add.at(kept_counts, (codes[scored], score_bins(logits[scored])), 1.0)
+        kept_scored = kept & np.isfinite(logits)
+        np.add.at(kept_counts, (codes[kept_scored], score_bins(logits[kept_scored])), 1.0)
         for name, code in _REASON_CODE.items():
             mask = (decided["reason"] == name).to_numpy()
             if mask.any():
