@@ -319,7 +319,7 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
         frame = frame.with_columns(pl.Series("_dropped", plan.dropped[codes] != KEPT_SOURCE), pl.Series("_synthetic", synthetic))
         decided = frame.select(
             pl.col(DOC_ID).alias("id"), SOURCE, "file", pl.col(ROW).alias("row"), reason.alias("reason"),
-            pl.Series("score", sigmoid(logits)), "cluster_id",
+            pl.Series("score", sigmoid(logits)).fill_nan(None), "cluster_id",  # null: no score (unsupported language)
         ).with_columns((pl.col("reason") == "kept").alias("kept"))
         kept = decided["kept"].to_numpy()
         kept_scored = kept & np.isfinite(logits)
