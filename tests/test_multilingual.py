@@ -271,6 +271,9 @@ def test_filter_never_removes_unsupported_language_documents_as_machine_written(
     assert "synthetic" not in set(other["reason"])
     assert other["score"].is_null().all()
     assert "synthetic" in set(decisions.filter(pl.col("source") == "aiwriter.io")["reason"])
+    report = {r["source"]: r for r in json.loads((out / "filter_report.json").read_text())["sources"]}
+    assert (report["xinwen.cn"]["documents_before"], report["xinwen.cn"]["documents_after"]) == (60, 60)
+    assert report["zeitung.de"]["removed"]["synthetic"] == 0
 
 
 def test_filter_with_language_records_and_drops_other_languages(cli: Any, corpora: dict[str, Path], tmp_path: Path) -> None:

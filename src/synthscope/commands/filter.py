@@ -111,6 +111,7 @@ class SourcePlan:
     dropped: np.ndarray  # (S,) int8: KEPT_SOURCE, DROPPED_ABOVE (--drop-sources-above) or DROPPED_UNREACHABLE
     cut: np.ndarray  # (S,) first dropped score bin for --max-synthetic (K: none)
     cuts: Cuts | None
+    unscored: np.ndarray | None = None  # (S,) documents in a language the profile does not cover (never scored)
 
 
 def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, out_dir: Path,
@@ -273,7 +274,8 @@ def _plan_sources(scored: ScoredDocuments, state: ScoredState, dedup: DedupAnaly
         cut = cuts.cut
         if options.drop_unreachable:
             dropped[(~cuts.target_met) & (dropped == KEPT_SOURCE)] = DROPPED_UNREACHABLE
-    return SourcePlan(sources, before, base, base_counts, dropped, cut, cuts), clusters
+    unscored = np.array([state.scores[s].unsupported for s in sources], dtype=np.int64)
+    return SourcePlan(sources, before, base, base_counts, dropped, cut, cuts, unscored), clusters
 
 
 # ------------------------------------------------------------------------------------- decisions
@@ -286,6 +288,7 @@ class Decisions:
     parts: dict[str, list[Path]]  # file label -> decision parts in row order
     kept_counts: np.ndarray  # (S, K) score histograms of the kept documents
     removed: np.ndarray  # (S, len(REMOVAL_REASONS)) documents removed per reason
+    kept_documents: np.ndarray | None = None  # (S,) kept documents, scored or not
 
 
 def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | None, plan: SourcePlan,
@@ -296,6 +299,7 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
     folder.mkdir()
     sources = plan.sources
     kept_counts = np.zeros((len(sources), N_BINS))
+    kept_documents = np.zeros(len(sources), dtype=np.int64)
     removed = np.zeros((len(sources), len(REMOVAL_REASONS)), dtype=np.int64)
     parts: dict[str, list[Path]] = {}
     for k, (part, frame) in enumerate(_document_facts(scored, state, clusters, options.duplicates)):
@@ -320,6 +324,7 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
         kept = decided["kept"].to_numpy()
         kept_scored = kept & np.isfinite(logits)
         np.add.at(kept_counts, (codes[kept_scored], score_bins(logits[kept_scored])), 1.0)
+        np.add.at(kept_documents, codes[kept], 1)
         for name, code in _REASON_CODE.items():
             mask = (decided["reason"] == name).to_numpy()
             if mask.any():
@@ -327,7 +332,7 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
         path = folder / f"part-{k:08d}.parquet"
         decided.select(DECISIONS_SCHEMA.names).write_parquet(path, compression="zstd", compression_level=1)
         parts.setdefault(part.first_file, []).append(path)
-    return Decisions(parts, kept_counts, removed)
+    return Decisions(parts, kept_counts, removed, kept_documents)
 
 
 # ------------------------------------------------------------------------------------ second pass
@@ -432,8 +437,8 @@ def source_records(plan: SourcePlan, decisions: Decisions, options: FilterOption
     share = [remaining_share(kept, w) for w in posteriors]  # point, low, high (rises with the fraction)
     human_before = [human_documents(plan.base_counts, w) for w in posteriors]  # point, high, low
     human_lost = [hb - human_documents(kept, w) for hb, w in zip(human_before, posteriors)]
-    documents = plan.before.estimates.documents
-    after = kept.sum(axis=1)
+    documents = plan.before.estimates.documents + (plan.unscored if plan.unscored is not None else 0)
+    after = decisions.kept_documents if decisions.kept_documents is not None else kept.sum(axis=1)
     records = []
     for i, source in enumerate(plan.sources):
         lost_fraction = float(human_lost[0][i] / human_before[0][i]) if human_before[0][i] > 1e-9 else 0.0
