@@ -128,6 +128,13 @@ def test_unsupported_languages_get_a_null_estimate_with_the_reason(reports: dict
     assert [l["language"] for l in summary["languages"]["languages"]] == ["en", "de", "zh"]
     assert summary["detect"]["documents_unsupported"] == 120
     validate_report(reports["mixed"])
+    from synthscope.report.html import render_html
+    from synthscope.report.markdown import render_section
+
+    for text in (render_section(reports["mixed"]), render_html(reports["mixed"])):
+        assert "Languages: en 90.5%, de 4.8%, zh 4.8%." in text
+        assert text.count("— (unsupported language)") == 2
+    assert "Languages:" not in render_section(reports["en"])
 
 
 def test_english_sources_are_unchanged_by_other_language_sources(reports: dict[str, dict[str, Any]]) -> None:

@@ -475,13 +475,14 @@ def filter_command(paths: tuple[str, ...], output: str, as_json: bool, **kwargs:
     ))
     report = result.report
     _print_warnings(report.get("warnings", []))
-    if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
-    else:
-        console = plain_console()
-        render_filter_summary(report, console)
-        say(console, f"cleaned corpus written to {result.data_dir}; decisions in {result.decisions_path}; report "
-                     + ", ".join(str(p) for p in result.report_paths))
+    with closed_stdout_is_quiet():
+        if as_json:
+            click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        else:
+            console = plain_console()
+            render_filter_summary(report, console)
+            say(console, f"cleaned corpus written to {result.data_dir}; decisions in {result.decisions_path}; report "
+                         + ", ".join(str(p) for p in result.report_paths))
     sys.exit(exit_code(report))
 
 

@@ -251,6 +251,14 @@ def limitations(report: dict[str, Any], code: Escape = md_code) -> str:
     return text
 
 
+def languages_line(report: dict[str, Any], esc: Escape = md_text) -> str:
+    """'Languages: en 90.5%, de 4.8%.' when the corpus is not only English, else ''."""
+    languages = report.get("summary", {}).get("languages", {}).get("languages", [])
+    if not languages or all(l["language"] == "en" for l in languages):
+        return ""
+    return "Languages: " + ", ".join(f"{esc(l['language'])} {100 * l['share']:.1f}%" for l in languages) + "."
+
+
 def render_section(report: dict[str, Any], max_rows: int | None = MAX_ROWS, heading_level: int = 2) -> str:
     """The dataset-card section: summary line, per-source table, method, checks, changes, limitations."""
     t = report["totals"]
@@ -266,9 +274,8 @@ def render_section(report: dict[str, Any], max_rows: int | None = MAX_ROWS, head
         + ").",
         "",
     ]
-    languages = report.get("summary", {}).get("languages", {}).get("languages", [])
-    if languages and any(l["language"] != "en" for l in languages):
-        lines += ["Languages: " + ", ".join(f"{md_text(l['language'])} {100 * l['share']:.1f}%" for l in languages) + ".", ""]
+    if languages_line(report):
+        lines += [languages_line(report, md_text), ""]
     header, rows, hidden = source_table(report, max_rows)
     lines += _table(header, rows)
     if hidden > 0:
