@@ -26,6 +26,10 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+if "--no-record" in sys.argv:  # taken out at import, before the benchmark parses its own arguments
+    sys.argv.remove("--no-record")
+    os.environ["SYNTHSCOPE_NO_RECORD"] = "1"
+
 
 def machine_description() -> str:
     """One line describing this machine: cores, architecture, memory, Python, load average."""

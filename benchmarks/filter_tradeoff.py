@@ -196,7 +196,7 @@ def main() -> None:
         print(f"target reported met but more than 0.10 machine text kept (floor at {args.floor_at[0]}, target {args.targets[0]}, floor {args.floors[0]}):")
         for name, items in worst.items():
             print(f"  {name}: " + ("; ".join(items) if items else "none"))
-        print(f"re-auditing OUT/data/ (same settings), over sources whose true machine share was above 0.05 before: mean true machine "
+        print("re-auditing OUT/data/ (same settings), over sources whose true machine share was above 0.05 before: mean true machine "
               "share kept / mean of the filter report's expected share after / mean re-audit estimate (the estimator assumes a full score "
               "distribution, the filter removed its upper tail); and, of the sources the input's audit read above 0.05, how many re-audit lower:")
         for name, items in reaudits.items():

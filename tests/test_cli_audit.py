@@ -39,7 +39,9 @@ def test_report_records_options_inputs_and_fingerprints(cli: Any, small_corpus: 
     path = write_parquet(small_corpus, tmp_path / "c.parquet")
     report = audit_json(cli, path, "--batch-size", "16")
     assert report["schema_version"] and report["tool"]["name"] == "synthscope"
-    assert report["options"]["batch_size"] == 16 and report["options"]["by"] == "source"
+    assert report["options"]["by"] == "source" and "batch_size" not in report["options"]
+    # how the run was executed is recorded with the timings (it does not change the results)
+    assert report["timings"]["batch_size"] == 16 and report["timings"]["workers"] >= 1
     (inp,) = report["inputs"]
     assert inp["format"] == "parquet" and inp["rows"] == small_corpus.height
     assert inp["bytes"] == path.stat().st_size and inp["fingerprint"].startswith("xxh3_128:")
@@ -124,12 +126,12 @@ def test_strict_turns_malformed_rows_into_an_error(cli: Any, tmp_path: Path) -> 
 
 
 def test_internal_error_exits_3_and_debug_shows_traceback(cli: Any, small_corpus: pl.DataFrame, tmp_path: Path, monkeypatch: Any) -> None:
-    import synthscope.pipeline as pipeline
+    import synthscope.engines.work as work
 
     def boom(*_: Any, **__: Any) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(pipeline, "prepare", boom)
+    monkeypatch.setattr(work, "prepare", boom)
     path = write_jsonl(small_corpus, tmp_path / "c.jsonl")
     result = cli("audit", path, "-o", tmp_path / "o")
     assert result.exit_code == 3 and "kaboom" in result.stderr and "Traceback" not in result.stderr
@@ -161,5 +163,5 @@ def test_analyzers_can_be_skipped_and_their_fields_then_absent(cli: Any, small_c
     assert {"synthetic_fraction", "near_duplicate_fraction", "diversity"} <= set(full["sources"][0])
     bare = audit_json(cli, path, "--no-detect", "--no-dedup", "--no-diversity")
     assert not {"synthetic_fraction", "near_duplicate_fraction", "diversity"} & set(bare["sources"][0])
-    assert set(bare["analyzers"]) == {"stats"}
+    assert set(bare["analyzers"]) == {"stats", "languages"}
     assert source_counts(bare) == source_counts(full)

@@ -49,7 +49,7 @@ def test_calibrate_then_audit_round_trip(dev_frame: pl.DataFrame, cli, tmp_path:
     truth = {"all-human": 0.0, "half": 0.5, "all-synthetic": 1.0}
     for source, frac in truth.items():
         sf = by[source]["synthetic_fraction"]
-        assert set(sf) == {"estimate", "ci_low", "ci_high", "method", "low_confidence"}
+        assert set(sf) == {"estimate", "ci_low", "ci_high", "method", "low_confidence", "documents_used", "documents_unsupported"}
         assert sf["ci_low"] <= frac <= sf["ci_high"], (source, sf)
     est = {s: by[s]["synthetic_fraction"]["estimate"] for s in truth}
     assert est["all-human"] < est["half"] < est["all-synthetic"]

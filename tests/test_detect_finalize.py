@@ -73,7 +73,8 @@ def test_all_sources_at_once_match_one_at_a_time(scored, tmp_path) -> None:
     for name, fields in result.per_source.items():
         s = state[name]
         n = int(s.counts.sum())
-        sf = fields["synthetic_fraction"]
+        sf = dict(fields["synthetic_fraction"])
+        assert (sf.pop("documents_used"), sf.pop("documents_unsupported")) == (n, 0)
         if n >= 30:
             assert sf == _one_source(s.counts, analyzer), name
         else:  # likelihood-ratio interval: same point estimate, an interval around it, flagged

@@ -59,7 +59,7 @@ def test_contract_fields_and_budget_record(corpus: Path) -> None:
     options = report["analyzers"]["diversity"]
     assert options["seed"] == 1 and options["budget_tokens"] == 20_000 and options["budget_documents"] == 150
     assert report["summary"]["diversity"]["sources_below_budget"] == ["tiny"]
-    assert set(report["timings"]["analyzers"]["diversity"]) == {"map_seconds", "finalize_seconds"}
+    assert {"map_seconds", "finalize_seconds", "spilled_rows", "groups"} == set(report["timings"]["analyzers"]["diversity"])
 
 
 def test_copies_look_collapsed(corpus: Path) -> None:

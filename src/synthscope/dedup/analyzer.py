@@ -19,11 +19,11 @@ import pyarrow as pa
 
 from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, AnalyzerResult, FinalizeContext
 from synthscope.dedup.cluster import KEEP_RULES, PARTITION_ROWS, Clusters, ClusterStats, document_table, find_clusters, previews
-from synthscope.dedup.hashing import DEFAULT_NGRAM, batch_shingle_hashes, hash_texts
+from synthscope.dedup.hashing import DEFAULT_NGRAM, hash_texts, shingle_hashes, vocab_hashes
 from synthscope.dedup.minhash import DEFAULT_NUM_PERM, DEFAULT_SCHEME, band_keys, signatures_from_hashes
 from synthscope.dedup.params import DEFAULT_THRESHOLD, optimal_bands
 from synthscope.dedup.spill import Part, band_path, docs_path, signatures_column, write_table
-from synthscope.text import NORM, TOKENS
+from synthscope.text import NORM, token_codes
 
 PREVIEW_CHARS = 120
 LARGEST_CLUSTERS = 5
@@ -90,7 +90,8 @@ class DedupAnalyzer:
         uid = uuid.uuid4().hex
         first = batch.select(pl.col(FILE).first(), pl.col(ROW).first()).row(0)
         part = Part(first_file=str(first[0]), first_row=int(first[1]), uid=uid, documents=batch.height)
-        hashes, per_doc = batch_shingle_hashes(batch[TOKENS].to_arrow(), opts.ngram)
+        codes = token_codes(batch)  # shared with the other analyzers of this batch
+        hashes, per_doc = shingle_hashes(vocab_hashes(codes.vocab)[codes.codes], codes.counts, opts.ngram)
         signatures = signatures_from_hashes(hashes, per_doc, opts.num_perm, opts.seed, opts.scheme)
         columns: dict[str, Any] = {
             "i": pa.array(np.arange(batch.height, dtype=np.uint32)),
@@ -137,7 +138,7 @@ class DedupAnalyzer:
             "verify_candidates": o.verify,
             "keep": o.keep,
             "exact_hash": "xxh3_64 of normalised text",
-            "shingles": f"word {o.ngram}-grams of tokens; shorter documents are one shingle",
+            "shingles": f"{o.ngram}-grams of tokens (words; characters in scripts without spaces: see tokenization); shorter documents are one shingle",
         }
 
     # ----------------------------------------------------------------------------------- helpers

@@ -1,7 +1,7 @@
 """Word n-gram shingles and their 32-bit hashes, vectorised over a batch of token lists.
 
-A shingle is `ngram` consecutive tokens (from `synthscope.text.tokenize`) joined by one space and
-encoded as UTF-8. A document with fewer than `ngram` tokens (but at least one) is one shingle of
+A shingle is `ngram` consecutive tokens (from `synthscope.text.tokenize`: words, or characters for
+documents in scripts written without spaces, such as Chinese) joined by one space and encoded as UTF-8. A document with fewer than `ngram` tokens (but at least one) is one shingle of
 all its tokens; a document without tokens has no shingles (its MinHash is the empty sketch, as in
 datasketch when nothing is added).
 
@@ -31,7 +31,7 @@ _U64 = np.uint64
 
 
 def shingles(text: str, ngram: int = DEFAULT_NGRAM) -> list[bytes]:
-    """The word n-gram shingles of one raw text (normalised and tokenised as batches are)."""
+    """The token n-gram shingles of one raw text (normalised and tokenised as batches are)."""
     _check_ngram(ngram)
     tokens = tokenize(text)
     if not tokens:
@@ -64,6 +64,12 @@ def fmix64(values: np.ndarray) -> np.ndarray:
     return v
 
 
+def vocab_hashes(vocab: pa.Array) -> np.ndarray:
+    """xxh3-64 of every string of an arrow string array (a batch's distinct tokens)."""
+    digest = xxhash.xxh3_64_intdigest
+    return np.fromiter((digest(t.encode("utf-8")) for t in vocab.to_pylist()), dtype=np.uint64, count=len(vocab))
+
+
 def token_hashes(tokens: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """xxh3-64 of every token of a list<string> column, each distinct token hashed once.
 
@@ -78,11 +84,7 @@ def token_hashes(tokens: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nda
     encoded = pc.dictionary_encode(flat)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    digest = xxhash.xxh3_64_intdigest
-    distinct = np.fromiter(
-        (digest(t.encode("utf-8")) for t in encoded.dictionary.to_pylist()), dtype=np.uint64, count=len(encoded.dictionary)
-    )
-    return distinct[encoded.indices.to_numpy(zero_copy_only=False)], counts
+    return vocab_hashes(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)], counts
 
 
 def shingle_hashes(token_hash: np.ndarray, counts: np.ndarray, ngram: int = DEFAULT_NGRAM) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from synthscope.dedup.hashing import DEFAULT_NGRAM, batch_shingle_hashes, fmix64
-from synthscope.text import normalize_expr, tokens_expr
+from synthscope.text import normalize_expr, tokenize_series
 
 SCHEMES = ("affine32", "legacy")
 DEFAULT_SCHEME = "affine32"
@@ -119,7 +119,7 @@ def minhash_signatures(
     """
     _check(num_perm, scheme)
     frame = pl.DataFrame({"text": list(texts)}, schema={"text": pl.String})
-    tokens = frame.select(tokens_expr(normalize_expr(pl.col("text"))).alias("tokens"))["tokens"]
+    tokens, _ = tokenize_series(frame.select(normalize_expr(pl.col("text")))["text"])
     hashes, per_doc = batch_shingle_hashes(tokens.to_arrow(), ngram)
     return signatures_from_hashes(hashes, per_doc, num_perm, seed, scheme)
 

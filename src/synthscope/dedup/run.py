@@ -12,13 +12,13 @@ import pyarrow.parquet as pq
 
 from synthscope.dedup.analyzer import DedupAnalyzer, summarise
 from synthscope.dedup.cluster import Clusters, document_frames
-from synthscope.engine import make_engine
+from synthscope.engines import make_engine
 from synthscope.errors import UsageError
-from synthscope.io.accounting import Accounting, RowCounts
 from synthscope.io.discover import InputFile, discover_inputs
+from synthscope.io.parts import plan_parts
 from synthscope.io.writable import atomic_target, check_output_folder
 from synthscope.io.writers import refuse_overwriting_inputs, write_without_rows
-from synthscope.pipeline import AuditConfig, ProgressSink, dedup_options, iter_prepared, resolve_plan
+from synthscope.pipeline import AuditConfig, ProgressSink, RunAccounting, dedup_options, job_of, resolve_plan
 
 CLUSTERS_FILE = "clusters.parquet"
 DEDUPLICATED_DIR = "deduplicated"
@@ -63,16 +63,20 @@ def run_dedup(
             analyzer = DedupAnalyzer(Path(work), dedup_options(config))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-        accounting = Accounting()
-        file_counts: dict[str, RowCounts] = {}
+        run_accounting = RunAccounting(progress)
         if progress is not None:
             progress.start(sum(f.bytes for f in inputs), len(inputs))
         try:
-            batches = iter_prepared(inputs, plan, config, accounting, file_counts, progress)
-            state = make_engine(config.workers).run([analyzer], batches).states[0]
+            parts = plan_parts(inputs, config.batch_size)
+            engine = make_engine(min(config.workers, len(parts)))
+            try:
+                state = engine.run(job_of([analyzer], plan, config), parts, run_accounting.add).states[0]
+            finally:
+                engine.close()
         finally:
             if progress is not None:
                 progress.finish()
+        accounting = run_accounting.accounting
         found = analyzer.find_clusters(state)
         write_clusters(found, clusters_path)
         result = summarise(found) if found.documents else None

@@ -18,17 +18,19 @@ import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.detect.estimator import (
-    MATCHED_METHODS, METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, estimate_fractions, group_densities, matched_weights, source_densities,
+    MATCHED_METHODS, METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, estimate_fractions, group_densities, matched_weights,
+    source_densities,
 )
-from synthscope.detect.features import FEATURES
+from synthscope.detect.features import FEATURES, frequency_language
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
 from synthscope.detect.reference import (
     POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references, reference_densities,
 )
+from synthscope.errors import InputError
+from synthscope.language import LANGUAGE, UNDETERMINED
 from synthscope.detect.scorer import LinearModel
 from synthscope.detect.scoring import BatchScores, Scorer, scorer_of, style_model_of
 from synthscope.detect.topics import DIM, topic_vectors
-from synthscope.errors import InputError
 
 TOP_FEATURES = 3
 REPLICATES = 400  # calibration bootstrap replicates of estimate_fractions (its default)
@@ -64,13 +66,40 @@ class SourceEstimates:
 class SourceScores:
     """One source's mergeable detect state."""
 
-    counts: np.ndarray  # documents per logit bin
+    counts: np.ndarray  # documents per logit bin (documents in a language the profile supports)
     z_sum: np.ndarray  # sum of standardised features (then of the skeleton logit, with a skeleton model)
+    unsupported: int = 0  # documents left out: identified as a language the profile was not calibrated on
     topic_sum: np.ndarray | None = None  # sum of topic vectors (float32), profiles with topic centroids
 
     def __add__(self, other: SourceScores) -> SourceScores:
         topics = None if self.topic_sum is None or other.topic_sum is None else self.topic_sum + other.topic_sum
-        return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum, topics)
+        return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum, self.unsupported + other.unsupported, topics)
+
+
+UNSUPPORTED_LANGUAGE = "unsupported_language"
+
+
+def supported_rows(batch: pl.DataFrame, profile: CalibrationProfile) -> np.ndarray | None:
+    """Boolean mask of the rows whose language the profile judges (its languages, or undetermined), or
+    None when all are (or the batch carries no language column)."""
+    if LANGUAGE not in batch.columns:
+        return None
+    codes = batch[LANGUAGE]
+    mask = (codes.is_in(list(profile.languages)) | (codes == UNDETERMINED)).fill_null(True).to_numpy()
+    return None if mask.all() else mask
+
+
+def null_reason(used: float, unsupported: float) -> str | None:
+    """Why a source gets no estimate: fewer of its documents are in languages the profile covers than not."""
+    return UNSUPPORTED_LANGUAGE if unsupported > 0 and used < unsupported else None
+
+
+def language_record(record: dict[str, Any], used: float, unsupported: int, reason: str | None) -> dict[str, Any]:
+    """A `synthetic_fraction` record with the documents it used and left out; emptied, with the reason,
+    when the source is mostly in languages the profile does not cover."""
+    if reason is not None:
+        record = {**record, "estimate": None, "ci_low": None, "ci_high": None, "low_confidence": True, "reason": reason}
+    return {**record, "documents_used": int(round(float(used))), "documents_unsupported": int(unsupported)}
 
 
 def _sum_by(codes: np.ndarray, rows: np.ndarray, groups: int) -> np.ndarray:
@@ -91,7 +120,8 @@ class DetectAnalyzer:
 
     def __init__(self, profile: CalibrationProfile, confidence: float = 0.9, seed: int = 1, profile_name: str = "default") -> None:
         self.profile = profile
-        self.scorer = scorer_of(profile)
+        self.frequency_language = frequency_language(profile.languages)
+        self.scorer = scorer_of(profile, self.frequency_language)
         self.model = self.scorer.style
         self.matched = group_densities(profile) is not None
         self.confidence = confidence
@@ -110,19 +140,42 @@ class DetectAnalyzer:
         return {}
 
     def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
-        return self.state_of(batch, score_batch(batch, self.scorer))
+        supported, scores, scored = self.score_supported(batch)
+        return self.state_of(batch, scores, supported, scored)
 
-    def state_of(self, batch: pl.DataFrame, scores: BatchScores) -> dict[str, SourceScores]:
-        """The state of a batch's documents already scored: per source, the histogram of their logits, the
-        sums of their standardised features (and skeleton logits) and of their topic vectors."""
+    def score_supported(self, batch: pl.DataFrame) -> tuple[np.ndarray | None, BatchScores, pl.DataFrame]:
+        """(supported-row mask or None for all rows, the scores of those rows, those rows) of the rows in a
+        language the profile covers: documents in other languages are never scored."""
+        supported = supported_rows(batch, self.profile)
+        scored = batch if supported is None else batch.filter(pl.Series(supported))
+        if scored.height == 0:
+            skeleton = None if self.scorer.skeleton is None else np.zeros(0)
+            empty = BatchScores(pl.DataFrame(), np.zeros((0, len(self.model.features))), np.zeros(0), skeleton, np.zeros(0))
+            return supported, empty, scored
+        return supported, score_batch(scored, self.scorer), scored
+
+    def state_of(self, batch: pl.DataFrame, scores: BatchScores, supported: np.ndarray | None = None,
+                 scored: pl.DataFrame | None = None) -> dict[str, SourceScores]:
+        """The state of a batch's documents already scored (`scores` of its `supported` rows, `scored`, when a
+        mask is given: the others are counted as unsupported): per source, the histogram of their logits,
+        the sums of their standardised features (and skeleton logits) and of their topic vectors."""
         sources, codes = np.unique(batch[SOURCE].to_numpy().astype(str), return_inverse=True)
+        unsupported = np.zeros(len(sources), dtype=np.int64)
+        if supported is not None:
+            np.add.at(unsupported, codes[~supported], 1)
+            codes = codes[supported]
         bins = score_bins(scores.logits)
         counts = np.zeros((len(sources), N_BINS))
         np.add.at(counts, (codes, bins), 1.0)
         z = scores.z if scores.skeleton_logits is None else np.column_stack([scores.z, scores.skeleton_logits])
         z_sum = _sum_by(codes, z, len(sources))
-        topic_sum = _sum_by(codes, topic_vectors(batch), len(sources)) if self.matched else None
-        return {str(s): SourceScores(counts[i], z_sum[i], None if topic_sum is None else topic_sum[i]) for i, s in enumerate(sources)}
+        topic_sum = None
+        if self.matched:
+            rows = scored if scored is not None else batch
+            topics = topic_vectors(rows) if rows.height else np.zeros((0, DIM), dtype=np.float32)
+            topic_sum = _sum_by(codes, topics, len(sources))
+        return {str(s): SourceScores(counts[i], z_sum[i], int(unsupported[i]), None if topic_sum is None else topic_sum[i])
+                for i, s in enumerate(sources)}
 
     def merge(self, a: dict[str, SourceScores], b: dict[str, SourceScores]) -> dict[str, SourceScores]:
         out = dict(a)
@@ -140,12 +193,15 @@ class DetectAnalyzer:
         flagged, acc = adjusted_counts(counts, self.profile)
         tops = self.top_features(counts.sum(axis=1), z_sum)
         edges = LOGIT_EDGES.tolist()
+        used = counts.sum(axis=1)
+        unsupported = np.array([state[s].unsupported for s in sources], dtype=np.int64)
+        reasons = [null_reason(float(used[i]), float(unsupported[i])) for i in range(len(sources))]
         per_source: dict[str, dict[str, Any]] = {
             source: {
-                "synthetic_fraction": estimated.records[i],
-                "flagged_fraction": round(float(flagged[i]), 4),
-                "synthetic_fraction_adjusted_count": round(float(acc[i]), 4),
-                "top_features": tops[i],
+                "synthetic_fraction": language_record(estimated.records[i], used[i], unsupported[i], reasons[i]),
+                "flagged_fraction": None if reasons[i] else round(float(flagged[i]), 4),
+                "synthetic_fraction_adjusted_count": None if reasons[i] else round(float(acc[i]), 4),
+                "top_features": [] if reasons[i] else tops[i],
                 # the report's score chart and the human reference of `--baseline-is-human`
                 "score_histogram": {"bin_edges": edges, "counts": counts[i].tolist()},
             }
@@ -153,12 +209,13 @@ class DetectAnalyzer:
         }
         if estimated.default_records is not None:
             for i, source in enumerate(sources):
-                per_source[source]["synthetic_fraction_default"] = estimated.default_records[i]
+                per_source[source]["synthetic_fraction_default"] = language_record(estimated.default_records[i], used[i], unsupported[i], reasons[i])
         if topic_sums is not None:
-            for source, match in zip(sources, self.calibration_matches(counts, topic_sums)):
-                per_source[source]["calibration_match"] = match
+            for i, (source, match) in enumerate(zip(sources, self.calibration_matches(counts, topic_sums))):
+                if reasons[i] is None:
+                    per_source[source]["calibration_match"] = match
         total_topics = None if topic_sums is None else topic_sums.sum(axis=0, keepdims=True)
-        return AnalyzerResult(per_source=per_source, summary=self.summary(counts, total_topics))
+        return AnalyzerResult(per_source=per_source, summary=self.summary(counts, int(unsupported.sum()), total_topics))
 
     def calibration_matches(self, counts: np.ndarray, topic_sums: np.ndarray) -> list[dict[str, Any]]:
         """Per source: its cosine to the nearest calibration group and the groups it is estimated against
@@ -274,15 +331,21 @@ class DetectAnalyzer:
         return ("skeleton n-gram score: sequences of function words and punctuation, other words as w/C/U/D "
                 f"(Stamatatos 2017 text distortion), that calibration machine text uses more, e.g. {examples}; mean = the skeleton logit")
 
-    def summary(self, counts: np.ndarray, topic_sum: np.ndarray | None = None) -> dict[str, Any]:
+    def summary(self, counts: np.ndarray, unsupported: int = 0, topic_sum: np.ndarray | None = None) -> dict[str, Any]:
         total = counts.sum(axis=0) if len(counts) else np.zeros(N_BINS)
-        if total.sum() == 0:
+        if total.sum() == 0 and not unsupported:
             return {}
-        overall = estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed, topic_sums=topic_sum).record(0)
+        reason = null_reason(float(total.sum()), float(unsupported))
+        overall = language_record(
+            estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed, topic_sums=topic_sum).record(0),
+            float(total.sum()), unsupported, reason,
+        )
         return {
             "synthetic_fraction": overall,
-            "flagged_fraction": round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
+            "flagged_fraction": None if reason or total.sum() == 0 else round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
             "documents": int(total.sum()),
+            "documents_unsupported": unsupported,
+            "profile_languages": list(self.profile.languages),
             "profile": self.profile_name,
             **({"human_reference": self.reference_summary()} if self.human_reference is not None else {}),
             "confidence": self.confidence,
@@ -312,6 +375,9 @@ class DetectAnalyzer:
             "method": (MATCHED_METHODS[str(self.profile.matching.get("quantifier", "mle"))] if self.matched else METHOD),
             "decision_threshold": self.profile.threshold,
             "min_documents": MIN_DOCUMENTS,
+            "languages": list(self.profile.languages),
+            "unsupported_language": "documents identified as another language are left out and counted; a source with fewer "
+            "supported than unsupported documents gets a null estimate with reason 'unsupported_language'",
             "profile_training": self.profile.training,
         }
 

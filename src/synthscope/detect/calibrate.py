@@ -22,8 +22,8 @@ import numpy as np
 import polars as pl
 
 from synthscope.detect.estimator import DEFAULT_TAU, Densities, adjusted_count, group_densities, matched_weights, mle_alpha, QUANTIFIERS
-from synthscope.detect.features import DIRECTIONS, FEATURE_NAMES
-from synthscope.detect.profile import LOGIT_EDGES, CalibrationProfile, histogram
+from synthscope.detect.features import DIRECTIONS, FEATURE_NAMES, features_for
+from synthscope.detect.profile import DEFAULT_LANGUAGES, LOGIT_EDGES, CalibrationProfile, histogram
 from synthscope.detect.scorer import LinearModel, fit_logistic, fit_normalisation, sigmoid
 from synthscope.detect.scoring import Combination, Scorer, fit_combination, skeleton_fields
 from synthscope.detect.skeleton_model import GramMatrix, fit_skeleton
@@ -53,6 +53,13 @@ class FitOptions:
     quantifier: str = "mle"
     center_topics: bool = False
     max_group_folds: int = 8  # leave-groups-out folds of the cross-validation (0: one per group)
+    # languages of the calibration text: only the features that apply to them are fitted (features_for);
+    # the skeleton vocabulary and the topic vectors' common words are English, so other languages go without
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+
+    @property
+    def english(self) -> bool:
+        return list(self.languages) == ["en"]
     folds: int = RANDOM_FOLDS
     cross_validate: bool = True
 
@@ -205,8 +212,8 @@ def _half_folds(data: LabelledFeatures) -> list[np.ndarray]:
 
 def _fit_parts(data: LabelledFeatures, options: FitOptions) -> tuple[LinearModel, Any]:
     """Style model, and the skeleton model when the data has skeleton rates."""
-    style = fit_model(data, l2=options.l2)
-    if data.grams is None:
+    style = fit_model(data, l2=options.l2, features=features_for(list(options.languages)))
+    if data.grams is None or not options.english:
         return style, None
     skeleton = fit_skeleton(data.grams, data.label.astype(np.float64), group_weights(data.label, data.group),
                             l2=options.skeleton_l2, keep=options.skeleton_keep, min_documents=options.skeleton_min_documents)
@@ -214,7 +221,7 @@ def _fit_parts(data: LabelledFeatures, options: FitOptions) -> tuple[LinearModel
 
 
 def _part_logits(style: LinearModel, skeleton: Any, data: LabelledFeatures) -> tuple[np.ndarray, np.ndarray | None]:
-    return model_logits(style, data), None if skeleton is None else skeleton.logits_of_rates(data.grams)
+    return model_logits(style, data), None if skeleton is None or data.grams is None else skeleton.logits_of_rates(data.grams)
 
 
 def fit_scorer(data: LabelledFeatures, options: FitOptions, folds: int = RANDOM_FOLDS) -> tuple[Scorer, np.ndarray]:
@@ -280,7 +287,8 @@ def _profile_from(scorer: Scorer, logits: np.ndarray, data: LabelledFeatures, op
     )
     if scorer.skeleton is not None and scorer.combination is not None:
         profile.skeleton, profile.combine = skeleton_fields(scorer.skeleton, scorer.combination)
-    profile.topic_centroids = topic_centroids(data)
+    profile.languages = list(options.languages)
+    profile.topic_centroids = topic_centroids(data) if options.english else {}
     if profile.topic_centroids:
         profile.matching = {"tau": options.tau, "quantifier": options.quantifier}
         if options.center_topics:
@@ -326,9 +334,9 @@ def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, se
     rng = np.random.default_rng(seed)
     result = CrossValidation()
     folds = [("group", m) for m in _group_folds(data, options.max_group_folds)]
-    if data.topics is not None:
+    if data.topics is not None and options.english:
         folds += [("half", m) for m in _half_folds(data)]
-    inner = INNER_FOLDS if data.grams is not None else 0
+    inner = INNER_FOLDS if data.grams is not None and options.english else 0
     for kind, held in folds:
         train = data.subset(~held)
         scorer, oof = fit_scorer(train, options, folds=inner)
@@ -351,16 +359,20 @@ def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, se
 
 
 def fit_profile(data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[str, Any] | None = None,
-                options: FitOptions | None = None) -> tuple[CalibrationProfile, CrossValidation]:
+                options: FitOptions | None = None, languages: list[str] | None = None) -> tuple[CalibrationProfile, CrossValidation]:
     """Fit the scorer on all documents; score histograms from out-of-fold scores and held-out errors
     from left-out groups (and halves of groups, with topic vectors).
 
     `l2=None` chooses the style penalty from L2_GRID by the leave-one-group-out quantification error (not
-    random folds: the error that matters is on a domain the model has not seen).
+    random folds: the error that matters is on a domain the model has not seen). `languages` (default
+    English, or the options') are the calibration text's languages: the profile records them, and only
+    the features that apply to them are fitted (`features.features_for`).
     """
     if len(np.unique(data.label)) < 2:
         raise ValueError("calibration needs both human and synthetic documents")
     options = options or FitOptions()
+    if languages is not None:
+        options = FitOptions(**{**options.__dict__, "languages": tuple(languages)})
     if l2 is None:
         choices = []
         for c in L2_GRID:
@@ -379,7 +391,7 @@ def fit_profile(data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[
         "l2": l2,
         "cv_quantification_mae": cv.mae(),
         "histograms": f"out-of-fold scores ({options.folds} random folds)",
-        **({"skeleton_l2": options.skeleton_l2, "skeleton_weight": options.skeleton_weight} if data.grams is not None else {}),
+        **({"skeleton_l2": options.skeleton_l2, "skeleton_weight": options.skeleton_weight} if scorer.skeleton is not None else {}),
         **(metadata or {}),
     }
     profile = _profile_from(scorer, logits, data, options, cv.shift_sd(), training)

@@ -17,7 +17,9 @@ from synthscope.detect.skeleton import skeleton_tokens
 from synthscope.detect.skeleton_model import GramMatrix
 from synthscope.detect.topics import topic_vectors
 from synthscope.detect.calibrate import CrossValidation, LabelledFeatures, fit_profile
-from synthscope.detect.profile import CalibrationProfile
+from synthscope.detect.features import frequency_language
+from synthscope.detect.profile import DEFAULT_LANGUAGES, CalibrationProfile
+from synthscope.language import LANGUAGE, UNDETERMINED
 from synthscope.detect.scorer import sigmoid
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting
@@ -34,14 +36,15 @@ def prepared_batches(paths: list[str], config: AuditConfig) -> Iterator[pl.DataF
     yield from iter_prepared(inputs, plan, plan.resolved(config), Accounting(), {})
 
 
-def labelled_features(paths: list[str], label: int, config: AuditConfig, skeleton: bool = True) -> LabelledFeatures:
-    """Features of every document at `paths` (style features, skeleton n-gram rates unless `skeleton` is
-    False, topic vectors), with the given label and their source as group."""
+def labelled_features(paths: list[str], label: int, config: AuditConfig, language: str | None = "en", skeleton: bool = True) -> LabelledFeatures:
+    """Features of every document at `paths` (style features with word frequencies from `language`'s
+    wordfreq table, skeleton n-gram rates unless `skeleton` is False, topic vectors), with the given
+    label and their source as group."""
     from synthscope.detect.features import compute_features
 
     parts, words, groups, grams, topics = [], [], [], [], []
     for batch in prepared_batches(paths, config):
-        parts.append(compute_features(batch))
+        parts.append(compute_features(batch, language))
         words.append(batch[N_TOKENS].to_numpy().astype(np.float64))
         groups.append(batch[SOURCE].to_numpy().astype(str))
         if skeleton:
@@ -62,20 +65,41 @@ def _stacked(a: LabelledFeatures, b: LabelledFeatures) -> LabelledFeatures:
                             np.concatenate([a.label, b.label]), np.concatenate([a.group, b.group]), grams, topics)
 
 
+MIN_LANGUAGE_SHARE = 0.1
+
+
+def calibration_languages(paths: list[str], config: AuditConfig) -> list[str]:
+    """The languages of labelled text: `--language` when given, else every language identified for at
+    least MIN_LANGUAGE_SHARE of the documents (undetermined ones aside), most frequent first; English
+    when nothing could be identified."""
+    if config.languages:
+        return [c for c in config.languages if c != UNDETERMINED] or list(DEFAULT_LANGUAGES)
+    counts: dict[str, int] = {}
+    for batch in prepared_batches(paths, config):
+        for code, n in batch[LANGUAGE].value_counts().iter_rows():
+            counts[code] = counts.get(code, 0) + int(n)
+    total = sum(counts.values())
+    found = sorted((c for c, n in counts.items() if c != UNDETERMINED and n >= MIN_LANGUAGE_SHARE * total), key=lambda c: (-counts[c], c))
+    return found or list(DEFAULT_LANGUAGES)
+
+
 def calibrate_paths(human: list[str], synthetic: list[str], config: AuditConfig, l2: float = 10.0,
                     skeleton: bool = True) -> tuple[CalibrationProfile, CrossValidation]:
     """Fit a profile from labelled human and synthetic corpora (sources become calibration groups; with
-    `skeleton`, the skeleton n-gram model too)."""
+    `skeleton`, English text gets the skeleton n-gram model too)."""
     if not human or not synthetic:
         raise UsageError("calibrate needs both --human and --synthetic paths")
-    h = labelled_features(human, 0, config, skeleton)
-    s = labelled_features(synthetic, 1, config, skeleton)
+    languages = calibration_languages([*human, *synthetic], config)
+    language = frequency_language(languages)
+    skeleton = skeleton and languages == ["en"]
+    h = labelled_features(human, 0, config, language, skeleton)
+    s = labelled_features(synthetic, 1, config, language, skeleton)
     if min(len(h.label), len(s.label)) < MIN_DOCUMENTS_PER_CLASS:
         raise InputError(
             f"calibration needs at least {MIN_DOCUMENTS_PER_CLASS} human and {MIN_DOCUMENTS_PER_CLASS} synthetic documents "
             f"(got {len(h.label):,} human, {len(s.label):,} synthetic)"
         )
-    profile, cv = fit_profile(_stacked(h, s), l2=l2, metadata={"human_paths": list(human), "synthetic_paths": list(synthetic)})
+    profile, cv = fit_profile(_stacked(h, s), l2=l2, metadata={"human_paths": list(human), "synthetic_paths": list(synthetic)}, languages=languages)
     problem = separation_problem(profile, cv)
     if problem:
         raise InputError(f"this calibration cannot tell human from synthetic text: {problem}; no profile written")
@@ -109,7 +133,7 @@ def separation_problem(profile: CalibrationProfile, cv: CrossValidation) -> str 
 
 def score_paths(paths: list[str], config: AuditConfig, profile: CalibrationProfile, output: str | Path) -> int:
     """Write per-document id, source, score and features to a Parquet file, batch by batch."""
-    scorer = scorer_of(profile)
+    scorer = scorer_of(profile, frequency_language(profile.languages))
     output = Path(output)
     check_output_file(output, "the scores")
     with atomic_target(output) as partial:
@@ -125,7 +149,7 @@ def _write_scores(batches: Iterator[pl.DataFrame], scorer: Any, path: Path) -> i
             scores = score_batch(batch, scorer)
             extra = {} if scores.skeleton_logits is None else {"skeleton_logit": scores.skeleton_logits}
             frame = pl.concat(
-                [batch.select(pl.col(DOC_ID).alias("id"), pl.col(SOURCE).alias("source")),
+                [batch.select(pl.col(DOC_ID).alias("id"), pl.col(SOURCE).alias("source"), pl.col(LANGUAGE).alias("language")),
                  pl.DataFrame({"score": sigmoid(scores.logits), **extra}), scores.features], how="horizontal"
             ).to_arrow()
             if writer is None:

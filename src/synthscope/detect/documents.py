@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from synthscope.analyzer import DOC_ID, FILE, SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.dedup.spill import Part, write_table
-from synthscope.detect.analyzer import DetectAnalyzer, SourceScores, score_batch
+from synthscope.detect.analyzer import DetectAnalyzer, SourceScores
 
 ROW = "_row"
 LOGIT = "logit"
@@ -52,8 +52,13 @@ class ScoredDocuments:
     def map(self, batch: pl.DataFrame) -> ScoredState:
         if batch.height == 0:
             return self.empty()
-        scores = score_batch(batch, self.detect.scorer)
+        supported, scores, scored = self.detect.score_supported(batch)
         logits = scores.logits
+        if supported is not None:  # documents in a language the profile does not cover have no score
+            all_logits = np.full(batch.height, np.nan)
+            all_logits[supported] = logits
+        else:
+            all_logits = logits
         uid = uuid.uuid4().hex
         first = batch.select(pl.col(FILE).first(), pl.col(ROW).first()).row(0)
         part = Part(first_file=str(first[0]), first_row=int(first[1]), uid=uid, documents=batch.height)
@@ -62,10 +67,10 @@ class ScoredDocuments:
             ROW: batch[ROW].cast(pl.Int64).to_arrow(),
             DOC_ID: batch[DOC_ID].to_arrow(),
             SOURCE: batch[SOURCE].to_arrow(),
-            LOGIT: pa.array(np.asarray(logits, dtype=np.float64)),
+            LOGIT: pa.array(np.asarray(all_logits, dtype=np.float64)),
         })
         write_table(table, self.path(uid))
-        return ScoredState(self.detect.state_of(batch, scores), (part,))
+        return ScoredState(self.detect.state_of(batch, scores, supported, scored), (part,))
 
     def merge(self, a: ScoredState, b: ScoredState) -> ScoredState:
         return ScoredState(self.detect.merge(a.scores, b.scores), tuple(sorted(a.parts + b.parts)))

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from synthscope.analyzer import TEXT
 from synthscope.detect import markers
-from synthscope.text import NORM, TOKENS
+from synthscope.text import NORM, TOKENS, token_codes
 
-_ROW = "_feature_row"
+_SENTENCE_LENGTHS = "_sentence_lengths"
 # Kobak style words more common than this Zipf frequency (their, these, this, were, into, ...) are too
 # frequent in all writing to act as markers: Kobak et al. rank them by excess *gap*, not ratio.
 KOBAK_MAX_ZIPF = 5.0
@@ -34,7 +37,11 @@ TRANSITIONS = (
     "therefore", "thus", "meanwhile", "nevertheless", "nonetheless", "similarly", "specifically",
     "for example", "for instance", "in fact", "in particular", "subsequently", "conversely",
 )
-_TRANSITION = r"(?:^|[.!?] )(?:" + "|".join(TRANSITIONS) + r")\b"
+_TRANSITION_WORDS = "(?:" + "|".join(TRANSITIONS) + r")\b"
+# counted as matches after a sentence end plus one at the start of the text: the same count as
+# r"(?:^|[.!?] )" + words, many times faster (a literal prefilter on the sentence end)
+_TRANSITION_AFTER_END = r"[.!?] " + _TRANSITION_WORDS
+_TRANSITION_AT_START = "^" + _TRANSITION_WORDS
 # ", <verb>ing": a present participial clause trailing a main clause ("..., highlighting the need").
 _PARTICIPLE = r", [a-z]+ing\b"
 
@@ -91,6 +98,32 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 DIRECTIONS: dict[str, int] = {f.name: f.direction for f in FEATURES}
+# Features built on English word and phrase lists: meaningless in another language.
+ENGLISH_ONLY: frozenset[str] = frozenset({
+    "kobak_style_rate", "liang_adjective_rate", "hc3_chatgpt_phrases", "hc3_human_phrases", "first_person_rate",
+    "contraction_rate", "transition_rate", "participle_clause_rate",
+})
+# Features measured against a human word-frequency table (wordfreq's, in the profile's language).
+WORD_FREQUENCY: frozenset[str] = frozenset({"lexical_surprise", "rare_word_share"})
+
+
+def frequency_language(languages: list[str] | tuple[str, ...]) -> str | None:
+    """The language whose wordfreq table the word-frequency features use: the profile's one language
+    when wordfreq has a table for it, else None (the features do not apply)."""
+    if len(languages) != 1:
+        return None
+    return languages[0] if markers.has_word_frequencies(languages[0]) else None
+
+
+def features_for(languages: list[str] | tuple[str, ...]) -> list[str]:
+    """The features that apply to text in `languages`: all of them for English; elsewhere without the
+    English word and phrase lists, and without word frequencies when wordfreq has no table (or the
+    profile mixes languages)."""
+    langs = list(languages)
+    drop: set[str] = set() if langs == ["en"] else set(ENGLISH_ONLY)
+    if frequency_language(langs) is None:
+        drop |= WORD_FREQUENCY
+    return [name for name in FEATURE_NAMES if name not in drop]
 
 
 def _phrase_pattern(phrases: tuple[str, ...]) -> str:
@@ -104,42 +137,106 @@ def _phrase_pattern(phrases: tuple[str, ...]) -> str:
     return "|".join(parts)
 
 
-def _token_features(batch: pl.DataFrame) -> pl.DataFrame:
-    """Word-level features from the exploded token lists, one row per document row index."""
-    zipf = markers.word_zipf()
-    kobak = (
-        pl.DataFrame({"word": list(markers.kobak_style_words())})
-        .join(zipf, on="word", how="left")
-        .filter(pl.col("zipf").fill_null(0.0) < KOBAK_MAX_ZIPF)["word"]
-    )
-    words = (
-        batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW), pl.col(TOKENS))
-        .explode(TOKENS)
-        .drop_nulls(TOKENS)
-        .with_columns(pl.int_range(pl.len()).over(_ROW).alias("_pos"))
-        .join(zipf, left_on=TOKENS, right_on="word", how="left")
-    )
-    tok = pl.col(TOKENS)
-    alpha = ~tok.str.contains(r"\d")
-    tri = pl.concat_str([tok, tok.shift(-1).over(_ROW), tok.shift(-2).over(_ROW)], separator=" ")
-    words = words.with_columns(tri.alias("_tri"), alpha.alias("_alpha"))
-    surprise = 9.0 - pl.col("zipf").fill_null(OOV_ZIPF)
-    in_window = pl.col("_pos") < TTR_WINDOW
-    return words.group_by(_ROW).agg(
-        tok.is_in(kobak.implode()).mean().alias("kobak_style_rate"),
-        tok.is_in(list(markers.liang_adjectives())).mean().alias("liang_adjective_rate"),
-        surprise.filter(pl.col("_alpha")).mean().alias("lexical_surprise"),
-        (pl.col("zipf").fill_null(OOV_ZIPF) < RARE_ZIPF).filter(pl.col("_alpha")).mean().alias("rare_word_share"),
-        tok.str.len_chars().mean().cast(pl.Float64).alias("word_length_mean"),
-        (tok.filter(in_window).n_unique() / in_window.sum()).cast(pl.Float64).alias("type_token_ratio"),
-        (1.0 - pl.col("_tri").drop_nulls().n_unique() / pl.col("_tri").drop_nulls().len()).alias("repeated_trigram_share"),
-        tok.is_in(list(FIRST_PERSON)).mean().alias("first_person_rate"),
-        tok.str.contains("'", literal=True).mean().alias("contraction_rate"),
-    )
+@lru_cache(maxsize=4)
+def _zipf_of(language: str | None) -> dict[str, float]:
+    """word -> Zipf frequency in `language`'s human reference (wordfreq); None: no table (empty)."""
+    if language is None:
+        return {}
+    table = markers.word_zipf(language)
+    return dict(zip(table["word"].to_list(), table["zipf"].to_list()))
 
 
-def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
-    """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order)."""
+@lru_cache(maxsize=1)
+def _kobak_style() -> frozenset[str]:
+    """Kobak style words rarer than KOBAK_MAX_ZIPF in English (a word missing from the reference
+    counts as rare)."""
+    zipf = _zipf_of("en")
+    return frozenset(w for w in markers.kobak_style_words() if zipf.get(w, 0.0) < KOBAK_MAX_ZIPF)
+
+
+def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct token: (counts matrix, surprise). Columns of the int64 matrix, in order: Kobak
+    style word, Liang adjective, first person, contraction, characters, alphabetic (no digit), rare
+    alphabetic; surprise is 9 - Zipf in `language`'s table (wordfreq's floor OOV_ZIPF for unlisted
+    words), 0 if not alphabetic."""
+    words = vocab.to_pylist()
+    size = len(words)
+    zipf_of, kobak, liang, first = _zipf_of(language), _kobak_style(), frozenset(markers.liang_adjectives()), frozenset(FIRST_PERSON)
+    zipf = np.fromiter((zipf_of.get(w, OOV_ZIPF) for w in words), dtype=np.float64, count=size)
+    series = pl.Series(vocab)
+    alpha = ~series.str.contains(r"\d").to_numpy()
+    table = np.empty((size, 7), dtype=np.int64)
+    table[:, 0] = np.fromiter((w in kobak for w in words), dtype=bool, count=size)
+    table[:, 1] = np.fromiter((w in liang for w in words), dtype=bool, count=size)
+    table[:, 2] = np.fromiter((w in first for w in words), dtype=bool, count=size)
+    table[:, 3] = series.str.contains("'", literal=True).to_numpy()
+    table[:, 4] = series.str.len_chars().to_numpy()
+    table[:, 5] = alpha
+    table[:, 6] = alpha & (zipf < RARE_ZIPF)
+    return table, np.where(alpha, 9.0 - zipf, 0.0)
+
+
+def _segment_sums(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Sums of consecutive segments of `values` (along the first axis); empty segments sum to 0."""
+    out = np.zeros((len(counts), *values.shape[1:]), dtype=values.dtype)
+    nonempty = counts > 0
+    if values.shape[0]:
+        out[nonempty] = np.add.reduceat(values, starts[nonempty], axis=0)
+    return out
+
+
+def _distinct_per_row(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Distinct values in each consecutive run of `lengths` values (hash-based, exact)."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values))
+    series = pl.from_arrow(lists)
+    assert isinstance(series, pl.Series)
+    return series.list.n_unique().to_numpy().astype(np.float64)
+
+
+def _token_features(batch: pl.DataFrame, language: str | None = "en") -> dict[str, np.ndarray]:
+    """Word-level features of every row from the batch's dictionary-encoded tokens: attributes are
+    computed once per distinct token, gathered per token and summed per document (numpy); word
+    frequencies from `language`'s wordfreq table (None: no table, every word counts as unlisted)."""
+    codes = token_codes(batch)
+    counts, starts, c = codes.counts, codes.starts, codes.codes
+    table, surprise = _vocab_table(codes.vocab, language)
+    sums = _segment_sums(table[c], starts, counts).astype(np.float64)
+    surprise_sum = _segment_sums(surprise[c], starts, counts)
+    n = counts.astype(np.float64)
+    # TTR over the first TTR_WINDOW words; repeated word trigrams (three tokens packed in 63 bits when
+    # the batch's vocabulary allows, else hashed exactly by polars as a struct)
+    window = np.minimum(counts, TTR_WINDOW)
+    pos = codes.positions()
+    first_words = c[pos < TTR_WINDOW]
+    trigram_counts = np.maximum(counts - 2, 0)
+    is_start = pos < np.repeat(trigram_counts, counts)
+    at = np.flatnonzero(is_start)
+    if len(codes.vocab) < 1 << 21:
+        c64 = c.astype(np.uint64)
+        trigrams = (c64[at] << np.uint64(42)) | (c64[at + 1] << np.uint64(21)) | c64[at + 2]
+        distinct_trigrams = _distinct_per_row(trigrams, trigram_counts)
+    else:  # pragma: no cover - a batch with over two million distinct tokens
+        packed = pl.DataFrame({"a": c[at], "b": c[at + 1], "c": c[at + 2]}).select(pl.struct("a", "b", "c").hash()).to_series()
+        distinct_trigrams = _distinct_per_row(packed.to_numpy(), trigram_counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "kobak_style_rate": sums[:, 0] / n,
+            "liang_adjective_rate": sums[:, 1] / n,
+            "lexical_surprise": surprise_sum / sums[:, 5],
+            "rare_word_share": sums[:, 6] / sums[:, 5],
+            "word_length_mean": sums[:, 4] / n,
+            "type_token_ratio": _distinct_per_row(first_words, window) / window,
+            "repeated_trigram_share": 1.0 - distinct_trigrams / trigram_counts,
+            "first_person_rate": sums[:, 2] / n,
+            "contraction_rate": sums[:, 3] / n,
+        }
+
+
+def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.DataFrame:
+    """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order); word
+    frequencies from `language`'s wordfreq table (see `frequency_language`)."""
     n_words = pl.col(TOKENS).list.len().cast(pl.Float64)
     per_word = lambda expr: (expr.cast(pl.Float64) / n_words).fill_nan(None)  # noqa: E731
     sentence_lengths = (
@@ -151,11 +248,9 @@ def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
     chatgpt = _phrase_pattern(markers.hc3_chatgpt_phrases())
     human = _phrase_pattern(markers.hc3_human_phrases())
     frame = batch.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW),
         (100 * per_word(pl.col(NORM).str.count_matches(chatgpt))).alias("hc3_chatgpt_phrases"),
         (100 * per_word(pl.col(NORM).str.count_matches(human))).alias("hc3_human_phrases"),
-        sentence_lengths.list.mean().alias("sentence_length_mean"),
-        (sentence_lengths.list.std() / sentence_lengths.list.mean()).alias("sentence_length_cv"),
+        sentence_lengths.alias(_SENTENCE_LENGTHS),
         per_word(text.str.count_matches(",", literal=True)).alias("comma_rate"),
         per_word(text.str.count_matches(r"[;:]")).alias("colon_semicolon_rate"),
         per_word(text.str.count_matches(r"[—–]| - | -- ")).alias("dash_rate"),
@@ -163,9 +258,14 @@ def compute_features(batch: pl.DataFrame) -> pl.DataFrame:
         per_word(text.str.count_matches(r"[\"“”«»]")).alias("quote_rate"),
         per_word(text.str.count_matches(r"[!?]")).alias("exclaim_question_rate"),
         per_word(text.str.count_matches(r"\d")).alias("digit_rate"),
-        per_word(pl.col(NORM).str.count_matches(_TRANSITION)).alias("transition_rate"),
+        per_word(
+            pl.col(NORM).str.count_matches(_TRANSITION_AFTER_END) + pl.col(NORM).str.contains(_TRANSITION_AT_START).cast(pl.UInt32)
+        ).alias("transition_rate"),
         per_word(pl.col(NORM).str.count_matches(_PARTICIPLE)).alias("participle_clause_rate"),
     )
-    words = _token_features(batch)
-    out = frame.join(words, on=_ROW, how="left", maintain_order="left")
+    lengths = pl.col(_SENTENCE_LENGTHS)
+    frame = frame.with_columns(
+        lengths.list.mean().alias("sentence_length_mean"), (lengths.list.std() / lengths.list.mean()).alias("sentence_length_cv")
+    )
+    out = frame.with_columns(pl.Series(name, values, dtype=pl.Float64) for name, values in _token_features(batch, language).items())
     return out.select([pl.col(name).cast(pl.Float64).fill_nan(None) for name in FEATURE_NAMES])

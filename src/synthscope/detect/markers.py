@@ -50,12 +50,19 @@ def hc3_human_phrases() -> tuple[str, ...]:
     return tuple(p.lower() for p in _lines("hc3_indicators_human_en.txt"))
 
 
-@lru_cache(maxsize=1)
-def word_zipf() -> pl.DataFrame:
+def has_word_frequencies(language: str) -> bool:
+    """Whether `wordfreq` ships a word-frequency table for `language`."""
+    from wordfreq import available_languages
+
+    return language in available_languages(wordlist="best")
+
+
+@lru_cache(maxsize=4)
+def word_zipf(language: str = "en") -> pl.DataFrame:
     """Human word-frequency reference: columns `word`, `zipf` from the `wordfreq` package (data shipped
-    in the package, mostly pre-2022 sources: Speer et al., wordfreq 3.x, "en" best list)."""
+    in the package, mostly pre-2022 sources: Speer et al., wordfreq 3.x, the language's "best" list)."""
     from wordfreq import get_frequency_dict
 
-    freqs = get_frequency_dict("en", wordlist="best")
+    freqs = get_frequency_dict(language, wordlist="best")
     frame = pl.DataFrame({"word": list(freqs.keys()), "freq": list(freqs.values())}, schema={"word": pl.String, "freq": pl.Float64})
     return frame.select("word", (pl.col("freq").log10() + 9.0).alias("zipf"))

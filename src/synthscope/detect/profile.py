@@ -12,7 +12,9 @@ its pooled calibration densities, as before):
 - `topic_centroids`: each calibration group's mean topic vector (detect/topics.py), so a source is
   estimated against the groups it resembles (`matching`: temperature and quantifier);
 - `cv_errors_by_similarity`: held-out estimate errors by how close the source was to its nearest group;
-- `language`: the language the profile was fitted on (its features are English-specific).
+(`languages`, the calibration text's languages, came with the multilingual work and is read in both
+versions; the skeleton vocabulary and the topic vectors' common-word list are English, so profiles of
+other languages are fitted without them.)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from synthscope.errors import InputError
+from synthscope.language import UNDETERMINED
 
 FORMAT = "synthscope-calibration-profile"
 FORMAT_VERSION = 2
@@ -33,6 +36,7 @@ READABLE_VERSIONS = (1, 2)
 LOGIT_MIN, LOGIT_MAX, N_BINS = -10.0, 10.0, 80
 LOGIT_EDGES = np.linspace(LOGIT_MIN, LOGIT_MAX, N_BINS + 1)
 DEFAULT_PROFILE = "default_profile.json"
+DEFAULT_LANGUAGES = ("en",)
 
 
 @dataclass
@@ -57,6 +61,9 @@ class CalibrationProfile:
     # the interval is widened by them (split conformal); empty = widen by shift_sd instead
     cv_errors: list[float] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
+    # languages of the calibration text (language-ID codes): documents identified as another language are
+    # left out of a source's estimate. Profiles written before this field existed are English.
+    languages: list[str] = field(default_factory=lambda: list(DEFAULT_LANGUAGES))
     # format version 2 (see the module docstring); empty = not used
     skeleton: dict[str, Any] = field(default_factory=dict)  # grams, weights, bias, mean_logit, shrink_tokens, orders, vocabulary
     combine: dict[str, float] = field(default_factory=dict)  # skeleton_weight, style/skeleton mean and sd, scale, offset
@@ -65,7 +72,10 @@ class CalibrationProfile:
     matching: dict[str, Any] = field(default_factory=dict)
     # [{"similarity": lower edge, "estimate": lower edge, "errors": 101 quantiles of held-out estimate - truth}]
     cv_errors_by_similarity: list[dict[str, Any]] = field(default_factory=list)
-    language: str = "en"
+
+    def supports(self, code: str) -> bool:
+        """Whether documents identified as `code` are judged by this profile (undetermined ones are)."""
+        return code == UNDETERMINED or code in self.languages
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document (with format name and version)."""
@@ -90,6 +100,8 @@ class CalibrationProfile:
             profile = cls(**fields)
         except TypeError as exc:
             raise InputError(f"{origin}: bad profile fields ({exc})") from None
+        if not isinstance(profile.languages, list) or not profile.languages or not all(isinstance(c, str) and c for c in profile.languages):
+            raise InputError(f"{origin}: 'languages' must be a non-empty list of language codes, got {profile.languages!r}")
         n = len(profile.features)
         if not (len(profile.mean) == len(profile.scale) == len(profile.weights) == n):
             raise InputError(f"{origin}: features, mean, scale and weights must have the same length")

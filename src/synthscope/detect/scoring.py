@@ -86,10 +86,11 @@ class Scorer:
     style: LinearModel
     skeleton: SkeletonModel | None = None
     combination: Combination | None = None
+    frequency_language: str | None = "en"  # wordfreq table of the word-frequency features
 
     def score(self, batch: pl.DataFrame) -> BatchScores:
         """Score a prepared batch (vectorised: polars and numpy over the whole batch)."""
-        features = compute_features(batch)
+        features = compute_features(batch, self.frequency_language)
         z = self.style.standardise(features, batch[N_TOKENS].to_numpy().astype(np.float64))
         style = self.style.logits(z)
         if self.skeleton is None or self.combination is None:
@@ -112,17 +113,18 @@ def style_model_of(profile: CalibrationProfile) -> LinearModel:
     )
 
 
-def scorer_of(profile: CalibrationProfile) -> Scorer:
-    """The whole scorer stored in a profile."""
+def scorer_of(profile: CalibrationProfile, frequency_language: str | None = "en") -> Scorer:
+    """The whole scorer stored in a profile (word frequencies from `frequency_language`'s table, the
+    profile's `features.frequency_language`)."""
     style = style_model_of(profile)
     if not profile.skeleton:
-        return Scorer(style)
+        return Scorer(style, frequency_language=frequency_language)
     sk = profile.skeleton
     grams = np.array([parse(g) for g in sk["grams"]], dtype=np.int64)
     order = np.argsort(grams, kind="stable")
     model = SkeletonModel(grams[order], np.asarray(sk["weights"], dtype=np.float64)[order], float(sk["bias"]),
                           float(sk["mean_logit"]), float(sk["shrink_tokens"]), tuple(int(o) for o in sk["orders"]))
-    return Scorer(style, model, Combination(**profile.combine))
+    return Scorer(style, model, Combination(**profile.combine), frequency_language)
 
 
 def skeleton_fields(model: SkeletonModel, combination: Combination) -> tuple[dict[str, Any], dict[str, float]]:

@@ -1,37 +1,160 @@
 """The diversity analyzer: a bottom-k document sample per source in the stream, metrics at finalize.
 
-map/merge only keep the sample (sample.py). finalize computes, per source, the lexical metrics on the
-first `budget_tokens` tokens of the sample (documents in hash order), and self-BLEU and embedding
-spread on the first `sample_docs` documents, so every source is measured on the same budget.
+map/merge keep each source's sample candidates (sample.py), in memory until they pass a token
+budget, then on disk partitioned by source (spill.py), so memory depends neither on the corpus size
+nor on the number of sources. finalize reads one group of partitions at a time (in parallel when the
+engine offers workers), truncates every source's candidates to its sample and measures all the
+group's sources at once (many.py): the lexical metrics on the first `budget_tokens` tokens of the
+sample (documents in hash order), self-BLEU and embedding spread on the first `sample_docs`
+documents, so every source is measured on the same budget.
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
+from synthscope.diversity import many
 from synthscope.diversity.embed import Embedder, parse_embedder
-from synthscope.diversity.lexical import MATTR_WINDOW, MTLD_THRESHOLD, lexical_metrics
-from synthscope.diversity.ngrams import TokenStream, token_stream
-from synthscope.diversity.sample import empty_sample, merge_samples, sample_batch, sample_tokens
-from synthscope.diversity.selfbleu import EPSILON, MAX_N, self_bleu
-from synthscope.diversity.spread import EmbeddingSums, mean_cosine_distance, vendi_score
+from synthscope.diversity.lexical import MATTR_WINDOW, MTLD_THRESHOLD
+from synthscope.diversity.ngrams import TokenStream
+from synthscope.diversity.sample import JOINED, empty_sample, merge_samples, sample_batch, truncate
+from synthscope.diversity.selfbleu import EPSILON, MAX_N
+from synthscope.diversity.spill import PARTITIONS, Spill, partition_groups, partition_of, read_partitions, write_spill
+from synthscope.text import N_TOKENS
 
 DEFAULT_BUDGET_TOKENS = 50_000
 DEFAULT_SAMPLE_DOCS = 500
 DEFAULT_HYPOTHESES = 200
+COMPRESSION_LEVEL = 3  # zstd
+MEMORY_TOKENS = 4_000_000  # candidate tokens held in memory before they go to disk
+GROUP_ROWS = 40_000  # candidate rows measured together in one finalize step
 
 LEXICAL_FIELDS = (
     "ttr", "mattr", "mtld", "distinct_1", "distinct_2", "distinct_3", "unigram_entropy", "bigram_entropy",
     "hapax_share", "zipf_exponent", "tail_mass", "compression_ratio",
 )
+NO_TOKENS = "no tokens in the sample"
+_REASONS = {
+    "distinct_2": "no document of two tokens or more in the budget",
+    "bigram_entropy": "no document of two tokens or more in the budget",
+    "distinct_3": "no document of three tokens or more in the budget",
+    "zipf_exponent": "fewer than three word types occur twice in the budget",
+    "self_bleu": "fewer than two documents with tokens in the sample",
+    "embedding_cosine_distance": "fewer than two documents with tokens in the sample",
+    "vendi_score": "fewer than two documents with tokens in the sample",
+}
 
 
-def embedding_sums(embedder: Embedder, stream: TokenStream) -> EmbeddingSums:
-    """Σx and Σxxᵀ of the documents' unit embeddings."""
-    return EmbeddingSums.of(embedder.embed(stream))
+@dataclass(frozen=True)
+class DiversityState:
+    """Sample candidates: per source in memory (`sample`), and on disk once they grew (`spills`)."""
+
+    sample: pl.DataFrame = field(default_factory=empty_sample)
+    spills: tuple[Spill, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a finalize step needs to measure a group of sources (picklable)."""
+
+    seed: int
+    budget_tokens: int
+    sample_docs: int
+    hypotheses: int
+    embedder: str
+    mattr_window: int
+    mtld_threshold: float
+    tail_rank: int
+
+
+@dataclass(frozen=True)
+class GroupTask:
+    """One finalize step: some partitions' spilled candidates plus their in-memory candidates."""
+
+    settings: Settings
+    spills: tuple[Spill, ...]
+    partitions: tuple[int, ...]
+    in_memory: pl.DataFrame
+
+
+@functools.lru_cache(maxsize=4)
+def _embedder(spec: str, seed: int) -> Embedder:
+    return parse_embedder(spec, seed)
+
+
+def _value(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def measure(sample: pl.DataFrame, settings: Settings) -> dict[str, dict[str, Any]]:
+    """All diversity fields of every source of a sample (sorted by source, then sample order)."""
+    st = many.streams_of(sample, SOURCE, JOINED, N_TOKENS)
+    k = st.n_sources
+    if k == 0:
+        return {}
+    lex = st.token_rank() < settings.budget_tokens
+    pair = st.doc_rank() < settings.sample_docs
+    grams = many.gram_hashes(st.tok, st.tok_hash(), st.pos(), max(3, MAX_N))
+    lexical = many.lexical_many(
+        st, lex, grams, window=settings.mattr_window, threshold=settings.mtld_threshold, tail_rank=settings.tail_rank
+    )
+    tok_doc = st.doc()
+    src = np.repeat(st.doc_source, st.doc_tokens)
+    lex_tokens = np.bincount(src[lex], minlength=k)
+    compression = many.compression_many(
+        sample, SOURCE, JOINED, N_TOKENS, np.bincount(tok_doc[lex], minlength=st.n_docs), COMPRESSION_LEVEL
+    )
+    bleu = many.self_bleu_many(st, pair, grams, settings.hypotheses, MAX_N, EPSILON)
+    in_pair = pair[tok_doc]
+    pair_index = np.cumsum(pair) - 1
+    vocab = np.asarray(st.vocab.to_pylist(), dtype=object)
+    stream = TokenStream(st.tok[in_pair], pair_index[tok_doc[in_pair]], vocab, int(pair.sum()))
+    embedder = _embedder(settings.embedder, settings.seed)
+    distance, vendi = many.spread_many(embedder.embed(stream), st.doc_source[pair], k)
+    pair_docs = np.bincount(st.doc_source[pair], minlength=k)
+    out: dict[str, dict[str, Any]] = {}
+    for i, name in enumerate(st.names):
+        fields: dict[str, Any] = {key: _value(lexical[key][i]) for key in LEXICAL_FIELDS if key != "compression_ratio"}
+        fields["compression_ratio"] = compression.get(name) if lex_tokens[i] else None
+        fields = {key: fields[key] for key in LEXICAL_FIELDS}
+        fields["self_bleu"] = _value(bleu[i])
+        fields["embedding_cosine_distance"] = _value(distance[i])
+        fields["vendi_score"] = _value(vendi[i])
+        docs = int(pair_docs[i])
+        fields.update(
+            embedder=embedder.name,
+            budget_tokens=settings.budget_tokens,
+            budget_documents=settings.sample_docs,
+            sample_tokens=int(lex_tokens[i]),
+            sample_documents=docs,
+            self_bleu_hypotheses=min(settings.hypotheses, docs),
+            below_budget=bool(lex_tokens[i] < settings.budget_tokens or docs < settings.sample_docs),
+            seed=settings.seed,
+        )
+        missing = {key: (NO_TOKENS if not lex_tokens[i] else _REASONS.get(key, NO_TOKENS)) for key in (*LEXICAL_FIELDS, "self_bleu", "embedding_cosine_distance", "vendi_score") if fields[key] is None}
+        if missing:
+            fields["unavailable"] = missing
+        out[name] = fields
+    return out
+
+
+def measure_group(task: GroupTask) -> dict[str, dict[str, Any]]:
+    """Read a group of partitions, truncate every source's candidates to its sample, measure them."""
+    s = task.settings
+    frames = read_partitions(task.spills, list(task.partitions))
+    if task.in_memory.height:
+        frames.append(task.in_memory)
+    if not frames:
+        return {}
+    sample = truncate(pl.concat(frames), s.sample_docs, s.budget_tokens)  # sorted by SORT_KEY
+    return measure(sample, s)
 
 
 class DiversityAnalyzer:
@@ -51,6 +174,8 @@ class DiversityAnalyzer:
         mtld_threshold: float = MTLD_THRESHOLD,
         tail_rank: int | None = None,
         sample_key: str = "doc_id",
+        workdir: Path | None = None,
+        memory_tokens: int | None = None,
     ) -> None:
         self.seed = seed
         self.sample_key = sample_key
@@ -62,48 +187,55 @@ class DiversityAnalyzer:
         self.mattr_window = mattr_window
         self.mtld_threshold = mtld_threshold
         self.tail_rank = tail_rank if tail_rank is not None else max(1, budget_tokens // 100)
+        self.workdir = None if workdir is None else Path(workdir) / "diversity"
+        self.memory_tokens = MEMORY_TOKENS if memory_tokens is None else memory_tokens
 
-    def empty(self) -> pl.DataFrame:
-        return empty_sample()
+    @property
+    def group_rows(self) -> int:
+        return GROUP_ROWS
 
-    def map(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return sample_batch(batch, self.seed, self.sample_docs, self.budget_tokens, self.sample_key)
-
-    def merge(self, a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
-        return merge_samples(a, b, self.sample_docs, self.budget_tokens)
-
-    def source_metrics(self, docs: pl.Series | list[list[str]]) -> dict[str, Any]:
-        """All diversity fields of one source from its hash-ordered sample documents."""
-        sample = token_stream(docs)
-        budget = sample.head_tokens(self.budget_tokens)
-        pairwise = sample.head_docs(self.sample_docs)
-        fields: dict[str, Any] = dict.fromkeys(LEXICAL_FIELDS)
-        if budget.n_tokens:
-            fields.update(lexical_metrics(budget, window=self.mattr_window, threshold=self.mtld_threshold, tail_rank=self.tail_rank))
-        fields["self_bleu"] = self_bleu(pairwise, self.hypotheses) if pairwise.n_docs >= 2 and pairwise.n_tokens else None
-        sums = embedding_sums(self.embedder, pairwise)
-        fields["embedding_cosine_distance"] = mean_cosine_distance(sums)
-        fields["vendi_score"] = vendi_score(sums) if sums.n >= 2 else None
-        fields.update(
-            embedder=self.embedder.name,
-            budget_tokens=self.budget_tokens,
-            budget_documents=self.sample_docs,
-            sample_tokens=budget.n_tokens,
-            sample_documents=pairwise.n_docs,
-            self_bleu_hypotheses=min(self.hypotheses, pairwise.n_docs),
-            below_budget=budget.n_tokens < self.budget_tokens or pairwise.n_docs < self.sample_docs,
-            seed=self.seed,
+    def settings(self) -> Settings:
+        return Settings(
+            self.seed, self.budget_tokens, self.sample_docs, self.hypotheses, self.embedder_spec,
+            self.mattr_window, self.mtld_threshold, self.tail_rank,
         )
-        return fields
 
-    def finalize(self, state: pl.DataFrame, ctx: FinalizeContext) -> AnalyzerResult:
-        per_source = {
-            str(source): {"diversity": self.source_metrics(sample_tokens(group))}
-            for (source,), group in state.group_by(SOURCE, maintain_order=True)
-        }
-        below = sorted(s for s, f in per_source.items() if f["diversity"]["below_budget"])
+    def empty(self) -> DiversityState:
+        return DiversityState()
+
+    def map(self, batch: pl.DataFrame) -> DiversityState:
+        return DiversityState(sample_batch(batch, self.seed, self.sample_docs, self.budget_tokens, self.sample_key))
+
+    def merge(self, a: DiversityState, b: DiversityState) -> DiversityState:
+        sample = merge_samples(a.sample, b.sample, self.sample_docs, self.budget_tokens)
+        spills = tuple(sorted(a.spills + b.spills, key=lambda s: s.folder))
+        if self.workdir is not None and sample.height and int(sample[N_TOKENS].sum()) > self.memory_tokens:
+            return DiversityState(empty_sample(), (*spills, write_spill(sample, self.workdir)))
+        return DiversityState(sample, spills)
+
+    def finalize(self, state: DiversityState, ctx: FinalizeContext) -> AnalyzerResult:
+        tasks = self.tasks(state)
+        per_source: dict[str, dict[str, Any]] = {}
+        for result in ctx.parallel_map(measure_group, tasks):
+            per_source.update({name: {"diversity": fields} for name, fields in result.items()})
+        per_source = dict(sorted(per_source.items()))
+        below = [s for s, f in per_source.items() if f["diversity"]["below_budget"]]
         summary = {**self.options(), "sources_below_budget": below}
-        return AnalyzerResult(per_source=per_source, summary=summary)
+        spilled = sum(sum(s.rows) for s in state.spills)
+        return AnalyzerResult(per_source=per_source, summary=summary, run_figures={"spilled_rows": spilled, "groups": len(tasks)})
+
+    def tasks(self, state: DiversityState) -> list[GroupTask]:
+        """The finalize steps: groups of partitions of about GROUP_ROWS candidate rows."""
+        memory = state.sample.with_columns(partition_of(state.sample[SOURCE]))
+        rows = np.bincount(memory["_partition"].to_numpy().astype(np.int64), minlength=PARTITIONS) if memory.height else np.zeros(PARTITIONS, np.int64)
+        for spill in state.spills:
+            rows = rows + np.asarray(spill.rows, dtype=np.int64)
+        settings = self.settings()
+        tasks = []
+        for group in partition_groups(rows, self.group_rows):
+            in_memory = memory.filter(pl.col("_partition").is_in(group)).drop("_partition")
+            tasks.append(GroupTask(settings, state.spills, tuple(group), in_memory))
+        return tasks
 
     def options(self) -> dict[str, Any]:
         return {
@@ -115,6 +247,7 @@ class DiversityAnalyzer:
             "mattr_window": self.mattr_window,
             "mtld_threshold": self.mtld_threshold,
             "tail_rank": self.tail_rank,
+            "compression": f"zstd level {COMPRESSION_LEVEL}",
             "embedder": self.embedder.name,
             "sample": f"bottom-k by xxh64({self.sample_key}, seed) per source",
         }

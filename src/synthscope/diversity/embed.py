@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -143,23 +143,75 @@ class HashedEmbedder:
             values.append((1 + np.log(tf2)) * b_sign * pw[starts])
         return np.concatenate(docs), np.concatenate(buckets), np.concatenate(values)
 
-    def embed(self, stream: TokenStream, chunk: int = 256) -> np.ndarray:
-        """One row per document (unnormalised; a document without tokens gets a zero row)."""
+    def _bigrams(self, stream: TokenStream, word_hash: np.ndarray, type_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(document, bucket, value) of every distinct word bigram of every document, documents in order."""
+        idx = np.flatnonzero(positions(stream) >= 1)
+        if not idx.size:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+        with np.errstate(over="ignore"):
+            key = word_hash[stream.ids[idx - 1]] * _MIX + word_hash[stream.ids[idx]]
+            key ^= key >> np.uint64(29)
+            key *= _MIX
+        pair_weight = np.sqrt(type_weight[stream.ids[idx - 1]] * type_weight[stream.ids[idx]])
+        doc = stream.doc[idx]
+        doc_bits = max(1, int(stream.n_docs - 1).bit_length())
+        # one sort on (document, top bits of the bigram hash): equal bigrams of a document side by side
+        order = np.argsort((doc.astype(np.uint64) << np.uint64(64 - doc_bits)) | (key >> np.uint64(doc_bits)))
+        k, d, pw = key[order], doc[order], pair_weight[order]
+        starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])])
+        tf = np.diff(np.r_[starts, k.size])
+        bucket, sign = _bucket_sign(k[starts], self.buckets)
+        return d[starts], bucket, (1 + np.log(tf)) * sign * pw[starts]
+
+    def _type_rows(self, vocab: np.ndarray, w_bucket: np.ndarray, w_sign: np.ndarray) -> Any:
+        """Sparse (types x buckets) matrix: each type's word feature and its character 3-grams."""
+        import scipy.sparse as sp
+
+        offsets, g_bucket, g_value = self._char_features(vocab)
+        per_type = np.diff(offsets) + 1
+        indptr = np.r_[0, np.cumsum(per_type)]
+        word_at = indptr[:-1]
+        is_gram = np.ones(int(indptr[-1]), dtype=bool)
+        is_gram[word_at] = False
+        indices = np.empty(int(indptr[-1]), dtype=np.int64)
+        data = np.empty(int(indptr[-1]), dtype=np.float32)
+        indices[word_at], data[word_at] = w_bucket, w_sign
+        indices[is_gram], data[is_gram] = g_bucket, g_value
+        return sp.csr_matrix((data, indices, indptr), shape=(len(vocab), self.buckets))
+
+    def embed(self, stream: TokenStream, chunk: int = 2048) -> np.ndarray:
+        """One row per document (unnormalised; a document without tokens gets a zero row).
+
+        Linear in the features, so computed as: per word type, the projection of its word and
+        character 3-gram features (once per type of a chunk of documents), weighted by the type's
+        (1 + log tf) SIF weight in each document, plus the projection of the document's bigrams;
+        both as sparse-times-dense products (scipy)."""
+        import scipy.sparse as sp
+
         out = np.zeros((stream.n_docs, self.dim), dtype=np.float32)
         if stream.n_tokens == 0:
             return out
         proj = projection(self.seed, self.buckets, self.dim)
-        doc, bucket, value = self._features(stream)
-        order = np.argsort(doc, kind="stable")
-        doc, bucket, value = doc[order], bucket[order], value[order]
-        bounds = np.searchsorted(doc, np.arange(0, stream.n_docs + chunk, chunk))
-        for c, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            first = c * chunk
+        n_types = stream.vocab.size
+        word_hash = _hash_strings(stream.vocab.tolist(), self.seed)
+        w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
+        type_weight = self._type_weights(stream.vocab)
+        type_rows = self._type_rows(stream.vocab, w_bucket, w_sign)
+        cells, tf = np.unique(stream.doc * n_types + stream.ids, return_counts=True)
+        pair_doc, pair_type = cells // n_types, cells % n_types
+        weight = ((1 + np.log(tf)) * type_weight[pair_type]).astype(np.float32)
+        b_doc, b_bucket, b_value = self._bigrams(stream, word_hash, type_weight)
+        for first in range(0, stream.n_docs, chunk):
             rows = min(chunk, stream.n_docs - first)
-            if rows <= 0:
-                break
-            dense = np.bincount((doc[a:b] - first) * self.buckets + bucket[a:b], weights=value[a:b], minlength=rows * self.buckets)
-            out[first : first + rows] = dense.reshape(rows, self.buckets).astype(np.float32) @ proj
+            a, b = np.searchsorted(pair_doc, [first, first + rows])
+            local_types, local = np.unique(pair_type[a:b], return_inverse=True)
+            type_vectors = type_rows[local_types] @ proj
+            indptr = np.searchsorted(pair_doc[a:b], np.arange(first, first + rows + 1))
+            words = sp.csr_matrix((weight[a:b], local.ravel(), indptr), shape=(rows, len(local_types)))
+            c, e = np.searchsorted(b_doc, [first, first + rows])
+            b_indptr = np.searchsorted(b_doc[c:e], np.arange(first, first + rows + 1))
+            bigrams = sp.csr_matrix((b_value[c:e].astype(np.float32), b_bucket[c:e], b_indptr), shape=(rows, self.buckets))
+            out[first : first + rows] = np.asarray(words @ type_vectors) + np.asarray(bigrams @ proj)
         return out
 
 

@@ -1,4 +1,5 @@
-"""Row accounting: every row read is analysed, empty, malformed or skipped, per file and in total."""
+"""Row accounting: every row read is analysed, empty, malformed, skipped or in another language than
+`--language` asks for, per file and in total."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ MAX_LOCATIONS = 20
 
 @dataclass
 class RowCounts:
-    """Counts of one file or of the whole run; rows_read == analysed + empty + malformed + skipped."""
+    """Counts of one file or of the whole run;
+    rows_read == analysed + empty + malformed + skipped + other_language."""
 
     rows_read: int = 0
     analysed: int = 0
     empty: int = 0
     malformed: int = 0
     skipped: int = 0
+    other_language: int = 0  # left out by --language (identified as another language, or undetermined)
     invalid_utf8: int = 0
     blank_lines: int = 0
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from synthscope.errors import InputError
 from synthscope.io.discover import InputFile
-from synthscope.io.streams import decompress_to_temp, open_decompressed, read_chunk
+from synthscope.io.streams import decompress_to_temp, open_decompressed, open_range, read_chunk
 from synthscope.io.utf8 import repair_lines, repair_string_array, replace_surrogates
 
 ROW = "_row"
@@ -133,12 +133,23 @@ def check_columns(file: InputFile, required: tuple[str, ...]) -> None:
         )
 
 
-def read_batches(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: Path | None = None) -> Iterator[RawBatch]:
-    """Yield bounded batches of at most `batch_size` rows from one file."""
+def read_batches(
+    file: InputFile,
+    spec: ColumnSpec,
+    batch_size: int,
+    workdir: Path | None = None,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    first_line: int = 1,
+) -> Iterator[RawBatch]:
+    """Yield bounded batches of at most `batch_size` rows from one file, or from a part of it:
+    Parquet rows [start, stop), or JSON Lines bytes [start, stop) whose first line is `first_line`
+    (a part starts just after a newline; see io.parts)."""
     if file.format == "parquet":
-        yield from _read_parquet(file, spec, batch_size, workdir)
+        yield from _read_parquet(file, spec, batch_size, workdir, start, stop)
     else:
-        yield from _read_jsonl(file, spec, batch_size)
+        yield from _read_jsonl(file, spec, batch_size, start, stop, first_line)
 
 
 # ----------------------------------------------------------------------------------------- parquet
@@ -206,7 +217,39 @@ def _key_column(array: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray
         return pa.array(values, pa.large_string()), np.zeros(0, np.int64)
 
 
-def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: Path | None) -> Iterator[RawBatch]:
+def _batches_in_range(pf: pq.ParquetFile, path: Path, batch_size: int, columns: list[str], start: int, stop: int | None) -> Iterator[pa.RecordBatch]:
+    """Record batches of rows [start, stop) of a Parquet file (stop None: to the end).
+
+    A bounded range (a part, see io.parts) is read by polars, which decodes only the pages the
+    range needs, so the parts of one large row group do not each decode the whole group; should
+    polars refuse the file, pyarrow reads the row groups the range touches. A whole file is streamed."""
+    if start == 0 and stop is None:
+        yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+        return
+    stop = pf.metadata.num_rows if stop is None else stop
+    try:
+        frame = pl.scan_parquet(path).select(columns).slice(start, stop - start).collect()
+        table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+    except Exception:  # noqa: BLE001 - any type or encoding polars cannot read: pyarrow below
+        table = None
+    if table is not None and table.num_rows == stop - start:
+        yield from table.to_batches(max_chunksize=batch_size)
+        return
+    bounds = np.cumsum([0] + [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)])
+    groups = [g for g in range(pf.metadata.num_row_groups) if bounds[g] < stop and bounds[g + 1] > start]
+    if not groups:
+        return
+    row = int(bounds[groups[0]])
+    for batch in pf.iter_batches(batch_size=batch_size, columns=columns, row_groups=groups):
+        first, row = row, row + batch.num_rows
+        if row <= start:
+            continue
+        if first >= stop:
+            break
+        yield batch.slice(max(start - first, 0), min(row, stop) - max(first, start))
+
+
+def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: Path | None, row_start: int = 0, row_stop: int | None = None) -> Iterator[RawBatch]:
     path = file.path
     temp_dir = None
     if file.compression:
@@ -220,9 +263,9 @@ def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: P
         if missing:
             raise InputError(f"{file.path}: no column {missing[0]!r} (columns: {', '.join(names)})")
         total_rows = max(pf.metadata.num_rows, 1)
-        start = 0
+        start = row_start
         try:
-            for record_batch in pf.iter_batches(batch_size=batch_size, columns=present):
+            for record_batch in _batches_in_range(pf, path, batch_size, present, row_start, row_stop):
                 n = record_batch.num_rows
                 text, bad = _string_column(record_batch.column(spec.text), spec.text, file)
                 columns: dict[str, pa.Array] = {ROW: pa.array(np.arange(start, start + n, dtype=np.int64))}
@@ -389,11 +432,13 @@ def _json_error(exc: ValueError) -> str:
     return f"invalid JSON ({exc})"
 
 
-def _read_jsonl(file: InputFile, spec: ColumnSpec, batch_size: int) -> Iterator[RawBatch]:
+def _read_jsonl(file: InputFile, spec: ColumnSpec, batch_size: int, start: int = 0, stop: int | None = None, first_line: int = 1) -> Iterator[RawBatch]:
     parser = _JsonlParser(file, spec)
-    next_line = 1
+    next_line = first_line
     carry = b""
-    with open_decompressed(file.path, file.compression) as (stream, counter):
+    whole = start == 0 and stop is None
+    opened = open_decompressed(file.path, file.compression) if whole else open_range(file.path, start, stop)
+    with opened as (stream, counter):
         eof = False
         while not eof:
             chunk = read_chunk(stream, JSONL_BLOCK_BYTES, file.path, file.compression)

@@ -107,6 +107,37 @@ def open_decompressed(path: Path, compression: str | None) -> Iterator[tuple[Bin
         raw_file.close()
 
 
+class RangeReader(CountingReader):
+    """Read bytes [start, stop) of a plain file (stop None: to the end)."""
+
+    def __init__(self, raw: BinaryIO, start: int, stop: int | None) -> None:
+        super().__init__(raw)
+        raw.seek(start)
+        self._left = None if stop is None else stop - start
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left is not None:
+            size = self._left if size < 0 else min(size, self._left)
+        data = super().read(size)
+        if self._left is not None:
+            self._left -= len(data)
+        return data
+
+
+@contextmanager
+def open_range(path: Path, start: int, stop: int | None) -> Iterator[tuple[BinaryIO, CountingReader]]:
+    """Yield (stream, raw byte counter) over bytes [start, stop) of an uncompressed file."""
+    try:
+        raw_file = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+    try:
+        reader = RangeReader(raw_file, start, stop)
+        yield reader, reader  # type: ignore[misc]
+    finally:
+        raw_file.close()
+
+
 def read_chunk(stream: BinaryIO, size: int, path: Path, compression: str | None) -> bytes:
     """Read up to `size` bytes, reporting a truncated or corrupt compressed stream as an InputError."""
     try:

@@ -24,6 +24,7 @@ from synthscope.io.discover import InputFile
 from synthscope.io.streams import decompress_to_temp, open_decompressed, read_chunk
 
 _BLOCK = 8 << 20
+WRITE_BATCH_ROWS = 8_192  # Parquet rows copied at a time (long documents: tens of MB, not hundreds)
 
 
 @contextmanager
@@ -97,7 +98,7 @@ def _parquet_without(file: InputFile, drop: np.ndarray, target: Path, workdir: P
     with open_compressed(target, file.compression) as out:
         writer = pq.ParquetWriter(out, source.schema_arrow, compression=parquet_codec(source))
         try:
-            for batch in source.iter_batches(batch_size=65_536):
+            for batch in source.iter_batches(batch_size=WRITE_BATCH_ROWS):
                 rows = np.arange(start, start + batch.num_rows, dtype=np.int64)
                 keep = ~np.isin(rows, drop, assume_unique=True)
                 start += batch.num_rows

@@ -46,20 +46,50 @@ def _record(
     }
 
 
+def unsupported_reason(source: dict[str, Any]) -> str | None:
+    """Why the source's synthetic fraction is null, as a sentence (None when it is not null for a
+    reason the detector gave, e.g. `unsupported_language`)."""
+    sf = source.get("synthetic_fraction")
+    if not isinstance(sf, dict) or sf.get("estimate") is not None or not sf.get("reason"):
+        return None
+    langs = ", ".join(f"{l['language']} {100 * l['share']:.0f}%" for l in source.get("languages", [])[:3])
+    return (
+        f"synthetic fraction is null ({sf['reason']}: {sf.get('documents_unsupported', 0):,} of "
+        f"{sf.get('documents_unsupported', 0) + sf.get('documents_used', 0):,} documents are in languages the calibration "
+        f"profile does not cover{'; ' + langs if langs else ''})"
+    )
+
+
+def _synthetic_record(check: str, path: str, source: dict[str, Any], value: float | None, threshold: float, s: CheckSettings, **kw: Any) -> dict[str, Any]:
+    """A check on the synthetic fraction: a null estimate fails with the detector's reason, or warns
+    when the settings allow unsupported languages."""
+    reason = unsupported_reason(source) if value is None else None
+    if reason is None:
+        return _record(check, path, source["source"], "<=", value, threshold, **kw)
+    if s.allow_unsupported_language:
+        kw["level"] = "warn"
+        reason += "; not checked (allow_unsupported_language)"
+    return _record(check, path, source["source"], "<=", None, threshold, **{**kw, "missing": reason})
+
+
 def _threshold_checks(source: dict[str, Any], s: CheckSettings) -> list[dict[str, Any]]:
     name = source["source"]
     out = []
     if s.fail_on_synthetic is not None:
         path = f"synthetic_fraction.{s.synthetic_bound}"
-        out.append(_record("fail_on_synthetic", path, name, "<=", metric_value(source, path), s.fail_on_synthetic))
+        out.append(_synthetic_record("fail_on_synthetic", path, source, metric_value(source, path), s.fail_on_synthetic, s))
     if s.fail_on_near_dup is not None:
         out.append(_record("fail_on_near_dup", NEAR_DUP, name, "<=", metric_value(source, NEAR_DUP), s.fail_on_near_dup))
     for path, rule in s.metrics.items():
         value = metric_value(source, path)
+        reason = unsupported_reason(source) if value is None and path.startswith("synthetic_fraction") else None
+        level = "warn" if reason and s.allow_unsupported_language else rule.level
+        if reason and s.allow_unsupported_language:
+            reason += "; not checked (allow_unsupported_language)"
         if rule.max is not None:
-            out.append(_record("metric", path, name, "<=", value, rule.max, level=rule.level))
+            out.append(_record("metric", path, name, "<=", value, rule.max, level=level, missing=reason))
         if rule.min is not None:
-            out.append(_record("metric", path, name, ">=", value, rule.min, level=rule.level))
+            out.append(_record("metric", path, name, ">=", value, rule.min, level=level, missing=reason))
     return out
 
 
@@ -77,9 +107,12 @@ def _baseline_checks(
         if rise is None:
             where = "in this report" if new_value is None else "in the baseline"
             missing = f"synthetic fraction is missing {where}: the rise cannot be computed"
-        out.append(
-            _record("max_synthetic_increase", SYNTHETIC, name, "<=", rise, s.max_synthetic_increase, baseline=old_value, missing=missing)
-        )
+        if new_value is None and unsupported_reason(source):
+            out.append(_synthetic_record("max_synthetic_increase", SYNTHETIC, source, None, s.max_synthetic_increase, s, baseline=old_value))
+        else:
+            out.append(
+                _record("max_synthetic_increase", SYNTHETIC, name, "<=", rise, s.max_synthetic_increase, baseline=old_value, missing=missing)
+            )
     if s.max_diversity_drop is not None:
         for metric in s.diversity_metrics:
             path = f"diversity.{metric}"
@@ -117,7 +150,8 @@ def run_checks(
         name = source["source"]
         s = settings.for_source(name)
         results += _threshold_checks(source, s)
-        if source.get("synthetic_fraction", {}).get("low_confidence") and s.fail_on_synthetic is not None:
+        sf = source.get("synthetic_fraction", {})
+        if sf.get("low_confidence") and not sf.get("reason") and s.fail_on_synthetic is not None:
             notes.append(f"{name}: synthetic fraction is low-confidence (few documents)")
         if baseline is None:
             continue

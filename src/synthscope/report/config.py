@@ -38,6 +38,9 @@ class CheckSettings:
     max_diversity_drop: float | None = None
     diversity_metrics: tuple[str, ...] = KEY_DIVERSITY
     synthetic_bound: str = "estimate"
+    # a synthetic fraction left null because the source is in languages the calibration profile does not
+    # cover warns instead of failing the checks that need it
+    allow_unsupported_language: bool = False
     metrics: dict[str, MetricRule] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-source overrides (parsed kwargs)
 
@@ -78,6 +81,7 @@ class CheckSettings:
             "max_diversity_drop": self.max_diversity_drop,
             "diversity_metrics": list(self.diversity_metrics),
             "synthetic_bound": self.synthetic_bound,
+            "allow_unsupported_language": self.allow_unsupported_language,
             "metrics": {k: {"max": r.max, "min": r.min, "level": r.level} for k, r in self.metrics.items()},
         }
         if self.sources:
@@ -129,7 +133,7 @@ def _parse_table(table: dict[str, Any], where: str, allow_sources: bool) -> dict
     """Validated keyword arguments of CheckSettings from one TOML table."""
     if not isinstance(table, dict):
         raise UsageError(f"{where}: expected a table, got {table!r}")
-    allowed = {*_NUMBER_KEYS, "diversity_metrics", "synthetic_bound", "metrics"} | ({"sources"} if allow_sources else set())
+    allowed = {*_NUMBER_KEYS, "diversity_metrics", "synthetic_bound", "allow_unsupported_language", "metrics"} | ({"sources"} if allow_sources else set())
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise UsageError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
@@ -143,6 +147,10 @@ def _parse_table(table: dict[str, Any], where: str, allow_sources: bool) -> dict
         if table["synthetic_bound"] not in SYNTHETIC_BOUNDS:
             raise UsageError(f"{where}.synthetic_bound: expected one of {', '.join(SYNTHETIC_BOUNDS)}")
         kwargs["synthetic_bound"] = table["synthetic_bound"]
+    if "allow_unsupported_language" in table:
+        if not isinstance(table["allow_unsupported_language"], bool):
+            raise UsageError(f"{where}.allow_unsupported_language: expected true or false, got {table['allow_unsupported_language']!r}")
+        kwargs["allow_unsupported_language"] = table["allow_unsupported_language"]
     if "metrics" in table:
         if not isinstance(table["metrics"], dict):
             raise UsageError(f"{where}.metrics: expected a table of metric rules")

@@ -146,6 +146,11 @@ def _removed(s: dict[str, Any]) -> str:
     return f"{r['exact_duplicate'] + r['near_duplicate']:,} / {r['synthetic']:,}" + (f" / {r['source_dropped']:,}" if r["source_dropped"] else "")
 
 
+def _other_language(totals: dict[str, Any]) -> str:
+    n = int(totals.get("other_language", 0))
+    return f", {n:,} in other languages (--language)" if n else ""
+
+
 def _rows(report: dict[str, Any], max_rows: int | None) -> tuple[list[dict[str, Any]], int]:
     sources = report["sources"]
     shown = sources if max_rows is None else sources[:max_rows]
@@ -198,7 +203,7 @@ def render_filter_markdown(report: dict[str, Any], max_rows: int | None = MAX_RO
         f"**{t['kept']:,} of {t['rows_read']:,} rows kept.** Removed: {t['removed']['exact_duplicate']:,} exact and "
         f"{t['removed']['near_duplicate']:,} near duplicates, {t['removed']['synthetic']:,} likely machine-written documents, "
         f"{t['removed']['source_dropped']:,} documents of dropped sources; not analysed: {t['empty']:,} empty, "
-        f"{t['malformed']:,} malformed, {t['skipped']:,} skipped rows. Every row's decision is in `decisions.parquet`.",
+        f"{t['malformed']:,} malformed, {t['skipped']:,} skipped rows{_other_language(t)}. Every row's decision is in `decisions.parquet`.",
         "",
     ]
     if summ["expected_synthetic_documents_before"] is not None and summ["expected_synthetic_documents_after"] is not None:
@@ -275,7 +280,7 @@ def render_filter_summary(report: dict[str, Any], console: Console) -> None:
     console.print(
         f"rows read {t['rows_read']:,}: kept {t['kept']:,}; removed {r['exact_duplicate']:,} exact and {r['near_duplicate']:,} near "
         f"duplicates, {r['synthetic']:,} synthetic, {r['source_dropped']:,} in dropped sources; not analysed {t['empty']:,} empty, "
-        f"{t['malformed']:,} malformed, {t['skipped']:,} skipped",
+        f"{t['malformed']:,} malformed, {t['skipped']:,} skipped{_other_language(t)}",
         markup=False,
         highlight=False,
     )

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from synthscope.report.escape import html_text, json_for_html, printable
-from synthscope.report.markdown import TITLE, limitations, method_line, source_table
+from synthscope.report.markdown import TITLE, languages_line, limitations, method_line, source_table
 from synthscope.report.metrics import EXACT_DUP, NEAR_DUP, SYNTHETIC, label, metric_value
 
 ROW_PX = 18  # height per source in the per-source charts
@@ -237,7 +237,8 @@ def render_html(report: dict[str, Any]) -> str:
 <body data-charts-expected="{len(figures)}">
 <h1>{html.escape(TITLE)}</h1>
 <p>Audited {html_text(str(report.get("created_at", ""))[:19])} with synthscope {html_text(report["tool"]["version"])}:
-{t["analysed"]:,} documents in {t["sources"]:,} sources (by {html_text(report["source_definition"])}) from {len(report["inputs"]):,} input files.</p>
+{t["analysed"]:,} documents in {t["sources"]:,} sources (by {html_text(report["source_definition"])}) from {len(report["inputs"]):,} input files.
+{html_text(languages_line(report, printable))}</p>
 {_checks_html(report)}
 <h2>Sources</h2>
 {_html_table(header, rows)}

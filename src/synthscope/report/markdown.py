@@ -13,6 +13,7 @@ from synthscope.report.metrics import (
     FLAGGED,
     NEAR_DUP,
     SYNTHETIC,
+    fmt_languages,
     fmt_num,
     fmt_pct,
     fmt_synthetic,
@@ -224,7 +225,15 @@ def limitations(report: dict[str, Any], code: Escape = md_code) -> str:
         "threshold. Diversity metrics use the same sample budget for every source, so they compare sources "
         "and snapshots rather than describe whole corpora."
     )
-    low = [s["source"] for s in report["sources"] if isinstance(s.get("synthetic_fraction"), dict) and s["synthetic_fraction"].get("low_confidence")]
+    sfs = [(s, s.get("synthetic_fraction")) for s in report["sources"]]
+    low = [s["source"] for s, sf in sfs if isinstance(sf, dict) and sf.get("low_confidence") and not sf.get("reason")]
+    unsupported = [s for s, sf in sfs if isinstance(sf, dict) and sf.get("reason") == "unsupported_language"]
+    if unsupported:
+        langs = ", ".join(md_text(c) for c in report.get("summary", {}).get("detect", {}).get("profile_languages", [])) or "en"
+        names = ", ".join(f"{code(s['source'])} ({md_text(fmt_languages(s))})" for s in unsupported[:5])
+        names += f" and {len(unsupported) - 5} more" if len(unsupported) > 5 else ""
+        text += (f" No synthetic estimate for sources mostly in languages the calibration profile does not cover "
+                 f"(it covers {langs}): {names}.")
     if low:
         names = ", ".join(code(n) for n in low[:5]) + (f" and {len(low) - 5} more" if len(low) > 5 else "")
         text += f" Low-confidence estimates (too few documents): {names}."
@@ -242,6 +251,14 @@ def limitations(report: dict[str, Any], code: Escape = md_code) -> str:
     return text
 
 
+def languages_line(report: dict[str, Any], esc: Escape = md_text) -> str:
+    """'Languages: en 90.5%, de 4.8%.' when the corpus is not only English, else ''."""
+    languages = report.get("summary", {}).get("languages", {}).get("languages", [])
+    if not languages or all(l["language"] == "en" for l in languages):
+        return ""
+    return "Languages: " + ", ".join(f"{esc(l['language'])} {100 * l['share']:.1f}%" for l in languages) + "."
+
+
 def render_section(report: dict[str, Any], max_rows: int | None = MAX_ROWS, heading_level: int = 2) -> str:
     """The dataset-card section: summary line, per-source table, method, checks, changes, limitations."""
     t = report["totals"]
@@ -252,9 +269,13 @@ def render_section(report: dict[str, Any], max_rows: int | None = MAX_ROWS, head
         f"Audited {date} with synthscope {md_text(report['tool']['version'])}: {t['analysed']:,} documents in "
         f"{t['sources']:,} sources (by {md_text(report['source_definition'])}) from {len(report['inputs']):,} input files "
         f"({t['rows_read']:,} rows read; {t.get('empty', 0):,} empty, {t.get('malformed', 0):,} malformed, "
-        f"{t.get('skipped', 0):,} skipped).",
+        f"{t.get('skipped', 0):,} skipped"
+        + (f", {t['other_language']:,} in other languages than --language" if t.get("other_language") else "")
+        + ").",
         "",
     ]
+    if languages_line(report):
+        lines += [languages_line(report, md_text), ""]
     header, rows, hidden = source_table(report, max_rows)
     lines += _table(header, rows)
     if hidden > 0:

@@ -56,8 +56,30 @@ def fmt_num(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+# Why a synthetic fraction is null, as shown in renderings (the report keeps the code).
+NULL_REASONS = {"unsupported_language": "unsupported language"}
+
+
+def null_reason_text(source: dict[str, Any]) -> str:
+    """'— (unsupported language)' for a null synthetic fraction with a reason, else an em dash."""
+    sf = source.get("synthetic_fraction")
+    reason = sf.get("reason") if isinstance(sf, dict) else None
+    return f"— ({NULL_REASONS.get(reason, reason)})" if reason else "—"
+
+
+def fmt_languages(source: dict[str, Any], limit: int = 2) -> str:
+    """'en' for a single-language source, 'en 60%, de 40%' otherwise; an em dash when unknown."""
+    langs = source.get("languages")
+    if not isinstance(langs, list) or not langs:
+        return "—"
+    if len(langs) == 1 or langs[0].get("share", 0) >= 0.995:
+        return str(langs[0]["language"])
+    return ", ".join(f"{l['language']} {100 * l['share']:.0f}%" for l in langs[:limit])
+
+
 def fmt_synthetic(source: dict[str, Any]) -> str:
-    """'12.3% [8.1–16.0%]' with a trailing '?' for low-confidence estimates, or an em dash."""
+    """'12.3% [8.1–16.0%]' with a trailing '?' for low-confidence estimates, or an em dash (with the
+    reason when the detector gave one)."""
     sf = source.get("synthetic_fraction")
     if not isinstance(sf, dict):
         return "—"
@@ -65,7 +87,7 @@ def fmt_synthetic(source: dict[str, Any]) -> str:
     lo = metric_value(source, "synthetic_fraction.ci_low")
     hi = metric_value(source, "synthetic_fraction.ci_high")
     if est is None:
-        return "—"
+        return null_reason_text(source)
     text = fmt_pct(est)
     if lo is not None and hi is not None:
         text += f" [{100 * lo:.1f}–{100 * hi:.1f}%]"

@@ -14,19 +14,22 @@ SCHEMA_FILE = "report.schema.json"
 SUPPORTED_MAJOR = 1
 
 
-@lru_cache(maxsize=1)
-def load_schema() -> dict[str, Any]:
-    """The report JSON Schema (draft 2020-12) shipped as package data."""
-    return json.loads(resources.files("synthscope.report").joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+FILTER_SCHEMA_FILE = "filter_report.schema.json"
 
 
-def schema_errors(report: dict[str, Any]) -> list[str]:
+@lru_cache(maxsize=2)
+def load_schema(name: str = SCHEMA_FILE) -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) shipped as package data: the report's, or `FILTER_SCHEMA_FILE`."""
+    return json.loads(resources.files("synthscope.report").joinpath(name).read_text(encoding="utf-8"))
+
+
+def schema_errors(report: dict[str, Any], schema: str = SCHEMA_FILE) -> list[str]:
     """Every schema violation of `report` as 'path: message' lines (needs the `jsonschema` package)."""
     try:
         import jsonschema
     except ImportError as exc:  # pragma: no cover - jsonschema is in the test extra
         raise UsageError("full report validation needs the 'jsonschema' package (pip install jsonschema)") from exc
-    validator = jsonschema.Draft202012Validator(load_schema())
+    validator = jsonschema.Draft202012Validator(load_schema(schema))
     errors = sorted(validator.iter_errors(report), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}" for e in errors]
 

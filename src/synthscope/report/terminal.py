@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from synthscope.report.escape import printable, terminal_text
+from synthscope.report.metrics import fmt_languages, null_reason_text
 
 MAX_ROWS = 50
 
@@ -56,6 +57,7 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
     console.print(
         f"rows read {t['rows_read']:,}: analysed {t['analysed']:,}, empty {t['empty']:,}, "
         f"malformed {t['malformed']:,}, skipped {t['skipped']:,}"
+        + (f", other language {t['other_language']:,}" if t.get("other_language") else "")
         + (f"; {t['invalid_utf8']:,} with invalid UTF-8 (decoded with replacement)" if t["invalid_utf8"] else ""),
         markup=False,
         highlight=False,
@@ -72,11 +74,13 @@ def _extra_columns(report: dict[str, Any]) -> list[tuple[str, Any]]:
         # estimate [interval] in percent; "?" marks a low-confidence (small) source
         def synthetic(s: dict[str, Any]) -> str:
             sf = s.get("synthetic_fraction")
-            if not sf:
-                return "—"
+            if not sf or sf.get("estimate") is None:
+                return null_reason_text(s)
             mark = "?" if sf.get("low_confidence") else ""
             return f"{100 * sf['estimate']:.0f}% [{100 * sf['ci_low']:.0f}–{100 * sf['ci_high']:.0f}]{mark}"
         columns.append(("synthetic", synthetic))
+    if any(len(s.get("languages") or []) > 1 or (s.get("languages") or [{}])[0].get("language") not in (None, "en") for s in sources):
+        columns.append(("language", fmt_languages))
     if any("exact_duplicate_fraction" in s for s in sources):
         columns.append(("exact", lambda s: _fmt_pct(s.get("exact_duplicate_fraction"))))
     if any("near_duplicate_fraction" in s for s in sources):

@@ -1,0 +1,84 @@
+"""Diversity sample candidates kept on disk, partitioned by source, so that memory does not grow with
+the number of sources.
+
+While the stream is read, each source's candidates are merged in memory (bottom-k, see sample.py);
+once the candidates of all sources together pass a token budget, they are written out as one
+"spill": a folder of Parquet files, one per partition (a partition holds the sources whose name
+hashes to it). Finalize then reads one group of partitions at a time, truncates each source's
+candidates to its sample and measures them (many.py). Which rows went to disk, and when, does not
+change the sample: the sample of a union is the sample of the parts' samples.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import xxhash
+
+from synthscope.analyzer import SOURCE
+
+PARTITIONS = 256
+PARTITION = "_partition"
+
+
+def partition_of(sources: pl.Series) -> pl.Series:
+    """The partition of every source: xxh64 of its name (seed 0) modulo PARTITIONS."""
+    if sources.is_empty():
+        return pl.Series(PARTITION, [], dtype=pl.UInt16)
+    distinct = sources.unique()
+    mapping = {s: xxhash.xxh64_intdigest(s.encode("utf-8")) % PARTITIONS for s in distinct.to_list()}
+    return sources.replace_strict(mapping, return_dtype=pl.UInt16).alias(PARTITION)
+
+
+@dataclass(frozen=True)
+class Spill:
+    """One spill: its folder and how many candidate rows each partition got."""
+
+    folder: str
+    rows: tuple[int, ...] = field(default_factory=tuple)  # per partition (length PARTITIONS)
+
+    def file(self, partition: int) -> Path:
+        return Path(self.folder) / f"p{partition:03d}.parquet"
+
+
+def write_spill(frame: pl.DataFrame, root: Path) -> Spill:
+    """Write candidate rows partitioned by source; returns the spill's description."""
+    folder = root / f"spill-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True, exist_ok=True)
+    keyed = frame.with_columns(partition_of(frame[SOURCE]))
+    rows = np.zeros(PARTITIONS, dtype=np.int64)
+    for (part,), group in keyed.group_by(PARTITION):
+        group.drop(PARTITION).write_parquet(folder / f"p{int(part):03d}.parquet", compression="zstd", compression_level=1)
+        rows[int(part)] = group.height
+    return Spill(str(folder), tuple(int(r) for r in rows))
+
+
+def read_partitions(spills: tuple[Spill, ...], partitions: list[int]) -> list[pl.DataFrame]:
+    """The spilled candidate rows of some partitions."""
+    frames = []
+    for spill in spills:
+        for p in partitions:
+            if spill.rows[p]:
+                frames.append(pl.read_parquet(spill.file(p)))
+    return frames
+
+
+def partition_groups(rows: np.ndarray, max_rows: int) -> list[list[int]]:
+    """Consecutive partitions gathered into groups of at most about `max_rows` candidate rows
+    (a partition larger than that is a group of its own); empty partitions are left out."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for p in np.flatnonzero(rows > 0).tolist():
+        if current and size + rows[p] > max_rows:
+            groups.append(current)
+            current, size = [], 0
+        current.append(p)
+        size += int(rows[p])
+    if current:
+        groups.append(current)
+    return groups
