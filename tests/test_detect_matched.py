@@ -135,7 +135,7 @@ def test_a_source_unlike_every_group_gets_a_wider_interval_and_low_confidence() 
 def test_format_1_profiles_still_load_and_estimate_against_pooled_densities(fitted, tmp_path: Path) -> None:
     profile, _, batch, _ = fitted
     data = profile.to_json()
-    for key in ("skeleton", "combine", "topic_centroids", "matching", "cv_errors_by_similarity", "language"):
+    for key in ("skeleton", "combine", "topic_centroids", "matching", "cv_errors_by_similarity"):
         data.pop(key)
     data["format_version"] = 1
     path = tmp_path / "v1.json"
