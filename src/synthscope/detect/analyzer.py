@@ -16,7 +16,7 @@ import polars as pl
 
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.detect.estimator import METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, calibration_draws, estimate_fractions
-from synthscope.detect.features import FEATURES, compute_features, frequency_language
+from synthscope.detect.features import FEATURES, compute_features, frequency_language, plain_description
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
 from synthscope.detect.reference import (
     POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references, reference_densities,
@@ -71,6 +71,7 @@ class SourceScores:
 
 
 UNSUPPORTED_LANGUAGE = "unsupported_language"
+_LAST_SCORES: list[tuple[pl.DataFrame, LinearModel, tuple[np.ndarray | None, np.ndarray, np.ndarray]]] = []
 
 
 def supported_rows(batch: pl.DataFrame, profile: CalibrationProfile) -> np.ndarray | None:
@@ -121,8 +122,18 @@ class DetectAnalyzer:
         return {}
 
     def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
-        supported, z, logits = self.score_supported(batch)
+        supported, z, logits = self.scores_for(batch)
         return self.state_of(batch[SOURCE], z, logits, supported)
+
+    def scores_for(self, batch: pl.DataFrame) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """`score_supported` of `batch`, computed once: the analyzers mapping the same batch after this one
+        (the examples) reuse the scores of the last batch scored (kept with a reference to that batch
+        and this analyzer's model, so a reused id cannot fool the check)."""
+        if _LAST_SCORES and _LAST_SCORES[0][0] is batch and _LAST_SCORES[0][1] is self.model:
+            return _LAST_SCORES[0][2]
+        scores = self.score_supported(batch)
+        _LAST_SCORES[:] = [(batch, self.model, scores)]
+        return scores
 
     def score_supported(self, batch: pl.DataFrame) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
         """(supported-row mask or None for all rows, standardised features, logits) of the rows in a
@@ -226,9 +237,8 @@ class DetectAnalyzer:
         """Per source (rows of `z_sum`, the sums of standardised features over `n_docs` documents): the
         features pushing the mean score up most, relative to calibration human text."""
         n = np.maximum(np.asarray(n_docs, dtype=np.float64), 1.0)[:, None]
-        human_mean_z = np.asarray(self.profile.human_mean_z or np.zeros(len(self.model.features)))
         mean_z = z_sum / n
-        contribution = self.model.weights * (mean_z - human_mean_z)
+        contribution = self.contributions(mean_z)
         order = np.argsort(-contribution, axis=1, kind="stable")[:, :TOP_FEATURES]
         top = np.take_along_axis(contribution, order, axis=1)
         means = self.model.mean[order] + self.model.scale[order] * np.take_along_axis(mean_z, order, axis=1)
@@ -240,12 +250,19 @@ class DetectAnalyzer:
                     "contribution": round(float(c), 3),
                     "mean": round(float(m), 5),
                     "description": _DESCRIPTIONS.get(names[j], ""),
+                    "plain": plain_description(names[j], (c > 0) == (self.model.weights[j] > 0)),
                 }
                 for j, c, m in zip(order_row.tolist(), top_row.tolist(), mean_row.tolist())
                 if c > 0.005
             ]
             for order_row, top_row, mean_row in zip(order, top, means)
         ]
+
+    def contributions(self, z: np.ndarray) -> np.ndarray:
+        """Per row of standardised features (a document's, or a source's mean): each feature's push on the
+        logit score relative to calibration human text, weight x (z - the human mean of z)."""
+        human_mean_z = np.asarray(self.profile.human_mean_z or np.zeros(len(self.model.features)))
+        return self.model.weights * (np.asarray(z, dtype=np.float64) - human_mean_z)
 
     def summary(self, counts: np.ndarray, unsupported: int = 0) -> dict[str, Any]:
         total = counts.sum(axis=0) if len(counts) else np.zeros(N_BINS)

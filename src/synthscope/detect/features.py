@@ -135,6 +135,18 @@ ENGLISH_ONLY: frozenset[str] = frozenset({
 WORD_FREQUENCY: frozenset[str] = frozenset({"lexical_surprise", "rare_word_share"})
 
 
+_PLAIN = {f.name: (f.higher, f.lower) for f in FEATURES}
+
+
+def plain_description(feature: str, higher: bool) -> str:
+    """What a document or source shows, in plain words, when `feature` is higher (or lower) than in
+    typical human text."""
+    phrases = _PLAIN.get(feature)
+    if phrases is None or not phrases[0 if higher else 1]:
+        return f"{feature.replace('_', ' ')} {'higher' if higher else 'lower'} than in human text"
+    return phrases[0 if higher else 1]
+
+
 def frequency_language(languages: list[str] | tuple[str, ...]) -> str | None:
     """The language whose wordfreq table the word-frequency features use: the profile's one language
     when wordfreq has a table for it, else None (the features do not apply)."""
@@ -209,17 +221,37 @@ def match_patterns() -> tuple[MatchPattern, ...]:
     )
 
 
+@dataclass(frozen=True)
+class TokenRule:
+    """A word-level feature's rule: a token counts when it is one of `words`, or contains `contains`."""
+
+    feature: str
+    words: frozenset[str] = frozenset()
+    contains: str = ""
+
+    def matches(self, tokens: pl.Series) -> pl.Series:
+        """Whether each token counts for the feature."""
+        if self.contains:
+            return tokens.str.contains(self.contains, literal=True).fill_null(False)
+        return tokens.is_in(list(self.words)).fill_null(False)
+
+
 @lru_cache(maxsize=1)
-def marker_words() -> dict[str, frozenset[str]]:
-    """The word-list features' lists: a token (in the document's tokenisation) found in a list counts for
-    that feature, in compute_features and in detect.spans."""
-    return {"kobak_style_rate": _kobak_style(), "liang_adjective_rate": frozenset(markers.liang_adjectives())}
+def token_rules() -> dict[str, TokenRule]:
+    """The word-level features' rules, one definition for counting (compute_features) and for showing the
+    matched words (detect.spans); a token is counted in the document's own tokenisation."""
+    return {
+        "kobak_style_rate": TokenRule("kobak_style_rate", words=_kobak_style()),
+        "liang_adjective_rate": TokenRule("liang_adjective_rate", words=frozenset(markers.liang_adjectives())),
+        "first_person_rate": TokenRule("first_person_rate", words=frozenset(FIRST_PERSON)),
+        "contraction_rate": TokenRule("contraction_rate", contains="'"),
+    }
 
 
 # Features whose evidence is a stretch of text (a listed word, a stock phrase, a transition opener, a
-# participial clause), shown as highlighted spans.
+# participial clause, a first-person pronoun, a contraction), shown as highlighted spans.
 SPAN_FEATURES: tuple[str, ...] = ("kobak_style_rate", "liang_adjective_rate", "hc3_chatgpt_phrases", "hc3_human_phrases",
-                                  "transition_rate", "participle_clause_rate")
+                                  "transition_rate", "participle_clause_rate", "first_person_rate", "contraction_rate")
 
 
 def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarray, np.ndarray]:
@@ -229,16 +261,14 @@ def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarr
     words), 0 if not alphabetic."""
     words = vocab.to_pylist()
     size = len(words)
-    lists = marker_words()
-    zipf_of, kobak, liang, first = _zipf_of(language), lists["kobak_style_rate"], lists["liang_adjective_rate"], frozenset(FIRST_PERSON)
+    rules = token_rules()
+    zipf_of = _zipf_of(language)
     zipf = np.fromiter((zipf_of.get(w, OOV_ZIPF) for w in words), dtype=np.float64, count=size)
     series = pl.Series(vocab)
     alpha = ~series.str.contains(r"\d").to_numpy()
     table = np.empty((size, 7), dtype=np.int64)
-    table[:, 0] = np.fromiter((w in kobak for w in words), dtype=bool, count=size)
-    table[:, 1] = np.fromiter((w in liang for w in words), dtype=bool, count=size)
-    table[:, 2] = np.fromiter((w in first for w in words), dtype=bool, count=size)
-    table[:, 3] = series.str.contains("'", literal=True).to_numpy()
+    for column, feature in enumerate(("kobak_style_rate", "liang_adjective_rate", "first_person_rate", "contraction_rate")):
+        table[:, column] = rules[feature].matches(series).to_numpy()
     table[:, 4] = series.str.len_chars().to_numpy()
     table[:, 5] = alpha
     table[:, 6] = alpha & (zipf < RARE_ZIPF)
