@@ -113,25 +113,29 @@ def separation_problem(profile: CalibrationProfile, cv: CrossValidation) -> str 
     return None
 
 
-def score_paths(paths: list[str], config: AuditConfig, profile: CalibrationProfile, output: str | Path) -> int:
-    """Write per-document id, source, score and features to a Parquet file, batch by batch."""
+def score_paths(paths: list[str], config: AuditConfig, profile: CalibrationProfile, output: str | Path, explain: bool = False) -> int:
+    """Write per-document id, source, score and features to a Parquet file, batch by batch; with
+    `explain`, also each document's `spans`: what the span features matched (detect.spans)."""
     model = model_of(profile)
     output = Path(output)
     check_output_file(output, "the scores")
     with atomic_target(output) as partial:
-        rows = _write_scores(prepared_batches(paths, config), model, partial, frequency_language(profile.languages))
+        rows = _write_scores(prepared_batches(paths, config), model, partial, frequency_language(profile.languages), explain)
     return rows
 
 
-def _write_scores(batches: Iterator[pl.DataFrame], model: Any, path: Path, language: str | None = "en") -> int:
+def _write_scores(batches: Iterator[pl.DataFrame], model: Any, path: Path, language: str | None = "en", explain: bool = False) -> int:
+    from synthscope.detect.spans import document_spans
+
     writer: pq.ParquetWriter | None = None
     rows = 0
     try:
         for batch in batches:
             features, _, logits = score_batch(batch, model, language)
+            spans = [document_spans(batch, model.features).to_frame("spans")] if explain else []
             frame = pl.concat(
                 [batch.select(pl.col(DOC_ID).alias("id"), pl.col(SOURCE).alias("source"), pl.col(LANGUAGE).alias("language")),
-                 pl.DataFrame({"score": sigmoid(logits)}), features], how="horizontal"
+                 pl.DataFrame({"score": sigmoid(logits)}), features, *spans], how="horizontal"
             ).to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(str(path), frame.schema)

@@ -83,7 +83,7 @@ def select_rows(rows: pl.DataFrame, per_side: int) -> pl.DataFrame:
         return rows
     indexed = rows.with_row_index(_INDEX).with_columns(_PREVIEW.alias("_preview"))
     keep = pl.concat([_side(indexed, per_side, True)[_INDEX], _side(indexed, per_side, False)[_INDEX]]).unique()
-    return compact(rows.with_row_index(_INDEX).filter(pl.col(_INDEX).is_in(keep)).drop(_INDEX))
+    return compact(rows.with_row_index(_INDEX).filter(pl.col(_INDEX).is_in(keep.implode())).drop(_INDEX))
 
 
 def batch_candidates(frame: pl.DataFrame, per_side: int) -> pl.DataFrame:
@@ -95,7 +95,7 @@ def batch_candidates(frame: pl.DataFrame, per_side: int) -> pl.DataFrame:
         best = previews.sort([LOGIT, ID, HEAD], descending=[descending, False, False]).unique([SOURCE, "_preview"], keep="first", maintain_order=True)
         rank = pl.col(LOGIT).rank("dense", descending=descending).over(SOURCE)
         keep.append(best.filter(rank <= per_side)[_INDEX])
-    chosen = previews.filter(pl.col(_INDEX).is_in(pl.concat(keep).unique()))
+    chosen = previews.filter(pl.col(_INDEX).is_in(pl.concat(keep).unique().implode()))
     return chosen.with_columns(_ties(chosen["_preview"])).drop("_preview")
 
 
