@@ -83,6 +83,20 @@ def test_examples_identical_for_any_batch_size_and_worker_count() -> None:
     assert _examples(gz) == reference
 
 
+@pytest.mark.slow
+def test_copies_under_other_ids_rank_the_same_in_any_batching(tmp_path: Path) -> None:
+    """Every text twice, under two ids, in batches that mix them differently: copies tie on the score
+    to the last bit, and the id decides, whatever the batch."""
+    copy = pl.read_parquet(PARQUET).with_columns(pl.format("copy-{}", pl.col("id")).alias("id")).sample(fraction=1.0, shuffle=True, seed=3)
+    copy.write_parquet(tmp_path / "copy.parquet")
+    paths = [str(PARQUET), str(tmp_path / "copy.parquet")]
+    base = dict(by="domain", dedup=False, diversity=False)
+    reference = _examples(run_audit(paths, AuditConfig(**base, workers=1, batch_size=5000)))
+    assert all(e["id"].startswith("copy-") for x in reference.values() for side in x.values() for e in side)  # "copy-" < "doc-"
+    for workers, batch_size in ((1, 29), (2, 150)):
+        assert _examples(run_audit(paths, AuditConfig(**base, workers=workers, batch_size=batch_size))) == reference
+
+
 def test_examples_of_the_sample_data() -> None:
     report = run_audit([str(PARQUET)], AuditConfig(by="domain", dedup=False, diversity=False, workers=1))
     texts = dict(pl.read_parquet(PARQUET).select("id", "text").iter_rows())
