@@ -28,7 +28,6 @@ import xxhash
 from synthscope.analyzer import DOC_ID, SOURCE, TEXT, AnalyzerResult, FinalizeContext
 from synthscope.detect.analyzer import DetectAnalyzer
 from synthscope.detect.estimator import MIN_DOCUMENTS
-from synthscope.detect.features import plain_description
 from synthscope.detect.scorer import sigmoid
 from synthscope.detect.spans import END, text_spans
 from synthscope.diversity.sample import compact
@@ -112,13 +111,13 @@ class ExamplesAnalyzer:
         self.min_documents = min_documents
 
     def empty(self) -> ExampleState:
-        return ExampleState(empty_examples(len(self.detect.model.features)))
+        return ExampleState(empty_examples(len(self.detect.contribution_terms().names)))
 
     def map(self, batch: pl.DataFrame) -> ExampleState:
-        supported, z, logits = self.detect.scores_for(batch)
-        scored = batch if supported is None else batch.filter(pl.Series(supported))
+        _, scores, scored = self.detect.scores_for(batch)
         if scored.height == 0:
             return self.empty()
+        z, logits = self.detect.explained(scores), scores.logits
         frame = scored.select(
             pl.int_range(pl.len(), dtype=pl.UInt32).alias(_INDEX),
             pl.col(SOURCE).cast(pl.String),
@@ -150,9 +149,10 @@ class ExamplesAnalyzer:
         sides = {MOST: _side(rows, self.per_side, True), LEAST: _side(rows, self.per_side, False)}
         heads = sorted(set(sides[MOST][HEAD].to_list()) | set(sides[LEAST][HEAD].to_list()))
         spans = dict(zip(heads, text_spans(heads, self.detect.model.features)))
+        width = len(self.detect.contribution_terms().names)
         per_source: dict[str, dict[str, Any]] = {s: {"examples": {MOST: [], LEAST: []}} for s in sorted(set(rows[SOURCE].to_list()))}
         for side, frame in sides.items():
-            contributions = self.detect.contributions(np.stack(frame[Z].to_list()) if frame.height else np.zeros((0, len(self.detect.model.features))))
+            contributions = self.detect.contributions(np.stack(frame[Z].to_list()) if frame.height else np.zeros((0, width)))
             for i, row in enumerate(frame.select(SOURCE, LOGIT, ID, HEAD).iter_rows(named=True)):
                 record = self.example(row, contributions[i], spans[row[HEAD]], side == MOST)
                 per_source[row[SOURCE]]["examples"][side].append(record)
@@ -163,10 +163,10 @@ class ExamplesAnalyzer:
         the score up for the most machine-like, down for the least) and the spans of its preview."""
         head: str = row[HEAD]
         order = np.argsort(-contribution if most else contribution, kind="stable")[:EXAMPLE_FEATURES]
-        names, weights = self.detect.model.features, self.detect.model.weights
+        terms = self.detect.contribution_terms()
         features = [
-            {"feature": names[j], "contribution": round(float(contribution[j]), 3),
-             "plain": plain_description(names[j], (contribution[j] > 0) == (weights[j] > 0))}
+            {"feature": terms.names[j], "contribution": round(float(contribution[j]), 3),
+             "plain": self.detect.plain(terms.names[j], float(contribution[j]), float(terms.weights[j]))}
             for j in order.tolist()
             if (contribution[j] > MIN_CONTRIBUTION if most else contribution[j] < -MIN_CONTRIBUTION)
         ]
