@@ -9,8 +9,9 @@ from typing import Any
 
 from synthscope.errors import UsageError
 
-FORMATS = ("json", "md", "html")
-FILENAMES = {"json": "report.json", "md": "report.md", "html": "report.html"}
+FORMATS = ("json", "md", "html", "parquet")
+FILENAMES = {"json": "report.json", "md": "report.md", "html": "report.html", "parquet": "sources.parquet"}
+TEXT_FORMATS = ("json", "md", "html")  # what `synthscope report` renders (sources.parquet is a table, not a rendering)
 
 
 def render(report: dict[str, Any], fmt: str) -> str:
@@ -28,6 +29,12 @@ def render(report: dict[str, Any], fmt: str) -> str:
     raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
 
 
+def _parquet(report: dict[str, Any]) -> bytes:
+    from synthscope.report.table import sources_parquet
+
+    return sources_parquet(report)
+
+
 def parse_formats(spec: str | tuple[str, ...] | None) -> tuple[str, ...]:
     """'json,md' or ('json', 'md') -> validated, de-duplicated formats; None -> all three."""
     if not spec:
@@ -41,7 +48,8 @@ def parse_formats(spec: str | tuple[str, ...] | None) -> tuple[str, ...]:
 
 
 def write_outputs(report: dict[str, Any], out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """Write report.json / report.md / report.html into `out_dir` as one set; returns the paths written.
+    """Write report.json / report.md / report.html / sources.parquet into `out_dir` as one set; returns
+    the paths written.
 
     Every rendering is made first, written under a temporary name, then renamed into place; report
     files of formats not written this time (left by an earlier run) are removed, so the folder never
@@ -50,7 +58,7 @@ def write_outputs(report: dict[str, Any], out_dir: Path, formats: tuple[str, ...
     from synthscope.io.writable import replace_set
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {out_dir / FILENAMES[fmt]: render(report, fmt) for fmt in formats}
+    files = {out_dir / FILENAMES[fmt]: (_parquet(report) if fmt == "parquet" else render(report, fmt)) for fmt in formats}
     stale = [out_dir / FILENAMES[fmt] for fmt in FORMATS if fmt not in formats]
     replace_set(files, stale)
     return list(files)
