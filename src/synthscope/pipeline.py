@@ -426,4 +426,8 @@ def add_overview(report: dict[str, Any], analyzers: list[Analyzer[Any]]) -> None
     if detect is not None and pooled is not None and sum(pooled) > 0:
         rest = detect.estimate_sources(["(rest)"], np.asarray([pooled], dtype=np.float64)).records[0]
     report["overview"] = overview_of(sources, rest)
+    histograms = [s["score_histogram"] for s in sources if isinstance(s.get("score_histogram"), dict)]
+    if histograms:  # the corpus-wide score distribution, for the charts once small sources are compact
+        counts = np.sum([h["counts"] for h in histograms], axis=0)
+        report["overview"]["score_histogram"] = {"bin_edges": histograms[0]["bin_edges"], "counts": counts.tolist()}
     compact_small_sources(sources)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ TEXT_FORMATS = ("json", "md", "html")  # what `synthscope report` renders (sourc
 def render(report: dict[str, Any], fmt: str) -> str:
     """The report as 'json', 'md' (Markdown card section + metadata) or 'html' (self-contained page)."""
     if fmt == "json":
-        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        return render_json(report)
     if fmt == "md":
         from synthscope.report.markdown import render_markdown
 
@@ -27,6 +28,21 @@ def render(report: dict[str, Any], fmt: str) -> str:
 
         return render_html(report)
     raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+
+
+INDENTED_SOURCES = 1_000  # beyond this many sources, report.json holds one source object a line
+
+
+def render_json(report: dict[str, Any]) -> str:
+    """report.json: indented; with more than INDENTED_SOURCES sources, each source object on one line
+    (a third smaller, and still one source a line for grep and diff)."""
+    sources = report.get("sources")
+    if not isinstance(sources, list) or len(sources) <= INDENTED_SOURCES:
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    marker = f"sources-{uuid.uuid4().hex}"  # a placeholder no report string can equal
+    head = json.dumps({**report, "sources": marker}, indent=2, ensure_ascii=False)
+    lines = ",\n".join("    " + json.dumps(s, ensure_ascii=False, separators=(",", ":")) for s in sources)
+    return head.replace(json.dumps(marker), "[\n" + lines + "\n  ]", 1) + "\n"
 
 
 def _parquet(report: dict[str, Any]) -> bytes:
