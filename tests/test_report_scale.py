@@ -47,7 +47,8 @@ def test_record_keeps_every_source_and_small_ones_compact(long_tail: dict[str, A
     assert len(sources) == 600 and long_tail["totals"]["sources"] == 600
     for s in sources:
         detailed = s["documents"] >= ov.DETAIL_MIN_DOCUMENTS
-        assert ("score_histogram" in s) == detailed and ("largest_clusters" in s) == detailed, s["source"]
+        assert ("score_histogram" in s) == detailed and ("top_features" in s) == detailed, s["source"]
+        assert all(("preview" in c) == detailed for c in s["largest_clusters"]), s["source"]
         assert s["synthetic_fraction"]["estimate"] is not None and "near_duplicate_fraction" in s and "diversity" in s
     overview = long_tail["overview"]
     assert overview["largest"][:4] == ["big-0", "big-1", "big-2", "big-3"] and len(overview["largest"]) == ov.LARGEST
@@ -100,7 +101,7 @@ def test_sources_parquet_has_one_row_per_source(long_tail: dict[str, Any], tmp_p
     assert table.height == 600 and table["source"].to_list() == [s["source"] for s in long_tail["sources"]]
     assert {"synthetic_fraction_estimate", "near_duplicate_fraction", "diversity_mattr", "language", "tokens_per_document_p50"} <= set(table.columns)
     tiny = table.filter(pl.col("documents") < ov.DETAIL_MIN_DOCUMENTS)
-    assert tiny.height == 596 and tiny["largest_cluster_size"].is_null().all()
+    assert tiny.height == 596 and tiny["top_feature"].is_null().all()
     assert table.filter(pl.col("source") == "big-3")["near_duplicate_fraction"].item() > 0.8
 
 

@@ -13,8 +13,8 @@ report.md and report.html show the sources that matter and one line for the rest
 
 A corpus of at most LARGEST + MOST_SYNTHETIC + MOST_DUPLICATED sources is shown whole. Sources with
 fewer than DETAIL_MIN_DOCUMENTS documents keep every figure in report.json but not the per-source
-detail that is meaningless at that size: `score_histogram`, `top_features` and `largest_clusters`
-(with its document previews).
+detail that is meaningless or bulky at that size: `score_histogram`, `top_features` and the document
+previews of `largest_clusters` (the clusters themselves stay: which sources a source shares them with).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ LARGEST = 20
 MOST_SYNTHETIC = 10
 MOST_DUPLICATED = 10
 DETAIL_MIN_DOCUMENTS = 30
-DETAIL_FIELDS = ("score_histogram", "top_features", "largest_clusters")
+DETAIL_FIELDS = ("score_histogram", "top_features")
 
 
 def _ranked(sources: list[dict[str, Any]], path: str, taken: set[str], limit: int) -> list[str]:
@@ -95,10 +95,13 @@ def compact_small_sources(sources: list[dict[str, Any]]) -> int:
     """Drop the per-source detail of sources under DETAIL_MIN_DOCUMENTS documents; returns how many."""
     compacted = 0
     for s in sources:
-        if int(s.get("documents", 0)) < DETAIL_MIN_DOCUMENTS and any(f in s for f in DETAIL_FIELDS):
-            for f in DETAIL_FIELDS:
-                s.pop(f, None)
-            compacted += 1
+        if int(s.get("documents", 0)) >= DETAIL_MIN_DOCUMENTS:
+            continue
+        for f in DETAIL_FIELDS:
+            s.pop(f, None)
+        for cluster in s.get("largest_clusters") or []:
+            cluster.pop("preview", None)
+        compacted += 1
     return compacted
 
 
