@@ -492,16 +492,17 @@ def filter_command(paths: tuple[str, ...], output: str, as_json: bool, **kwargs:
 @click.option("--synthetic", "synthetic", multiple=True, required=True, help="Known machine-written corpus (repeatable).")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Profile JSON to write.")
 @click.option("--l2", default=10.0, show_default=True, type=click.FloatRange(min=0), help="L2 penalty of the logistic model.")
-def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, **kwargs: Any) -> None:
+@click.option("--style-only", is_flag=True, help="Style features only: no skeleton n-gram model (faster to fit, weaker held out).")
+def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, style_only: bool, **kwargs: Any) -> None:
     """Fit a calibration profile from labelled --human and --synthetic corpora; print its held-out error."""
-    from synthscope.detect.corpus import calibrate_paths
+    from synthscope.detect.corpus import calibrate_paths, held_out_lines
     from synthscope.detect.features import FEATURE_NAMES
 
     config = _config(kwargs)
 
     def run() -> Any:
         check_output_file(Path(output), "the profile")
-        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2)
+        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2, skeleton=not style_only)
         with atomic_target(Path(output)) as partial:
             profile.save(partial)
         return profile, cv
@@ -514,10 +515,8 @@ def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l
         click.echo(f"languages {printable(', '.join(profile.languages))}: {len(profile.features)} features "
                    f"({'all' if len(profile.features) == len(FEATURE_NAMES) else 'those that apply to these languages'}; documents in other languages "
                    f"get no estimate from this profile)")
-        click.echo(f"cross-validated quantification error (mean absolute error of the synthetic fraction on held-out "
-                   f"{'groups' if len(t['groups']) > 1 else 'folds'}, fractions 0-1): {cv.mae():.3f}")
-        click.echo(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "
-                   f"decision threshold {profile.threshold:.3f}")
+        for line in held_out_lines(profile, cv):
+            click.echo(line)
 
 
 @main.command()

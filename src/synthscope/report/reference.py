@@ -64,6 +64,7 @@ def apply_baseline_reference(
     if seed is None:
         seed = int(report.get("options", {}).get("seed", 1))
     reference = {s["source"]: s["score_histogram"] for s in baseline["sources"] if "score_histogram" in s}
+    matched = _matched_groups(hists)
     warnings: list[str] = []
     used: list[str] = []
     without_histogram = 0
@@ -77,14 +78,16 @@ def apply_baseline_reference(
         if name not in reference or Histogram.from_dict(reference[name]).total == 0:
             warnings.append(f"{name}: not in the human baseline; keeps the calibration-profile estimate")
             continue
+        weights = _source_weights(source, matched[0]) if matched else None
         estimate = estimate_with_reference(
             Histogram.from_dict(reference[name]),
-            synthetic,
+            synthetic if weights is None else matched[1],
             Histogram.from_dict(source["score_histogram"]),
             confidence=confidence,
             seed=seed,
-            calibration_human=calibration_human,
+            calibration_human=calibration_human if weights is None else matched[2],
             synthetic_shift_sd=shift_sd,
+            weights=weights,
         )
         if "synthetic_fraction" in source:
             source["synthetic_fraction_default"] = source["synthetic_fraction"]
@@ -97,3 +100,25 @@ def apply_baseline_reference(
         )
     report.setdefault("baseline", {})["reference_sources"] = used
     return warnings
+
+
+def _matched_groups(hists: dict[str, Any]) -> tuple[list[str], list[Histogram], list[Histogram]] | None:
+    """The calibration groups with both a human and a synthetic histogram: names and aligned histograms."""
+    human, synth = hists.get("human_groups"), hists.get("synthetic_groups")
+    if not isinstance(human, dict) or not isinstance(synth, dict):
+        return None
+    names = [g for g in synth if g in human]
+    if not names:
+        return None
+    edges = np.asarray(hists["bin_edges"], dtype=float)
+    return (names, [Histogram(edges, np.asarray(synth[g], dtype=float)) for g in names],
+            [Histogram(edges, np.asarray(human[g], dtype=float)) for g in names])
+
+
+def _source_weights(source: dict[str, Any], names: list[str]) -> np.ndarray | None:
+    """A source's weights over `names` from its `calibration_match` (None without one)."""
+    groups = (source.get("calibration_match") or {}).get("groups")
+    if not isinstance(groups, dict) or not groups:
+        return None
+    w = np.array([float(groups.get(g, 0.0)) for g in names])
+    return w / w.sum() if w.sum() > 0 else None
