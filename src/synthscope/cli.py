@@ -523,13 +523,14 @@ def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l
 @input_options
 @click.option("-o", "--output", required=True, type=click.Path(), help="Parquet file of per-document scores.")
 @click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
-def score(paths: tuple[str, ...], output: str, calibration: str | None, **kwargs: Any) -> None:
+@click.option("--explain", is_flag=True, help="Also write each document's spans: the words and phrases the features matched (feature, start, end).")
+def score(paths: tuple[str, ...], output: str, calibration: str | None, explain: bool, **kwargs: Any) -> None:
     """Write per-document id, source, score and features of PATHS to a Parquet file."""
     from synthscope.detect.corpus import score_paths
     from synthscope.detect.profile import load_profile
 
     config = _config(kwargs)
-    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output))
+    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output, explain))
     say(stderr, f"{rows:,} documents scored, written to {output}")
 
 

@@ -128,13 +128,15 @@ def dedup_options(config: AuditConfig) -> DedupOptions:
 def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
     """The analyzers of an audit, in report order; `workdir` is the run's private spill folder."""
     from synthscope.detect.analyzer import DetectAnalyzer
+    from synthscope.detect.examples import ExamplesAnalyzer
     from synthscope.detect.profile import load_profile
 
     if not 0 < config.confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {config.confidence}")
     analyzers: list[Analyzer[Any]] = [CorpusStats(), LanguageStats()]
     if config.detect:
-        analyzers.append(DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default"))
+        detect = DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default")
+        analyzers += [detect, ExamplesAnalyzer(detect)]  # the examples reuse detect's scores of each batch
     if config.dedup:
         try:
             analyzers.append(DedupAnalyzer(workdir, dedup_options(config)))

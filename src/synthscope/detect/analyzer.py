@@ -21,7 +21,7 @@ from synthscope.detect.estimator import (
     MATCHED_METHODS, METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, estimate_fractions, group_densities, matched_weights,
     source_densities,
 )
-from synthscope.detect.features import FEATURES, frequency_language
+from synthscope.detect.features import FEATURES, frequency_language, plain_description
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
 from synthscope.detect.reference import (
     POOLED_REFERENCE, SOURCE_REFERENCE, Histogram, SyntheticReference, estimate_with_references, reference_densities,
@@ -63,6 +63,18 @@ class SourceEstimates:
 
 
 @dataclass
+class ContributionTerms:
+    """What explanations attribute the score logit to: names, weights (score-logit units), calibration
+    human means, and how each term's standardised value maps back to its raw value (centre + spread x z)."""
+
+    names: list[str]
+    weights: np.ndarray
+    human_mean: np.ndarray
+    centre: np.ndarray
+    spread: np.ndarray
+
+
+@dataclass
 class SourceScores:
     """One source's mergeable detect state."""
 
@@ -77,6 +89,7 @@ class SourceScores:
 
 
 UNSUPPORTED_LANGUAGE = "unsupported_language"
+_LAST_SCORES: list[tuple[pl.DataFrame, Scorer, tuple[np.ndarray | None, BatchScores, pl.DataFrame]]] = []
 
 
 def supported_rows(batch: pl.DataFrame, profile: CalibrationProfile) -> np.ndarray | None:
@@ -140,8 +153,18 @@ class DetectAnalyzer:
         return {}
 
     def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
-        supported, scores, scored = self.score_supported(batch)
+        supported, scores, scored = self.scores_for(batch)
         return self.state_of(batch, scores, supported, scored)
+
+    def scores_for(self, batch: pl.DataFrame) -> tuple[np.ndarray | None, BatchScores, pl.DataFrame]:
+        """`score_supported` of `batch`, computed once: the analyzers mapping the same batch after this one
+        (the examples) reuse the scores of the last batch scored (kept with a reference to that batch
+        and this analyzer's scorer, so a reused id cannot fool the check)."""
+        if _LAST_SCORES and _LAST_SCORES[0][0] is batch and _LAST_SCORES[0][1] is self.scorer:
+            return _LAST_SCORES[0][2]
+        scores = self.score_supported(batch)
+        _LAST_SCORES[:] = [(batch, self.scorer, scores)]
+        return scores
 
     def score_supported(self, batch: pl.DataFrame) -> tuple[np.ndarray | None, BatchScores, pl.DataFrame]:
         """(supported-row mask or None for all rows, the scores of those rows, those rows) of the rows in a
@@ -167,7 +190,7 @@ class DetectAnalyzer:
         bins = score_bins(scores.logits)
         counts = np.zeros((len(sources), N_BINS))
         np.add.at(counts, (codes, bins), 1.0)
-        z = scores.z if scores.skeleton_logits is None else np.column_stack([scores.z, scores.skeleton_logits])
+        z = self.explained(scores)
         z_sum = _sum_by(codes, z, len(sources))
         topic_sum = None
         if self.matched:
@@ -293,18 +316,10 @@ class DetectAnalyzer:
         `n_docs` documents): the features pushing the mean score logit up most, relative to calibration
         human text, in score-logit units."""
         n = np.maximum(np.asarray(n_docs, dtype=np.float64), 1.0)[:, None]
-        names = list(self.model.features)
-        human_mean = np.asarray(self.profile.human_mean_z or np.zeros(len(names)), dtype=np.float64)
-        weights = np.asarray(self.model.weights, dtype=np.float64)
-        centre, spread = np.asarray(self.model.mean, dtype=np.float64), np.asarray(self.model.scale, dtype=np.float64)
-        combination = self.scorer.combination
-        if self.scorer.skeleton is not None and combination is not None:
-            names.append(SKELETON_FEATURE)
-            human_mean = np.append(human_mean, combination.skeleton_human_mean)
-            weights = np.append(weights * combination.style_factor, combination.skeleton_factor)
-            centre, spread = np.append(centre, 0.0), np.append(spread, 1.0)
+        terms = self.contribution_terms()
+        names, weights, centre, spread = terms.names, terms.weights, terms.centre, terms.spread
         mean_z = z_sum / n
-        contribution = weights * (mean_z - human_mean)
+        contribution = self.contributions(mean_z)
         order = np.argsort(-contribution, axis=1, kind="stable")[:, :TOP_FEATURES]
         top = np.take_along_axis(contribution, order, axis=1)
         means = centre[order] + spread[order] * np.take_along_axis(mean_z, order, axis=1)
@@ -316,12 +331,47 @@ class DetectAnalyzer:
                     "contribution": round(float(c), 3),
                     "mean": round(float(m), 5),
                     "description": descriptions.get(names[j], ""),
+                    "plain": self.plain(names[j], c, weights[j]),
                 }
                 for j, c, m in zip(order_row.tolist(), top_row.tolist(), mean_row.tolist())
                 if c > 0.005
             ]
             for order_row, top_row, mean_row in zip(order, top, means)
         ]
+
+    def contribution_terms(self) -> ContributionTerms:
+        """The terms of the score logit that explanations attribute it to: the style features, then the
+        skeleton logit when the profile has a skeleton model (weights in score-logit units)."""
+        names = list(self.model.features)
+        human_mean = np.asarray(self.profile.human_mean_z or np.zeros(len(names)), dtype=np.float64)
+        weights = np.asarray(self.model.weights, dtype=np.float64)
+        centre, spread = np.asarray(self.model.mean, dtype=np.float64), np.asarray(self.model.scale, dtype=np.float64)
+        combination = self.scorer.combination
+        if self.scorer.skeleton is not None and combination is not None:
+            names.append(SKELETON_FEATURE)
+            human_mean = np.append(human_mean, combination.skeleton_human_mean)
+            weights = np.append(weights * combination.style_factor, combination.skeleton_factor)
+            centre, spread = np.append(centre, 0.0), np.append(spread, 1.0)
+        return ContributionTerms(names, weights, human_mean, centre, spread)
+
+    @staticmethod
+    def explained(scores: BatchScores) -> np.ndarray:
+        """Per document, the terms `contribution_terms` names: standardised features (and skeleton logit)."""
+        return scores.z if scores.skeleton_logits is None else np.column_stack([scores.z, scores.skeleton_logits])
+
+    def contributions(self, z: np.ndarray) -> np.ndarray:
+        """Per row of `explained` terms (a document's, or a source's mean): each term's push on the score
+        logit relative to calibration human text, weight x (value - the human mean)."""
+        terms = self.contribution_terms()
+        return terms.weights * (np.asarray(z, dtype=np.float64) - terms.human_mean)
+
+    @staticmethod
+    def plain(feature: str, contribution: float, weight: float) -> str:
+        """In plain words, what a text shows when `feature` contributes `contribution` with this weight."""
+        higher = (contribution > 0) == (weight > 0)
+        if feature == SKELETON_FEATURE:
+            return "sequences of function words and punctuation typical of " + ("machine" if higher else "human") + " text"
+        return plain_description(feature, higher)
 
     def skeleton_description(self) -> str:
         """What the skeleton feature measures, with the profile's most machine-like n-grams as examples."""

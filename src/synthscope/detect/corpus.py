@@ -131,26 +131,30 @@ def separation_problem(profile: CalibrationProfile, cv: CrossValidation) -> str 
     return None
 
 
-def score_paths(paths: list[str], config: AuditConfig, profile: CalibrationProfile, output: str | Path) -> int:
-    """Write per-document id, source, score and features to a Parquet file, batch by batch."""
+def score_paths(paths: list[str], config: AuditConfig, profile: CalibrationProfile, output: str | Path, explain: bool = False) -> int:
+    """Write per-document id, source, score and features to a Parquet file, batch by batch; with
+    `explain`, also each document's `spans`: what the span features matched (detect.spans)."""
     scorer = scorer_of(profile, frequency_language(profile.languages))
     output = Path(output)
     check_output_file(output, "the scores")
     with atomic_target(output) as partial:
-        rows = _write_scores(prepared_batches(paths, config), scorer, partial)
+        rows = _write_scores(prepared_batches(paths, config), scorer, partial, explain)
     return rows
 
 
-def _write_scores(batches: Iterator[pl.DataFrame], scorer: Any, path: Path) -> int:
+def _write_scores(batches: Iterator[pl.DataFrame], scorer: Any, path: Path, explain: bool = False) -> int:
+    from synthscope.detect.spans import document_spans
+
     writer: pq.ParquetWriter | None = None
     rows = 0
     try:
         for batch in batches:
             scores = score_batch(batch, scorer)
             extra = {} if scores.skeleton_logits is None else {"skeleton_logit": scores.skeleton_logits}
+            spans = [document_spans(batch, scorer.style.features).to_frame("spans")] if explain else []
             frame = pl.concat(
                 [batch.select(pl.col(DOC_ID).alias("id"), pl.col(SOURCE).alias("source"), pl.col(LANGUAGE).alias("language")),
-                 pl.DataFrame({"score": sigmoid(scores.logits), **extra}), scores.features], how="horizontal"
+                 pl.DataFrame({"score": sigmoid(scores.logits), **extra}), scores.features, *spans], how="horizontal"
             ).to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(str(path), frame.schema)

@@ -14,7 +14,8 @@ report.md and report.html show the sources that matter and one line for the rest
 A corpus of at most LARGEST + MOST_SYNTHETIC + MOST_DUPLICATED sources is shown whole. Sources with
 fewer than DETAIL_MIN_DOCUMENTS documents keep every figure in report.json but not the per-source
 detail that is meaningless or bulky at that size: `score_histogram`, `top_features` and the document
-previews of `largest_clusters` (the clusters themselves stay: which sources a source shares them with).
+previews of `largest_clusters` (`preview`, `members`; the clusters themselves stay: which sources a
+source shares them with).
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def compact_small_sources(sources: list[dict[str, Any]]) -> int:
             s.pop(f, None)
         for cluster in s.get("largest_clusters") or []:
             cluster.pop("preview", None)
+            cluster.pop("members", None)  # two members' previews
         compacted += 1
     return compacted
 
