@@ -182,6 +182,21 @@ def other_quantifiers(counts: np.ndarray, profile: CalibrationProfile) -> dict[s
     return out
 
 
+def mpe_alpha(targets: np.ndarray, references: np.ndarray, min_reference: int = 20, z: float = 1.0) -> np.ndarray:
+    """Mixture-proportion estimate from the source and its human reference alone (Blanchard & Scott
+    style, no synthetic reference): 1 - min over score thresholds t of P_source(score < t) /
+    P_reference(score < t), each CDF moved by z binomial standard errors against the ratio (source up,
+    reference down) and thresholds with fewer than `min_reference` reference documents below them
+    skipped. Vectorised over (S, K) histograms. Measured, not shipped (notes/detect.md, round 5)."""
+    n_t, n_r = targets.sum(axis=1, keepdims=True), references.sum(axis=1, keepdims=True)
+    below_t, below_r = np.cumsum(targets, axis=1), np.cumsum(references, axis=1)
+    f_t, f_r = below_t / n_t, below_r / n_r
+    upper_t = f_t + z * np.sqrt(f_t * (1 - f_t) / n_t)
+    lower_r = f_r - z * np.sqrt(f_r * (1 - f_r) / n_r)
+    ratio = np.where((below_r >= min_reference) & (lower_r > 0), upper_t / np.maximum(lower_r, 1e-12), np.inf)
+    return np.clip(1 - ratio.min(axis=1), 0.0, 1.0)
+
+
 QUAPY_METHODS = ("ACC", "PACC", "HDy", "DyS", "SMM", "KDEyML", "EMQ")
 
 
@@ -343,6 +358,11 @@ def case_estimates(case: Case, args: argparse.Namespace) -> dict[str, tuple[np.n
         w = matched_weights(groups, topic_sums, counts.sum(axis=1))[0]
         with_ref, _ = estimate_with_references(counts, reference, matched_synthetic, confidence=0.9, seed=1, weights=w)
         estimates["human-reference-matched"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
+        fixed, _ = estimate_with_references(counts, reference, matched_synthetic, confidence=0.9, seed=1, weights=w, shift_penalty=None)
+        estimates["human-reference-matched-fixed"] = (fixed.estimate, fixed.ci_low, fixed.ci_high)
+        mpe = mpe_alpha(counts, reference)
+        estimates["human-reference-mpe"] = (mpe, nan, nan)
+        estimates["human-reference-max-mpe"] = (np.maximum(with_ref.estimate, mpe), nan, nan)
     return estimates
 
 
