@@ -21,7 +21,7 @@ from rich.text import Text
 from synthscope import __version__
 from synthscope.errors import SynthscopeError, Terminated
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
-from synthscope.engines import usable_cores
+from synthscope.engines import ENGINE_NAMES, usable_cores
 from synthscope.language import parse_languages
 from synthscope.pipeline import DEFAULT_BATCH_SIZE, AuditConfig, run_audit
 from synthscope.io.writable import atomic_target, check_output_file, check_output_folder, check_step_summary, write_text_atomically
@@ -162,8 +162,25 @@ def reading_options(func: Any) -> Any:
         click.option("--language", "language", default=None, metavar="CODES",
                      help="Only documents identified as these languages, e.g. 'en,de' (others are counted as other_language; 'und' keeps undetermined ones)."),
         click.option("--workers", default=None, type=click.IntRange(min=1), help="Worker processes that read and analyse parts of the input (1: this process). Default: the usable CPU cores."),
+        click.option("--workdir", default=None, metavar="DIR",
+                     help="Folder for temporary and spill files (default: the system's temporary folder). With --engine ray on a "
+                          "cluster: a folder every node mounts at the same path."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
         click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def engine_options(func: Any) -> Any:
+    """Which engine maps the parts of the input (audit, dedup, filter)."""
+    decorators = [
+        click.option("--engine", type=click.Choice(ENGINE_NAMES), default=None,
+                     help="local: this process; pool: --workers processes; ray: Ray Data tasks on a Ray cluster. "
+                          "Default: local for --workers 1, else pool."),
+        click.option("--ray-address", default=None, metavar="ADDR",
+                     help="With --engine ray: the cluster to connect to (default: RAY_ADDRESS, else a local Ray started for the run)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -197,6 +214,9 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         min_chars=kwargs["min_chars"],
         languages=list(parse_languages(kwargs.get("language"))),
         workers=kwargs["workers"] or usable_cores(),
+        workdir=None if kwargs.get("workdir") is None else Path(kwargs["workdir"]),
+        engine=kwargs.get("engine"),
+        ray_address=kwargs.get("ray_address"),
         seed=kwargs.get("seed", 1),
         minhash_threshold=kwargs.get("minhash_threshold", 0.8),
         num_perm=kwargs.get("num_perm", 128),
@@ -277,6 +297,7 @@ def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> Non
 
 @main.command()
 @input_options
+@engine_options
 @dedup_options
 @click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(), help="Report folder.")
 @click.option("--format", "formats", default="json,md,html", show_default=True, help="Files to write: any of json, md, html (comma-separated).")
@@ -409,6 +430,7 @@ def compare(old_path: str, new_path: str, as_json: bool, debug: bool, **kwargs: 
 
 @main.command()
 @input_options
+@engine_options
 @dedup_options
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output folder (clusters.parquet, deduplicated/).")
 @click.option("--write-deduplicated", is_flag=True, help="Also write each input without its duplicates, in its own format.")
@@ -438,6 +460,7 @@ def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwarg
 
 @main.command(name="filter")
 @input_options
+@engine_options
 @dedup_options
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder: data/, decisions.parquet, filter_report.json/.md.")
 @click.option("--duplicates", type=click.Choice(["near", "exact", "keep"]), default="near", show_default=True, help="Drop all but the kept copy of near-duplicate clusters, of exact copies only, or keep duplicates.")

@@ -36,7 +36,7 @@ from synthscope.detect.documents import LOGIT, ROW, ScoredDocuments, ScoredState
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, score_bins
 from synthscope.detect.scorer import sigmoid
 from synthscope.detect.thresholds import Cuts, choose_cuts, human_documents, remaining_share, synthetic_posterior
-from synthscope.engines import make_engine, single_threaded_blas
+from synthscope.engines import single_threaded_blas
 from synthscope.errors import UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile
@@ -44,7 +44,8 @@ from synthscope.io.parts import plan_parts
 from synthscope.io.writable import atomic_target, check_output_folder, staged_folder
 from synthscope.io.writers import output_paths, refuse_overwriting_inputs, write_without_rows
 from synthscope.pipeline import (
-    AuditConfig, BatchPlan, ProgressSink, RunAccounting, build_analyzers, iter_unanalysed, job_of, plan_inputs, read_human_reference,
+    AuditConfig, BatchPlan, ProgressSink, RunAccounting, build_analyzers, engine_for, iter_unanalysed, job_of, plan_inputs,
+    read_human_reference,
 )
 
 DATA_DIR = "data"
@@ -195,15 +196,17 @@ def _first_pass(
 ) -> tuple[ScoredState, DedupState | None]:
     """Read, prepare and map the corpus once (the audit's pipeline and engine): scores and dedup spills."""
     analyzers: list[Any] = [scored] + ([dedup] if dedup is not None else [])
+    parts = plan_parts(inputs, config.batch_size)
+    engine = engine_for(config, len(parts), progress is not None)
+    if engine.draws_progress:
+        progress = None
     run_accounting = RunAccounting(progress)
     run_accounting.accounting, run_accounting.file_counts = accounting, file_counts
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
-    parts = plan_parts(inputs, config.batch_size)
-    engine = make_engine(min(config.workers, len(parts)))
     try:
         with single_threaded_blas():
-            states = engine.run(job_of(analyzers, plan, config), parts, run_accounting.add).states
+            states = engine.run(job_of(analyzers, plan, config, scored.workdir.parent), parts, run_accounting.add).states
         run_accounting.finish(inputs, config)
     finally:
         engine.close()

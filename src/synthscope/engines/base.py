@@ -56,7 +56,9 @@ OnPart = Callable[[PartResult], None]
 class Engine(Protocol):
     """Runs `map_part` over the parts and merges the results in part order."""
 
+    name: str  # recorded as the report's timings.engine
     workers: int
+    draws_progress: bool  # the engine shows its own progress (Ray Data's bars) instead of the caller's
 
     def run(self, job: Job, parts: Iterable[FilePart], on_part: OnPart | None = None) -> EngineResult: ...
 
