@@ -22,6 +22,7 @@ from synthscope import __version__
 from synthscope.errors import SynthscopeError, Terminated
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
 from synthscope.engines import ENGINE_NAMES, usable_cores
+from synthscope.io.storage import is_url
 from synthscope.language import parse_languages
 from synthscope.pipeline import DEFAULT_BATCH_SIZE, AuditConfig, run_audit
 from synthscope.io.writable import atomic_target, check_output_file, check_output_folder, check_step_summary, write_text_atomically
@@ -201,6 +202,11 @@ def dedup_options(func: Any) -> Any:
     return func
 
 
+def _workdir(raw: str | None) -> Any:
+    """--workdir as a Path; a URL stays as given, for the library to refuse it with its own message."""
+    return None if raw is None else raw if is_url(raw) else Path(raw)
+
+
 def _config(kwargs: dict[str, Any]) -> AuditConfig:
     return AuditConfig(
         calibration=kwargs.get("calibration"),
@@ -214,7 +220,7 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         min_chars=kwargs["min_chars"],
         languages=list(parse_languages(kwargs.get("language"))),
         workers=kwargs["workers"] or usable_cores(),
-        workdir=None if kwargs.get("workdir") is None else Path(kwargs["workdir"]),
+        workdir=_workdir(kwargs.get("workdir")),
         engine=kwargs.get("engine"),
         ray_address=kwargs.get("ray_address"),
         seed=kwargs.get("seed", 1),

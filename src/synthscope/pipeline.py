@@ -214,8 +214,8 @@ def engine_for(config: AuditConfig, parts: int, progress: bool = False) -> Engin
     return make_engine(min(config.workers, max(parts, 1)), config.engine, config.ray_address, progress)
 
 
-def check_workdir(workdir: Path | None) -> None:
-    """Refuse a --workdir that is not an existing local (or mounted) folder."""
+def check_workdir(workdir: Path | str | None) -> None:
+    """Refuse a --workdir that is not an existing local (or mounted) folder (such as a URL)."""
     if workdir is None:
         return
     if is_url(str(workdir)):
@@ -223,7 +223,7 @@ def check_workdir(workdir: Path | None) -> None:
             f"--workdir {shown(str(workdir))}: an object-store prefix cannot hold the spill files; give a folder "
             "(on a Ray cluster, one that every node mounts at the same path)"
         )
-    if not workdir.is_dir():
+    if not Path(workdir).is_dir():
         raise UsageError(f"--workdir {workdir}: no such folder")
 
 

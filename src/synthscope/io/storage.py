@@ -31,7 +31,10 @@ from synthscope.errors import InputError
 
 _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]+)://")
 STREAM_BUFFER_BYTES = 8 << 20  # sequential reads of a remote object are buffered this much (fewer requests)
-_DENIED = ("ACCESS_DENIED", "AccessDenied", "Forbidden", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "PermissionDenied", "permission denied")
+_DENIED = (
+    "ACCESS_DENIED", "AccessDenied", "Forbidden", "HTTP status 403", "INVALID_ACCESS_KEY_ID", "InvalidAccessKeyId", "SIGNATURE_DOES_NOT_MATCH",
+    "SignatureDoesNotMatch", "PermissionDenied", "permission denied",
+)
 
 
 def is_url(raw: str) -> bool:
@@ -126,42 +129,48 @@ def shown(raw: str) -> str:
 # ------------------------------------------------------------------------------------- filesystems
 
 
+class _Unusable(Exception):
+    """Why a URL's filesystem cannot be made (turned into an InputError naming the URL)."""
+
+
 @lru_cache(maxsize=64)
 def _filesystem(scheme: str, netloc: str, query: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem of one bucket (or host) and the path of its root inside that filesystem."""
     root = f"{scheme}://{netloc}" + (f"?{query}" if query else "")
-    shown_root = redact(root)
     try:
         fs, root_path = pafs.FileSystem.from_uri(root)
     except pa.ArrowInvalid as exc:
         if "Unrecognized filesystem type" not in str(exc):
-            raise InputError(f"{shown_root}: not a usable URL ({exc})") from None
-        return _fsspec_filesystem(root, shown_root, scheme)
-    except OSError as exc:
-        raise _remote_error(shown_root, exc) from None
+            raise _Unusable(f"not a usable URL ({exc})") from None
+        return _fsspec_filesystem(root, scheme)
     return fs, root_path
 
 
-def _fsspec_filesystem(root: str, shown_root: str, scheme: str) -> tuple[pafs.FileSystem, str]:
+def _fsspec_filesystem(root: str, scheme: str) -> tuple[pafs.FileSystem, str]:
     """A filesystem pyarrow does not know, through fsspec (wrapped as a pyarrow filesystem)."""
     try:
         import fsspec
     except ImportError:
-        raise InputError(
-            f"{shown_root}: no filesystem for {scheme}:// (pyarrow reads s3://, gs://, hdfs://; "
-            f"others need fsspec and the protocol's package: pip install 'synthscope[fsspec]' and, e.g., adlfs for az://)"
+        raise _Unusable(
+            f"no filesystem for {scheme}:// (pyarrow reads s3://, gs://, hdfs://; others need fsspec and the "
+            f"protocol's package: pip install 'synthscope[fsspec]' and, e.g., adlfs for az://)"
         ) from None
     try:
         fs, root_path = fsspec.core.url_to_fs(root)
     except (ValueError, ImportError) as exc:
-        raise InputError(f"{shown_root}: no filesystem for {scheme}:// ({exc})") from None
+        raise _Unusable(f"no filesystem for {scheme}:// ({exc})") from None
     return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), root_path
 
 
 def filesystem(path: RemotePath) -> tuple[pafs.FileSystem, str]:
     """The pyarrow filesystem holding `path` and the path of the object inside it."""
     scheme, netloc, key, query = path._parts
-    fs, root = _filesystem(scheme, netloc, query)
+    try:
+        fs, root = _filesystem(scheme, netloc, query)
+    except _Unusable as exc:
+        raise InputError(f"{path.shown}: {exc}") from None
+    except OSError as exc:
+        raise remote_error(path, exc) from None
     root = root.rstrip("/")
     return fs, f"{root}/{key}" if key else (root or "/")
 
