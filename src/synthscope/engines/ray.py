@@ -23,6 +23,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -120,15 +121,7 @@ class RayEngine:
 
     def _mapped(self, ray: Any, job: Job, parts: list[FilePart]) -> Iterator[PartResult]:
         """The parts' results in part order (Ray Data preserves it; a reorder buffer makes sure)."""
-        context = ray.data.DataContext.get_current()
-        saved = (context.execution_options.preserve_order, context.enable_progress_bars, context.print_on_execution_start)
-        context.execution_options.preserve_order = True
-        context.enable_progress_bars = self.progress
-        context.print_on_execution_start = False
-        logger = logging.getLogger("ray.data")
-        saved_level = logger.level
-        logger.setLevel(logging.WARNING if self.progress else logging.ERROR)  # no INFO lines; quiet without progress
-        try:
+        with _data_context(ray, self.progress):
             items = [{"index": k, "part": pickle.dumps(p, protocol=pickle.HIGHEST_PROTOCOL)} for k, p in enumerate(parts)]
             dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
                 map_parts, batch_size=1, batch_format="numpy", fn_kwargs={"job": job}, num_cpus=1,
@@ -144,9 +137,6 @@ class RayEngine:
                     if isinstance(done, BaseException):
                         raise done
                     yield done
-        finally:
-            context.execution_options.preserve_order, context.enable_progress_bars, context.print_on_execution_start = saved
-            logger.setLevel(saved_level)
 
     def parallel_map(self, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
         """fn over items in Ray tasks (fn must be importable); results in item order."""
@@ -163,6 +153,29 @@ class RayEngine:
             self._ray.shutdown()
         self._started = False
         self._ray = None
+
+
+@contextmanager
+def _data_context(ray: Any, progress: bool) -> Iterator[None]:
+    """Ray Data's settings for a run: results in input order, its progress bars only when asked for, no
+    INFO lines (and nothing but errors without progress); restored afterwards."""
+    context = ray.data.DataContext.get_current()
+    wanted = {"enable_progress_bars": progress, "print_on_execution_start": False}
+    saved = {name: getattr(context, name) for name in wanted if hasattr(context, name)}
+    saved_order = context.execution_options.preserve_order
+    logger = logging.getLogger("ray.data")
+    saved_level = logger.level
+    try:
+        for name in saved:
+            setattr(context, name, wanted[name])
+        context.execution_options.preserve_order = True
+        logger.setLevel(logging.WARNING if progress else logging.ERROR)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)
+        context.execution_options.preserve_order = saved_order
+        logger.setLevel(saved_level)
 
 
 def _call_single_threaded(fn: Callable[[Any], Any], item: Any) -> Any:
