@@ -165,7 +165,7 @@ def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarr
     zipf = np.fromiter((zipf_of.get(w, OOV_ZIPF) for w in words), dtype=np.float64, count=size)
     series = pl.Series(vocab)
     alpha = ~series.str.contains(r"\d").to_numpy()
-    table = np.empty((size, 7), dtype=np.int64)
+    table = np.empty((size, 7), dtype=np.int32)
     table[:, 0] = np.fromiter((w in kobak for w in words), dtype=bool, count=size)
     table[:, 1] = np.fromiter((w in liang for w in words), dtype=bool, count=size)
     table[:, 2] = np.fromiter((w in first for w in words), dtype=bool, count=size)
