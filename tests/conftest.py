@@ -216,7 +216,7 @@ def ray_cluster(s3_endpoint: Any) -> Any:
     require("ray.data")
     from synthscope.engines.ray import WORKER_ENV
 
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 << 20, logging_level="ERROR", log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=100 << 20, logging_level="ERROR", log_to_driver=False,
              runtime_env={"env_vars": dict(WORKER_ENV)})
     try:
         yield ray

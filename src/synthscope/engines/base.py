@@ -25,6 +25,7 @@ class EngineResult:
     wall_seconds: float = 0.0
     workers: int = 1
     parts: int = 0
+    figures: dict[str, float] = field(default_factory=dict)  # engine-specific, e.g. Ray's startup_seconds
 
     @classmethod
     def start(cls, job: Job, workers: int) -> EngineResult:
@@ -47,6 +48,7 @@ class EngineResult:
             "parts": self.parts,
             "read_seconds": self.read_seconds,
             "prepare_seconds": self.prepare_seconds,
+            **self.figures,
         }
 
 

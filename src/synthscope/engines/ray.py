@@ -92,10 +92,11 @@ class RayEngine:
             return self._ray
         ray = _ray()
         if not ray.is_initialized():
-            address = self.address or os.environ.get("RAY_ADDRESS") or None
+            # "local": a new Ray on this machine, never one that `ray start` left running here
+            address = self.address or os.environ.get("RAY_ADDRESS") or "local"
             options: dict[str, Any] = {"address": address, "logging_level": "ERROR", "log_to_driver": False,
                                        "runtime_env": {"env_vars": dict(WORKER_ENV)}}
-            if address is None:
+            if address == "local":
                 options["include_dashboard"] = False
             try:
                 ray.init(**options)
@@ -109,8 +110,10 @@ class RayEngine:
     def run(self, job: Job, parts: Iterable[FilePart], on_part: OnPart | None = None) -> EngineResult:
         started = time.perf_counter()
         ray = self.connect()
+        connected = time.perf_counter()
         parts = list(parts)
         result = EngineResult.start(job, self.workers)
+        result.figures["startup_seconds"] = connected - started  # connecting, or starting a local Ray
         if parts:
             for done in self._mapped(ray, job, parts):
                 result.add(job, done)
