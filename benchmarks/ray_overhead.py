@@ -9,11 +9,13 @@ process three ways:
                `ray start --head --block --num-cpus N` (stopped by its process id afterwards), as a
                user's running cluster would be
 and prints for each the wall time, documents per second, the engine's map phase (reading, parsing,
-preparing and mapping every part; Ray's startup or connection shown apart), finalize, and the ratio of
-the pool's docs/s to each Ray run's (the overhead). It also checks that the Ray reports equal the pool's
-(timings and the engine's name aside).
+preparing and mapping every part; Ray's startup or connection shown apart), finalize, the load average
+before the run, and the ratio of the pool's docs/s to each Ray run's (the overhead; above 1: Ray is
+slower). The machine may be shared: `--rounds` repeats the three runs, in reverse order every other round,
+and the summary compares the engines' median seconds. It also checks that every Ray report equals the
+pool's (timings aside).
 
-    python benchmarks/ray_overhead.py [--docs 200000] [--domains 2000] [-- AUDIT OPTIONS]
+    python benchmarks/ray_overhead.py [--docs 200000] [--domains 2000] [--rounds 2] [-- AUDIT OPTIONS]
 """
 
 from __future__ import annotations
@@ -106,20 +108,26 @@ def without_run_facts(report: dict) -> dict:
     return out
 
 
-def line(name: str, run: dict, docs: int, pool_rate: float | None) -> str:
+def line(name: str, run: dict, docs: int, pool_seconds: float | None) -> str:
     t = run["report"]["timings"]
     startup = t.get("startup_seconds", 0.0)
     finalize = sum(a["finalize_seconds"] for a in t["analyzers"].values())
-    rate = docs / run["seconds"]
-    ratio = f"{pool_rate / rate:.2f}x" if pool_rate else "1.00x"
-    return (f"{name:<14} {run['seconds']:>8.1f} {rate:>7,.0f} {startup:>8.1f} {t['engine_wall_seconds'] - startup:>8.1f} "
-            f"{finalize:>9.1f} {t['workers']:>8} {t['parts']:>6} {ratio:>10}")
+    ratio = f"{run['seconds'] / pool_seconds:.2f}x" if pool_seconds else ""
+    return (f"{name:<14} {run['seconds']:>8.1f} {docs / run['seconds']:>7,.0f} {startup:>8.1f} {t['engine_wall_seconds'] - startup:>8.1f} "
+            f"{finalize:>9.1f} {t['workers']:>8} {t['parts']:>6} {run['load']:>6.1f} {ratio:>10}")
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--domains", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each engine (order reversed every other round)")
     parser.add_argument("--workdir", type=Path, default=HERE / "out")
     parser.add_argument("--name", default=None, help="results file name (default: ray_overhead)")
     parser.add_argument("extra", nargs="*", help="audit options after --")
@@ -130,24 +138,44 @@ def main() -> None:
         folder = corpus(args.docs, args.domains, args.workdir)
         out = args.workdir / f"ray-overhead-{args.docs}-d{args.domains}"
         print(f"corpus: {args.docs:,} documents, {args.domains:,} domains ({folder.name}); audit --by domain -q {' '.join(args.extra)}")
-        print(f"{'engine':<14} {'seconds':>8} {'docs/s':>7} {'startup':>8} {'map':>8} {'finalize':>9} {'workers':>8} {'parts':>6} {'pool/this':>10}")
-        runs = {"pool": audit(folder, out / "pool", ["--engine", "pool", "--workers", str(cores), *args.extra])}
-        docs = runs["pool"]["report"]["totals"]["analysed"]
-        pool_rate = docs / runs["pool"]["seconds"]
-        print(line("pool", runs["pool"], docs, None), flush=True)
-        runs["ray, local"] = audit(folder, out / "ray-local", ["--engine", "ray", *args.extra])
-        print(line("ray, local", runs["ray, local"], docs, pool_rate), flush=True)
+        print(f"{'engine':<14} {'seconds':>8} {'docs/s':>7} {'startup':>8} {'map':>8} {'finalize':>9} {'workers':>8} {'parts':>6} "
+              f"{'load':>6} {'vs pool':>10}")
         head, address, env = start_ray_head(cores)
+        engines = {
+            "pool": (["--engine", "pool", "--workers", str(cores)], None),
+            "ray, local": (["--engine", "ray"], None),
+            "ray, cluster": (["--engine", "ray", "--ray-address", address], env),
+        }
+        runs: dict[str, list[dict]] = {name: [] for name in engines}
         try:
-            runs["ray, cluster"] = audit(folder, out / "ray-cluster", ["--engine", "ray", "--ray-address", address, *args.extra], env)
+            for k in range(args.rounds):
+                order = list(engines) if k % 2 == 0 else list(reversed(engines))
+                pool_seconds = None
+                for name in order:
+                    engine_args, engine_env = engines[name]
+                    load = os.getloadavg()[0]
+                    run = audit(folder, out / name.replace(", ", "-"), [*engine_args, *args.extra], engine_env)
+                    run["load"] = load
+                    runs[name].append(run)
+                    docs = run["report"]["totals"]["analysed"]
+                    pool_seconds = runs["pool"][k]["seconds"] if len(runs["pool"]) > k else None
+                    print(line(name, run, docs, None if name == "pool" else pool_seconds), flush=True)
         finally:
             stop(head, address)
-        print(line("ray, cluster", runs["ray, cluster"], docs, pool_rate), flush=True)
-        same = all(without_run_facts(r["report"]) == without_run_facts(runs["pool"]["report"]) for r in runs.values())
+        reference = without_run_facts(runs["pool"][0]["report"])
+        same = all(without_run_facts(r["report"]) == reference for rs in runs.values() for r in rs)
+        pool_median = median([r["seconds"] for r in runs["pool"]])
+        print(f"median over {args.rounds} round(s):")
+        for name, rs in runs.items():
+            seconds = median([r["seconds"] for r in rs])
+            startup = median([r["report"]["timings"].get("startup_seconds", 0.0) for r in rs])
+            print(f"  {name:<14} {seconds:>7.1f} s  {docs / seconds:>7,.0f} docs/s  startup {startup:>5.1f} s  "
+                  f"seconds vs pool {seconds / pool_median:.2f}x")
         print(f"reports equal to the pool's (timings aside): {'yes' if same else 'NO'}")
         print("columns: seconds = the whole command (start, read, map, finalize, write); startup = starting a local Ray or "
               "connecting to the cluster; map = the engine's phase after that (every part read, prepared and mapped, "
-              "merged in order); finalize = the analyzers' finalize (diversity's on the engine's workers)")
+              "merged in order); finalize = the analyzers' finalize (diversity's on the engine's workers); load = the "
+              "1-minute load average before the run (the machine is shared); vs pool = seconds over the same round's pool run")
 
 
 if __name__ == "__main__":
