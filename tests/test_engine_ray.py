@@ -123,3 +123,23 @@ def test_without_ray_the_engine_asks_for_the_extra(cli: Any, tmp_path: Path, mon
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     result = cli("audit", SAMPLE_DATA / "web_corpus.parquet", "--engine", "ray", "-o", tmp_path / "out", "-q")
     assert result.exit_code == 2 and "pip install 'synthscope[ray]'" in result.stderr
+
+
+def test_command_starts_its_own_ray_whose_workers_read_s3(s3_endpoint: Any, tmp_path: Path) -> None:
+    """The issue's command as a user types it, in a fresh process: `AWS_ENDPOINT_URL=... synthscope audit
+    s3://BUCKET/... --engine ray` starts a local Ray whose workers find the endpoint in their environment."""
+    import os
+    import subprocess
+
+    target = f"s3://{S3_BUCKET}/data/"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    result = subprocess.run(
+        [sys.executable, "-m", "synthscope.cli", "audit", target, "--by", "domain", "--engine", "ray", "--batch-size", "400",
+         "-o", str(tmp_path / "out"), "-q"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    local = run_audit([str(SAMPLE_DATA)], AuditConfig(by="domain", workers=1))
+    assert report["timings"]["engine"] == "ray" and report["timings"]["startup_seconds"] > 0
+    assert comparable(report) == comparable(local)

@@ -193,6 +193,12 @@ def test_remote_patterns_match_what_glob_matches_locally(tmp_path: Path) -> None
         assert remote == local, pattern
 
 
+def test_ray_address_needs_the_ray_engine(cli: Any, tmp_path: Path) -> None:
+    for command in ("audit", "dedup"):
+        result = cli(command, str(SAMPLE_DATA / "web_corpus.parquet"), "--ray-address", "127.0.0.1:1", "-o", tmp_path / "o", "-q")
+        assert result.exit_code == 2 and "--ray-address needs --engine ray" in result.stderr
+
+
 def test_workdir_must_be_a_folder(cli: Any, tmp_path: Path) -> None:
     result = cli("audit", str(SAMPLE_DATA / "web_corpus.parquet"), "--workdir", "s3://bucket/work", "-o", tmp_path / "o", "-q")
     assert result.exit_code == 2 and "object-store prefix cannot hold the spill files" in result.stderr

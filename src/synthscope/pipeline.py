@@ -15,7 +15,7 @@ import polars as pl
 from synthscope.analyzer import DOC_ID, SOURCE, TEXT, Analyzer, FinalizeContext
 from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
-from synthscope.engines import Engine, Job, PartResult, make_engine, single_threaded_blas, usable_cores
+from synthscope.engines import ENGINE_NAMES, Engine, Job, PartResult, make_engine, single_threaded_blas, usable_cores
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
@@ -214,6 +214,14 @@ def engine_for(config: AuditConfig, parts: int, progress: bool = False) -> Engin
     return make_engine(min(config.workers, max(parts, 1)), config.engine, config.ray_address, progress)
 
 
+def check_engine(config: AuditConfig) -> None:
+    """Refuse an unknown engine, and Ray options without the Ray engine."""
+    if config.engine not in (None, *ENGINE_NAMES):
+        raise UsageError(f"--engine must be one of {', '.join(ENGINE_NAMES)}, got {config.engine!r}")
+    if config.ray_address and config.engine != "ray":
+        raise UsageError("--ray-address needs --engine ray")
+
+
 def check_workdir(workdir: Path | str | None) -> None:
     """Refuse a --workdir that is not an existing local (or mounted) folder (such as a URL)."""
     if workdir is None:
@@ -351,6 +359,7 @@ def plan_inputs(paths: list[str], config: AuditConfig) -> tuple[list[InputFile],
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
+    check_engine(config)
     check_workdir(config.workdir)
     check_languages(config.languages)
     inputs, ignored = discover_inputs(paths, config.text_column)

@@ -17,7 +17,7 @@ from synthscope.io.discover import InputFile, discover_inputs
 from synthscope.io.parts import plan_parts
 from synthscope.io.writable import atomic_target, check_output_folder
 from synthscope.io.writers import refuse_overwriting_inputs, write_without_rows
-from synthscope.pipeline import AuditConfig, ProgressSink, RunAccounting, check_workdir, dedup_options, engine_for, job_of, resolve_plan
+from synthscope.pipeline import AuditConfig, ProgressSink, RunAccounting, check_engine, check_workdir, dedup_options, engine_for, job_of, resolve_plan
 
 CLUSTERS_FILE = "clusters.parquet"
 DEDUPLICATED_DIR = "deduplicated"
@@ -48,6 +48,7 @@ def run_dedup(
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
+    check_engine(config)
     check_workdir(config.workdir)
     inputs, _ = discover_inputs(paths, config.text_column)
     plan = resolve_plan(inputs, config)
