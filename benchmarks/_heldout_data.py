@@ -21,8 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
-from synthscope.text import prepare
+from synthscope.detect.features import compute_features
+from synthscope.detect.skeleton import skeleton_tokens
+from synthscope.detect.skeleton_model import GramMatrix
+from synthscope.detect.topics import topic_vectors
+from synthscope.text import N_TOKENS, prepare
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "out"
@@ -116,6 +121,10 @@ def load_documents() -> pl.DataFrame:
     return docs
 
 
+def base_features(batch: pl.DataFrame) -> pl.DataFrame:
+    return compute_features(batch).with_columns(batch[N_TOKENS].cast(pl.Float64).alias("_n_words"))
+
+
 def cached_features(docs: pl.DataFrame, name: str, compute: Callable[[pl.DataFrame], pl.DataFrame], batch: int = 4000) -> pl.DataFrame:
     """compute(prepared batch) for every document, cached in benchmarks/out/<name>-<code hash>.parquet."""
     code = hashlib.sha1(inspect.getsource(compute).encode() + str(docs.height).encode()).hexdigest()[:10]
@@ -126,4 +135,29 @@ def cached_features(docs: pl.DataFrame, name: str, compute: Callable[[pl.DataFra
     out = pl.concat(parts, how="vertical_relaxed")
     OUT.mkdir(parents=True, exist_ok=True)
     out.write_parquet(path)
+    return out
+
+
+def gram_matrix(docs: pl.DataFrame, batch: int = 4000) -> GramMatrix:
+    """Skeleton n-gram rates of every document (every n-gram of orders 1-4), cached."""
+    path = OUT / f"skeleton-{docs.height}.npz"
+    if path.exists():
+        z = np.load(path)
+        rates = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+        return GramMatrix(rates, z["grams"], z["n_tokens"])
+    out = GramMatrix.stack([GramMatrix.of(skeleton_tokens(docs.slice(s, batch).select("text"))) for s in range(0, docs.height, batch)])
+    rates = out.rates
+    OUT.mkdir(parents=True, exist_ok=True)
+    np.savez(path, data=rates.data, indices=rates.indices, indptr=rates.indptr, shape=np.array(rates.shape), grams=grams, n_tokens=out.n_tokens)
+    return out
+
+
+def topics(docs: pl.DataFrame, batch: int = 4000) -> np.ndarray:
+    """Topic vectors (detect/topics.py) of every document, cached."""
+    path = OUT / f"topic-vectors-{docs.height}.npy"
+    if path.exists():
+        return np.load(path)
+    out = np.concatenate([topic_vectors(prepare(docs.slice(s, batch).select("text"))) for s in range(0, docs.height, batch)])
+    OUT.mkdir(parents=True, exist_ok=True)
+    np.save(path, out)
     return out

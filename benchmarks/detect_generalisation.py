@@ -14,65 +14,57 @@ The held-out genre's human documents are halved by cluster: one half is the `--h
 human documents of the same source), the other feeds the mixtures, so both estimators read the same
 sources. Printed per split and per kind of split: document AUROC, per-source MAE, 90% interval
 coverage, mean width, largest estimate on a purely human source, for the default estimator and with the
-human reference; how `revised` (LLM-polished human) text reads; and the detect map's documents per second.
+human reference; how `revised` (LLM-polished human) text reads; and the detect map's documents per second
+(style features alone, and the whole scorer with skeleton n-grams and topic vectors, in the same run).
 
-    python benchmarks/detect_generalisation.py [--kinds genre dataset family] [--size 200] [--repeats 3]
+Profiles are fitted as `synthscope calibrate` / scripts/fit_default_profile.py fit them (calibrate.fit_profile):
+style features, skeleton n-grams (`--no-skeleton` to leave them out), topic centroids per calibration
+group (`--group genre|domain`), and, with `--cv`, the held-out errors that widen the intervals (slow:
+every split refits leave-one-group-out). Estimators compared on the same sources: `default` (what the
+profile ships: matched to calibration groups by topic when it has centroids), `pooled` (MLE against the
+pooled calibration densities), matched MLE / HDy at other temperatures, the adjusted count, QuaPy-style
+quantifiers on the pooled densities (`--quantifiers`), and `--human-reference`.
+
+    python benchmarks/detect_generalisation.py [--kinds genre dataset family] [--size 200] [--repeats 3] [--cv]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
-from _heldout_data import OUT, cached_features, load_documents
+from _heldout_data import base_features, cached_features, gram_matrix, load_documents, topics as topic_table
 from _record import recorded
 
-from synthscope.detect.calibrate import LabelledFeatures, fit_profile
-from synthscope.detect.estimator import Densities, adjusted_counts, density, estimate_fractions, mle_alpha
-from synthscope.detect.features import FEATURE_NAMES, compute_features
+from synthscope.detect.calibrate import FitOptions, LabelledFeatures, fit_profile, point_estimates
+from synthscope.detect.estimator import Densities, adjusted_counts, density, estimate_fractions, group_densities, matched_weights
+from synthscope.detect.features import FEATURE_NAMES
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, default_profile, score_bins
-from synthscope.detect.scorer import LinearModel
-from synthscope.report.reference import Histogram, estimate_with_reference
-from synthscope.text import N_TOKENS
+from synthscope.detect.reference import Histogram, SyntheticReference, estimate_with_references
+from synthscope.detect.scoring import scorer_of
+from synthscope.detect.skeleton_model import GramMatrix
 
 FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75)
 GENRE_SPLITS = ("essays", "news", "reviews", "academic", "stories", "blogs", "medical", "wiki")
 DATASET_SPLITS = ("fastdetect", "l2r", "imbd", "outfox")
 FAMILY_SPLITS = ("gpt", "claude", "gemini", "llama", "mistral", "qwen", "deepseek", "t5")
 MIN_POOL = 30
+TAUS = (0.005, 0.01, 0.02)
 
 
-def base_features(batch: pl.DataFrame) -> pl.DataFrame:
-    return compute_features(batch).with_columns(batch[N_TOKENS].cast(pl.Float64).alias("_n_words"))
+@dataclass
+class Corpus:
+    """Every labelled document with its cached style features, skeleton rates and topic vectors."""
 
-
-TOPIC_DIM = 256
-
-
-def topic_vectors(docs: pl.DataFrame) -> np.ndarray:
-    """Per document: L2-normalised hashed counts of its content words (Zipf < 4.5, letters only), a
-    description of what the text is about that rewriting or generating it does not change much."""
-    path = OUT / f"topics-{docs.height}-{TOPIC_DIM}.npy"
-    if path.exists():
-        return np.load(path)
-    from synthscope.detect import markers
-    from synthscope.text import prepare as prep
-
-    zipf = markers.word_zipf()
-    tokens = prep(docs.select("text"))["tokens"]
-    words = pl.DataFrame({"row": np.arange(docs.height), "tok": tokens}).explode("tok").drop_nulls()
-    words = words.filter(pl.col("tok").str.contains(r"^[a-z]{3,}$")).join(zipf, left_on="tok", right_on="word", how="left")
-    words = words.filter(pl.col("zipf").fill_null(0.0) < 4.5).with_columns((pl.col("tok").hash(seed=2) % TOPIC_DIM).cast(pl.Int64).alias("b"))
-    cells = words.group_by("row", "b").len()
-    out = np.zeros((docs.height, TOPIC_DIM), dtype=np.float32)
-    out[cells["row"].to_numpy(), cells["b"].to_numpy()] = cells["len"].to_numpy()
-    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-    np.save(path, out)
-    return out
+    docs: pl.DataFrame
+    feats: pl.DataFrame
+    grams: GramMatrix | None
+    topics: np.ndarray
 
 
 @dataclass
@@ -109,14 +101,23 @@ def splits(docs: pl.DataFrame, kinds: list[str], pool: np.ndarray) -> list[Split
     return out
 
 
-def labelled(docs: pl.DataFrame, feats: pl.DataFrame, mask: np.ndarray, group: str = "genre") -> LabelledFeatures:
-    d, f = docs.filter(pl.Series(mask)), feats.filter(pl.Series(mask))
-    return LabelledFeatures(f.select(FEATURE_NAMES), f["_n_words"].to_numpy(), (d["label"] == "machine").to_numpy().astype(int), d[group].to_numpy().astype(str))
+def labelled(corpus: Corpus, mask: np.ndarray, group: str = "genre") -> LabelledFeatures:
+    d, f = corpus.docs.filter(pl.Series(mask)), corpus.feats.filter(pl.Series(mask))
+    groups = d["genre"] if group == "genre" else d.select(pl.format("{}/{}", "dataset", "domain")).to_series()
+    rows = np.flatnonzero(mask)
+    return LabelledFeatures(
+        f.select(FEATURE_NAMES), f["_n_words"].to_numpy(), (d["label"] == "machine").to_numpy().astype(int),
+        groups.to_numpy().astype(str), None if corpus.grams is None else corpus.grams.select(rows=rows),
+        corpus.topics[mask], d["cluster"].to_numpy(),
+    )
 
 
 def logits_of(profile: CalibrationProfile, data: LabelledFeatures) -> np.ndarray:
-    model = LinearModel(profile.features, np.array(profile.mean), np.array(profile.scale), np.array(profile.weights), profile.bias, profile.clip, profile.shrink_words)
-    return model.logits(model.standardise(data.features, data.n_words))
+    """Score logits of labelled documents under a profile (style, and skeleton when it has one)."""
+    scorer = scorer_of(profile)
+    style = scorer.style.logits(scorer.style.standardise(data.features, data.n_words))
+    skeleton = None if scorer.skeleton is None or data.grams is None else scorer.skeleton.logits_of_rates(data.grams)
+    return scorer.combine(style, skeleton)
 
 
 def auroc(human: np.ndarray, synth: np.ndarray) -> float:
@@ -181,85 +182,127 @@ def other_quantifiers(counts: np.ndarray, profile: CalibrationProfile) -> dict[s
     return out
 
 
-def group_centroids(topics: np.ndarray, train: pl.DataFrame) -> dict[str, np.ndarray]:
-    """Per calibration group (genre): class-balanced mean topic vector, normalised."""
-    genre = train["genre"].to_numpy()
-    machine = (train["label"] == "machine").to_numpy()
+QUAPY_METHODS = ("ACC", "PACC", "HDy", "DyS", "SMM", "KDEyML", "EMQ")
+
+
+def quapy_quantifiers(profile: CalibrationProfile) -> dict[str, object]:
+    """QuaPy's quantifiers (the `bench` extra) fitted on the profile's pooled out-of-fold calibration
+    scores (bin centres of its histograms), with synthscope's score as the already trained classifier."""
+    from quapy.method import aggregative
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class Scores(ClassifierMixin, BaseEstimator):
+        """synthscope's logit score as a fitted binary classifier (column 0 of X is the logit)."""
+
+        def __init__(self) -> None:
+            self.classes_ = np.array([0, 1])
+
+        def fit(self, x: np.ndarray, y: np.ndarray) -> Scores:
+            return self
+
+        def predict_proba(self, x: np.ndarray) -> np.ndarray:
+            p = 1 / (1 + np.exp(-np.asarray(x)[:, 0]))
+            return np.column_stack([1 - p, p])
+
+        def predict(self, x: np.ndarray) -> np.ndarray:
+            return (np.asarray(x)[:, 0] > 0).astype(int)
+
+    human = np.repeat(CENTERS, np.asarray(profile.human_hist, dtype=int))
+    synth = np.repeat(CENTERS, np.asarray(profile.synthetic_hist, dtype=int))
+    x = np.concatenate([human, synth])[:, None]
+    y = np.r_[np.zeros(len(human), dtype=int), np.ones(len(synth), dtype=int)]
     out = {}
-    for g in np.unique(genre):
-        parts = [topics[(genre == g) & (machine == m)].mean(axis=0) for m in (False, True) if ((genre == g) & (machine == m)).any()]
-        c = np.mean(parts, axis=0)
-        out[str(g)] = c / max(np.linalg.norm(c), 1e-9)
+    for name in QUAPY_METHODS:
+        q = getattr(aggregative, name)(classifier=Scores(), fit_classifier=False, val_split=None)
+        q.fit(x, y)
+        out[name] = q
     return out
 
 
-def matched_reference(counts: np.ndarray, members: list[np.ndarray], topics: np.ndarray, profile: CalibrationProfile,
-                      centroids: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """MLE against calibration groups weighted by topic similarity to the source (softmax over cosines)."""
-    groups = [g for g in profile.human_group_hists if g in profile.synthetic_group_hists and g in centroids]
-    if not groups:
-        return {}
-    h = density(np.asarray([profile.human_group_hists[g] for g in groups], dtype=float), per_row=True)
-    s_ = density(np.asarray([profile.synthetic_group_hists[g] for g in groups], dtype=float), per_row=True)
-    c = np.stack([centroids[g] for g in groups])
-    v = np.stack([topics[m].mean(axis=0) for m in members])
-    v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
-    sim = v @ c.T
-    out = {}
-    grid = np.linspace(0, 1, 201)
-    dens = np.sqrt(density(counts, per_row=True))
-    for tau in (0.005, 0.01, 0.02):
-        w = np.exp((sim - sim.max(axis=1, keepdims=True)) / tau)
-        w /= w.sum(axis=1, keepdims=True)
-        hh, ss = w @ h, w @ s_
-        out[f"matched-tau{tau}"] = mle_alpha(counts, hh, ss)
-        mix = grid[None, :, None] * ss[:, None, :] + (1 - grid[None, :, None]) * hh[:, None, :]  # (S, A, K)
-        out[f"matched-HDy-tau{tau}"] = grid[np.argmax((dens[:, None, :] * np.sqrt(mix)).sum(axis=2), axis=1)]
-    return out
+def fit_options(args: argparse.Namespace) -> FitOptions:
+    return FitOptions(l2=args.l2, skeleton_l2=args.skeleton_l2, skeleton_keep=args.skeleton_keep, skeleton_weight=args.skeleton_weight,
+                      tau=args.tau, quantifier=args.quantifier, cross_validate=args.cv, center_topics=args.center_topics)
 
 
-def evaluate_split(split: Split, docs: pl.DataFrame, feats: pl.DataFrame, args: argparse.Namespace, rng: np.random.Generator) -> list[dict]:
-    profile = default_profile() if args.shipped else fit_profile(labelled(docs, feats, split.train), l2=args.l2)[0]
+def fitted_profile(corpus: Corpus, train: np.ndarray, args: argparse.Namespace) -> CalibrationProfile:
+    if args.shipped:
+        return default_profile()
+    return fit_profile(labelled(corpus, train, args.group), l2=args.l2, options=fit_options(args))[0]
+
+
+def with_matching(profile: CalibrationProfile, tau: float, quantifier: str) -> CalibrationProfile:
+    other = copy.copy(profile)
+    other.matching = {**profile.matching, "tau": tau, "quantifier": quantifier}
+    return other
+
+
+def evaluate_split(split: Split, corpus: Corpus, args: argparse.Namespace, rng: np.random.Generator) -> list[dict]:
+    started = time.perf_counter()
+    profile = fitted_profile(corpus, split.train, args)
+    fitted = time.perf_counter() - started
+    docs = corpus.docs
     test = docs.filter(pl.Series(split.test))
-    logits = logits_of(profile, labelled(docs, feats, split.test))
+    logits = logits_of(profile, labelled(corpus, split.test, args.group))
     bins = score_bins(logits)
     y = (test["label"] == "machine").to_numpy()
     ref_half = (test["cluster"].hash(seed=5) % 2 == 0).to_numpy()
+    test_topics = corpus.topics[split.test]
+    matched = bool(profile.topic_centroids)
+    synthetic = SyntheticReference.of(
+        [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.synthetic_group_hists.values()], LOGIT_EDGES,
+        [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.human_group_hists.values()],
+        float(profile.shift_sd.get("synthetic", 0.0)),
+    )
+    quantifiers = quapy_quantifiers(profile) if args.quapy else {}
     rows = []
-    topics = topic_vectors(docs)
-    test_topics = topics[split.test]
-    centroids = group_centroids(topics[split.train], docs.filter(pl.Series(split.train)))
-    synthetic_refs = [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.synthetic_group_hists.values()]
-    calib_human = [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.human_group_hists.values()]
     for genre in sorted(set(test["genre"])):
         here = (test["genre"] == genre).to_numpy()
-        h_all, s_all = bins[here & ~y], bins[here & y]
         h_mix, h_ref = bins[here & ~y & ~ref_half], bins[here & ~y & ref_half]
-        if len(h_mix) < MIN_POOL or len(h_ref) < MIN_POOL or len(s_all) < MIN_POOL:
+        if len(h_mix) < MIN_POOL or len(h_ref) < MIN_POOL or (here & y).sum() < MIN_POOL:
             continue
         auc = auroc(logits[here & ~y], logits[here & y])
-        others: dict[str, np.ndarray] = {}
         idx = np.arange(len(bins))
         counts, truth, members = mixtures(idx[here & ~y & ~ref_half], idx[here & y], bins, args.size, args.repeats, rng)
-        others.update(matched_reference(counts, members, test_topics, profile, centroids))
-        default = estimate_fractions(counts, profile, confidence=0.9, seed=1)
-        acc = adjusted_counts(counts, profile)[1]
-        others.update(other_quantifiers(counts, profile))
-        reference = Histogram(LOGIT_EDGES, np.bincount(h_ref, minlength=N_BINS).astype(float))
-        for i in range(len(truth)):
-            with_ref = estimate_with_reference(reference, synthetic_refs, Histogram(LOGIT_EDGES, counts[i]), seed=i,
-                                               calibration_human=calib_human, synthetic_shift_sd=profile.shift_sd["synthetic"])
-            common = {"kind": split.kind, "split": split.name, "genre": genre, "auroc": auc, "truth": truth[i], "n": counts[i].sum(),
-                      "reference_docs": len(h_ref)}
-            rows.append({**common, "estimator": "default", "estimate": default.estimate[i], "lo": default.ci_low[i], "hi": default.ci_high[i]})
-            rows.append({**common, "estimator": "adjusted-count", "estimate": acc[i], "lo": np.nan, "hi": np.nan})
-            for name, values in others.items():
-                rows.append({**common, "estimator": name, "estimate": values[i], "lo": np.nan, "hi": np.nan})
-            rows.append({**common, "estimator": "human-reference", "estimate": with_ref["estimate"], "lo": with_ref["ci_low"], "hi": with_ref["ci_high"]})
+        topic_sums = np.stack([test_topics[m].sum(axis=0) for m in members])
+        estimates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        nan = np.full(len(truth), np.nan)
+        default = estimate_fractions(counts, profile, topic_sums=topic_sums)
+        estimates["default"] = (default.estimate, default.ci_low, default.ci_high)
+        similarity = default.similarity if default.similarity is not None else nan
+        if matched:
+            pooled = estimate_fractions(counts, profile)
+            estimates["pooled"] = (pooled.estimate, pooled.ci_low, pooled.ci_high)
+            for tau in TAUS:
+                for q in ("mle", "hdy"):
+                    estimates[f"matched-{q}-tau{tau}"] = (point_estimates(counts, with_matching(profile, tau, q), topic_sums)[0], nan, nan)
+        estimates["adjusted-count"] = (adjusted_counts(counts, profile)[1], nan, nan)
+        if args.quantifiers:
+            estimates.update({k: (v, nan, nan) for k, v in other_quantifiers(counts, profile).items()})
+        for name, q in quantifiers.items():
+            values = np.array([q.quantify(CENTERS[bins[m]][:, None])[1] for m in members])
+            estimates[f"quapy-{name}"] = (values, nan, nan)
+        reference = np.broadcast_to(np.bincount(h_ref, minlength=N_BINS).astype(float), counts.shape)
+        with_ref, _ = estimate_with_references(counts, reference, synthetic, confidence=0.9, seed=1)
+        estimates["human-reference"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
+        if matched:
+            groups = group_densities(profile)
+            matched_synthetic = SyntheticReference.of(
+                [Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
+                [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(profile.shift_sd.get("synthetic", 0.0)),
+            )
+            w = matched_weights(groups, topic_sums, counts.sum(axis=1))[0]
+            with_ref, _ = estimate_with_references(counts, reference, matched_synthetic, confidence=0.9, seed=1, weights=w)
+            estimates["human-reference-matched"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
+        common = {"kind": split.kind, "split": split.name, "genre": genre, "auroc": auc, "reference_docs": len(h_ref)}
+        for name, (est, lo, hi) in estimates.items():
+            for i in range(len(truth)):
+                rows.append({**common, "estimator": name, "truth": truth[i], "estimate": float(est[i]), "lo": float(lo[i]), "hi": float(hi[i]),
+                             "similarity": float(similarity[i])})
+    print(f"  {split.kind}/{split.name}: fitted in {fitted:.0f} s, evaluated in {time.perf_counter() - started - fitted:.0f} s", flush=True)
     return rows
 
 
-def summarise(rows: list[dict]) -> pl.DataFrame:
+def summarise(rows: list[dict], detail: bool = True) -> pl.DataFrame:
     t = pl.DataFrame(rows).with_columns(
         (pl.col("estimate") - pl.col("truth")).abs().alias("err"),
         ((pl.col("lo") <= pl.col("truth") + 1e-9) & (pl.col("truth") - 1e-9 <= pl.col("hi"))).alias("covered"),
@@ -268,49 +311,57 @@ def summarise(rows: list[dict]) -> pl.DataFrame:
     aggs = [
         pl.col("auroc").mean().alias("auroc"),
         pl.col("err").mean().alias("mae"),
-        pl.col("covered").mean().alias("coverage"),
-        pl.col("width").mean().alias("width"),
+        pl.col("covered").filter(pl.col("lo").is_not_nan()).mean().alias("coverage"),
+        pl.col("width").filter(pl.col("lo").is_not_nan()).mean().alias("width"),
         pl.col("estimate").filter(pl.col("truth") == 0).max().alias("human_max"),
         pl.col("estimate").filter(pl.col("truth") == 0).mean().alias("human_mean"),
+        pl.col("similarity").mean().alias("similarity"),
     ]
-    with pl.Config(tbl_rows=200, tbl_cols=20, float_precision=3, tbl_width_chars=220, tbl_hide_dataframe_shape=True,
+    with pl.Config(tbl_rows=400, tbl_cols=20, float_precision=3, tbl_width_chars=220, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True, tbl_formatting="ASCII_MARKDOWN"):
-        per_split = t.group_by("kind", "split", "estimator", maintain_order=True).agg(*aggs)
-        print(per_split)
-        per_kind = t.group_by("kind", "estimator", maintain_order=True).agg(*aggs)
-        print(per_kind)
-        overall = t.group_by("estimator", maintain_order=True).agg(*aggs)
-        print(overall)
+        if detail:
+            print(t.group_by("kind", "split", "estimator", maintain_order=True).agg(*aggs))
+        print(t.group_by("kind", "estimator", maintain_order=True).agg(*aggs))
+        print(t.group_by("estimator", maintain_order=True).agg(*aggs))
     return t
 
 
-def revised_reading(docs: pl.DataFrame, feats: pl.DataFrame, pool: np.ndarray, args: argparse.Namespace) -> str:
+def revised_reading(corpus: Corpus, pool: np.ndarray, args: argparse.Namespace) -> str:
     """How LLM-polished human text (`revised`) reads: its share flagged and the estimate of a source made
     only of it, by a profile fitted without its clusters (each revised text's human original held out too)."""
+    docs = corpus.docs
     revised = (docs["label"] == "revised").to_numpy()
     cluster = docs["cluster"]
     touched = cluster.is_in(cluster.filter(pl.Series(revised)).unique().implode()).to_numpy()
-    profile = default_profile() if args.shipped else fit_profile(labelled(docs, feats, pool & ~touched), l2=args.l2)[0]
-    bins = score_bins(logits_of(profile, labelled(docs, feats, revised)))
-    human_bins = score_bins(logits_of(profile, labelled(docs, feats, touched & (docs["label"] == "human").to_numpy())))
+    profile = fitted_profile(corpus, pool & ~touched, args)
+    originals = touched & (docs["label"] == "human").to_numpy()
+    bins = score_bins(logits_of(profile, labelled(corpus, revised)))
+    human_bins = score_bins(logits_of(profile, labelled(corpus, originals)))
     counts = np.stack([np.bincount(bins, minlength=N_BINS), np.bincount(human_bins, minlength=N_BINS)]).astype(float)
-    est = estimate_fractions(counts, profile)
+    topic_sums = np.stack([corpus.topics[revised].sum(axis=0), corpus.topics[originals].sum(axis=0)])
+    est = estimate_fractions(counts, profile, topic_sums=topic_sums)
     flagged = adjusted_counts(counts, profile)[0]
     return (f"revised (polished human) text, {int(counts[0].sum())} documents: estimate {est.estimate[0]:.3f} "
             f"[{est.ci_low[0]:.3f}, {est.ci_high[0]:.3f}], flagged {flagged[0]:.3f}; their human originals: estimate "
             f"{est.estimate[1]:.3f}, flagged {flagged[1]:.3f}")
 
 
-def map_speed(docs: pl.DataFrame, n: int = 4000) -> str:
-    """Documents per second of the detect analyzer's map (features + score + state) on one core."""
+def map_speed(docs: pl.DataFrame, profile: CalibrationProfile, n: int = 4000) -> str:
+    """Documents per second of the detect analyzer's map on one core: with the style features alone (a
+    format-1 profile) and with the given profile (skeleton n-grams, topic vectors), in the same run."""
     from synthscope.detect.analyzer import DetectAnalyzer
     from synthscope.text import prepare
 
     batch = prepare(docs.sort("id").head(n).select("text", pl.col("genre").alias("source")))
-    analyzer = DetectAnalyzer(default_profile())
-    analyzer.map(batch.head(200))  # warm caches (marker lists, wordfreq table)
-    best = min(_timed(lambda: analyzer.map(batch)) for _ in range(3))
-    return f"detect map: {n / best:,.0f} documents/s on one core (best of 3, {n} documents)"
+    style_only = copy.copy(profile)
+    style_only.skeleton, style_only.combine, style_only.topic_centroids, style_only.matching = {}, {}, {}, {}
+    lines = []
+    for name, p in (("style features only", style_only), ("style + skeleton + topics", profile)):
+        analyzer = DetectAnalyzer(p)
+        analyzer.map(batch.head(200))  # warm caches (marker lists, wordfreq table)
+        best = min(_timed(lambda: analyzer.map(batch)) for _ in range(5))
+        lines.append(f"detect map, {name}: {n / best:,.0f} documents/s on one core (best of 5, {n} documents)")
+    return "\n".join(lines)
 
 
 def _timed(fn) -> float:
@@ -322,18 +373,31 @@ def _timed(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kinds", nargs="+", default=["genre", "dataset", "family"])
+    parser.add_argument("--splits", nargs="*", help="only these split names")
     parser.add_argument("--size", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--l2", type=float, default=10.0)
+    parser.add_argument("--skeleton-l2", type=float, default=FitOptions.skeleton_l2)
+    parser.add_argument("--skeleton-keep", type=int, default=FitOptions.skeleton_keep)
+    parser.add_argument("--skeleton-weight", type=float, default=FitOptions.skeleton_weight)
+    parser.add_argument("--no-skeleton", action="store_true", help="fit the style features only")
+    parser.add_argument("--tau", type=float, default=FitOptions.tau)
+    parser.add_argument("--quantifier", choices=["mle", "hdy"], default=FitOptions.quantifier)
+    parser.add_argument("--center-topics", action="store_true", help="topic cosines relative to the mean of the group centroids")
+    parser.add_argument("--group", choices=["genre", "domain"], default="genre", help="calibration groups of the fitted profiles")
+    parser.add_argument("--cv", action="store_true", help="fit the held-out errors that widen the intervals (slow)")
+    parser.add_argument("--quantifiers", action="store_true", help="also PACC, median sweep, HDy, EMQ on pooled densities (own numpy versions)")
+    parser.add_argument("--quapy", action="store_true", help="also QuaPy's ACC, PACC, HDy, DyS, SMM, KDEyML, EMQ on pooled densities (pip install '.[bench]')")
     parser.add_argument("--no-rewrites", action="store_true", help="fit without machine rewrites of human text")
     parser.add_argument("--old-base", action="store_true", help="fit with the old base models too")
     parser.add_argument("--shipped", action="store_true", help="evaluate the shipped default profile (no refit) on every split")
+    parser.add_argument("--brief", action="store_true", help="print only the per-kind and overall tables")
     parser.add_argument("--name", default="detect_generalisation")
     with recorded(parser.parse_known_args()[0].name), threadpool_limits(1):
         args = parser.parse_args()
         started = time.perf_counter()
         docs = load_documents()
-        feats = cached_features(docs, "base", base_features)
+        corpus = Corpus(docs, cached_features(docs, "base", base_features), None if args.no_skeleton else gram_matrix(docs), topic_table(docs))
         label, task, fam = (docs[c].to_numpy() for c in ("label", "task", "family"))
         pool = (label == "human") | ((label == "machine") & (args.old_base | (fam != "old-base")))
         if args.no_rewrites:
@@ -341,10 +405,12 @@ def main() -> None:
         rng = np.random.default_rng(7)
         rows = []
         for split in splits(docs, args.kinds, pool):
-            rows += evaluate_split(split, docs, feats, args, rng)
-        summarise(rows)
-        print(revised_reading(docs, feats, pool, args))
-        print(map_speed(docs))
+            if args.splits and split.name not in args.splits:
+                continue
+            rows += evaluate_split(split, corpus, args, rng)
+        summarise(rows, detail=not args.brief)
+        print(revised_reading(corpus, pool, args))
+        print(map_speed(docs, fitted_profile(corpus, pool, args) if not args.shipped else default_profile()))
         print(f"elapsed {time.perf_counter() - started:.0f} s")
 
 

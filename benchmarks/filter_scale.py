@@ -9,7 +9,7 @@ fresh child process (peak RSS from wait4). Corpora: `benchmarks/audit_memory.py`
 100k rows); `--long-tail N` adds ../shared/bench/make_web_corpus.py's corpus of N documents over 20,000
 Zipf-sized domains (a long tail of tiny sources).
 
-    python benchmarks/filter_scale.py [--sizes 100000 300000] [--long-tail 100000] [--workdir benchmarks/out]
+    python benchmarks/filter_scale.py [--sizes 100000 300000] [--long-tail 100000] [--workers 1] [--workdir benchmarks/out]
 """
 
 from __future__ import annotations
@@ -49,11 +49,12 @@ def long_tail_corpus(n: int, folder: Path) -> Path:
     return folder
 
 
-def measure(name: str, corpus: Path, n: int, work: Path) -> None:
-    audit_peak, audit_seconds = run(["audit", str(corpus), "--by", "domain", "--no-diversity", "-q", "-o", str(work / "audit"), "--format", "json"])
+def measure(name: str, corpus: Path, n: int, work: Path, workers: int) -> None:
+    common = ["--by", "domain", "--workers", str(workers), "-q"]
+    audit_peak, audit_seconds = run(["audit", str(corpus), *common, "--no-diversity", "-o", str(work / "audit"), "--format", "json"])
     out = work / "filtered"
     shutil.rmtree(out, ignore_errors=True)
-    filter_peak, filter_seconds = run(["filter", str(corpus), "--by", "domain", "--score-above", "0.5", "-q", "-o", str(out)])
+    filter_peak, filter_seconds = run(["filter", str(corpus), *common, "--score-above", "0.5", "-o", str(out)])
     report = json.loads((out / "filter_report.json").read_text())
     t = report["timings"]
     print(f"{name:10s} {n:>10,} {len(report['sources']):>8,} {audit_peak:>9.0f} {audit_seconds:>8.1f} {filter_peak:>10.0f} {filter_seconds:>8.1f} "
@@ -67,14 +68,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000])
     parser.add_argument("--long-tail", type=int, default=100_000, help="documents of the long-tail corpus (0: none)")
     parser.add_argument("--workdir", type=Path, default=HERE / "out")
+    parser.add_argument("--workers", type=int, default=1, help="--workers of both commands (peak RSS is the main process's)")
     with recorded("filter_scale"):
         args = parser.parse_args()
         print(f"{'corpus':10s} {'documents':>10s} {'sources':>8s} {'audit MiB':>9s} {'audit s':>8s} {'filter MiB':>10s} {'filter s':>8s} {'time x':>6s} {'RSS x':>6s}")
         for n in args.sizes:
-            measure("mixed", make_corpus(n, args.workdir / f"corpus-{n}"), n, args.workdir / f"filter-{n}")
+            measure("mixed", make_corpus(n, args.workdir / f"corpus-{n}"), n, args.workdir / f"filter-{n}", args.workers)
         if args.long_tail:
             corpus = long_tail_corpus(args.long_tail, args.workdir / f"web-{args.long_tail}")
-            measure("long tail", corpus, args.long_tail, args.workdir / f"filter-web-{args.long_tail}")
+            measure("long tail", corpus, args.long_tail, args.workdir / f"filter-web-{args.long_tail}", args.workers)
 
 
 if __name__ == "__main__":

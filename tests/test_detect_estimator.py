@@ -91,7 +91,7 @@ def test_profile_file_round_trip(tmp_path: Path) -> None:
     again = CalibrationProfile.load(path)
     assert again == profile
     data = json.loads(path.read_text())
-    assert data["format"] == "synthscope-calibration-profile" and data["format_version"] == 1
+    assert data["format"] == "synthscope-calibration-profile" and data["format_version"] == 2
     assert {"weights", "mean", "scale", "human_hist", "synthetic_hist", "threshold", "training"} <= set(data)
 
 

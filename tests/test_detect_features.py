@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from synthscope.detect.analyzer import model_of, score_batch
+from synthscope.detect.analyzer import score_batch
+from synthscope.detect.scoring import scorer_of
 from synthscope.detect.features import FEATURE_NAMES, FEATURES, compute_features
 from synthscope.detect.profile import default_profile
 from synthscope.detect.scorer import sigmoid
@@ -79,7 +80,7 @@ def test_very_short_and_empty_texts_give_nulls_not_errors() -> None:
 def test_default_profile_does_not_cry_wolf_on_plain_non_native_or_short_text() -> None:
     profile = default_profile()
     batch = prepare(pl.DataFrame({"text": [NON_NATIVE, CASUAL, SHORT, "Delve.", LLM]}))
-    _, _, logits = score_batch(batch, model_of(profile))
+    logits = score_batch(batch, scorer_of(profile)).logits
     scores = sigmoid(logits)
     assert np.all(scores[:4] < profile.threshold), scores
     assert scores[4] > scores[0] and scores[4] > scores[1]

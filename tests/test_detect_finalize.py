@@ -3,6 +3,8 @@ real scores, bounded chunks, cheap small sources."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import polars as pl
 import pytest
@@ -25,8 +27,16 @@ def scored(dev_frame: pl.DataFrame) -> tuple[DetectAnalyzer, dict[str, SourceSco
     for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
         source[a:b] = f"s{i}-{sizes[i]}"
     batch = prepare(docs.with_columns(pl.Series("source", source.astype(str))))
-    analyzer = DetectAnalyzer(default_profile())
+    analyzer = DetectAnalyzer(pooled_default())
     return analyzer, analyzer.map(batch)
+
+
+def pooled_default():
+    """The default profile estimated against its pooled calibration densities (the path compared here with
+    the former one-source-at-a-time estimator; topic matching is tested in test_detect_matched.py)."""
+    profile = copy.copy(default_profile())
+    profile.topic_centroids, profile.matching, profile.cv_errors_by_similarity = {}, {}, []
+    return profile
 
 
 def _bisection_mle(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray) -> np.ndarray:
@@ -71,9 +81,14 @@ def test_all_sources_at_once_match_one_at_a_time(scored, tmp_path) -> None:
             draws = calibration_draws(analyzer.profile, analyzer.seed, 400)
             assert sf["estimate"] == round(float(_bisection_mle(s.counts, draws.human, draws.synthetic)[0]), 4)
             assert sf["low_confidence"] is True and sf["ci_low"] <= sf["estimate"] <= sf["ci_high"]
-        # top features: weight x (mean z - calibration human mean z), largest first
-        contribution = analyzer.model.weights * (s.z_sum / n - np.asarray(analyzer.profile.human_mean_z))
-        expected = [analyzer.model.features[j] for j in np.argsort(-contribution, kind="stable")[:3] if contribution[j] > 0.005]
+        # top features: weight x (mean z - calibration human mean z) in score-logit units, largest first; the
+        # skeleton logit (last column of z_sum) counts as one more feature
+        combination = analyzer.scorer.combination
+        style = combination.style_factor * analyzer.model.weights * (s.z_sum[:-1] / n - np.asarray(analyzer.profile.human_mean_z))
+        skeleton = combination.skeleton_factor * (s.z_sum[-1] / n - combination.skeleton_human_mean)
+        contribution = np.append(style, skeleton)
+        names = [*analyzer.model.features, "skeleton_ngrams"]
+        expected = [names[j] for j in np.argsort(-contribution, kind="stable")[:3] if contribution[j] > 0.005]
         assert [t["feature"] for t in fields["top_features"]] == expected
         assert fields["flagged_fraction"] == pytest.approx(fields["flagged_fraction"])
 
@@ -94,7 +109,7 @@ def test_chunking_does_not_change_results(scored, tmp_path, monkeypatch) -> None
 
 
 def test_likelihood_interval_narrows_with_documents_and_contains_truth() -> None:
-    profile = default_profile()
+    profile = pooled_default()
     p_h, p_s = density(np.asarray(profile.human_hist)), density(np.asarray(profile.synthetic_hist))
     mix = 0.5 * p_h + 0.5 * p_s
     counts = np.vstack([mix * n for n in (10, 25, 1000)])  # expected counts
@@ -104,5 +119,5 @@ def test_likelihood_interval_narrows_with_documents_and_contains_truth() -> None
 
 
 def test_empty_histogram_reads_null() -> None:
-    out = estimator.estimate_fractions(np.zeros((2, N_BINS)), default_profile())
+    out = estimator.estimate_fractions(np.zeros((2, N_BINS)), pooled_default())
     assert out.record(0) == {"estimate": None, "ci_low": None, "ci_high": None, "method": "mle-mixture", "low_confidence": True}

@@ -306,7 +306,7 @@ def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> Non
 @engine_options
 @dedup_options
 @click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(), help="Report folder.")
-@click.option("--format", "formats", default="json,md,html", show_default=True, help="Files to write: any of json, md, html (comma-separated).")
+@click.option("--format", "formats", default="json,md,html,parquet", show_default=True, help="Files to write: any of json, md, html, parquet (sources.parquet: one row per source), comma-separated.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout instead of the summary table.")
 @click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
 @click.option("--confidence", default=0.9, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Confidence level of synthetic-fraction intervals.")
@@ -521,16 +521,17 @@ def filter_command(paths: tuple[str, ...], output: str, as_json: bool, **kwargs:
 @click.option("--synthetic", "synthetic", multiple=True, required=True, help="Known machine-written corpus (repeatable).")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Profile JSON to write.")
 @click.option("--l2", default=10.0, show_default=True, type=click.FloatRange(min=0), help="L2 penalty of the logistic model.")
-def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, **kwargs: Any) -> None:
+@click.option("--style-only", is_flag=True, help="Style features only: no skeleton n-gram model (faster to fit, weaker held out).")
+def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l2: float, style_only: bool, **kwargs: Any) -> None:
     """Fit a calibration profile from labelled --human and --synthetic corpora; print its held-out error."""
-    from synthscope.detect.corpus import calibrate_paths
+    from synthscope.detect.corpus import calibrate_paths, held_out_lines
     from synthscope.detect.features import FEATURE_NAMES
 
     config = _config(kwargs)
 
     def run() -> Any:
         check_output_file(Path(output), "the profile")
-        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2)
+        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2, skeleton=not style_only)
         with atomic_target(Path(output)) as partial:
             profile.save(partial)
         return profile, cv
@@ -543,23 +544,22 @@ def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l
         click.echo(f"languages {printable(', '.join(profile.languages))}: {len(profile.features)} features "
                    f"({'all' if len(profile.features) == len(FEATURE_NAMES) else 'those that apply to these languages'}; documents in other languages "
                    f"get no estimate from this profile)")
-        click.echo(f"cross-validated quantification error (mean absolute error of the synthetic fraction on held-out "
-                   f"{'groups' if len(t['groups']) > 1 else 'folds'}, fractions 0-1): {cv.mae():.3f}")
-        click.echo(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "
-                   f"decision threshold {profile.threshold:.3f}")
+        for line in held_out_lines(profile, cv):
+            click.echo(line)
 
 
 @main.command()
 @input_options
 @click.option("-o", "--output", required=True, type=click.Path(), help="Parquet file of per-document scores.")
 @click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
-def score(paths: tuple[str, ...], output: str, calibration: str | None, **kwargs: Any) -> None:
+@click.option("--explain", is_flag=True, help="Also write each document's spans: the words and phrases the features matched (feature, start, end).")
+def score(paths: tuple[str, ...], output: str, calibration: str | None, explain: bool, **kwargs: Any) -> None:
     """Write per-document id, source, score and features of PATHS to a Parquet file."""
     from synthscope.detect.corpus import score_paths
     from synthscope.detect.profile import load_profile
 
     config = _config(kwargs)
-    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output))
+    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output, explain))
     say(stderr, f"{rows:,} documents scored, written to {output}")
 
 

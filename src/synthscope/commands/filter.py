@@ -267,7 +267,8 @@ def _plan_sources(scored: ScoredDocuments, state: ScoredState, dedup: DedupAnaly
     detect = scored.detect
     sources = sorted(state.scores)
     counts = np.stack([state.scores[s].counts for s in sources]) if sources else np.zeros((0, N_BINS))
-    before = detect.estimate_sources(sources, counts)
+    topic_sums = detect.topic_sums(state.scores, sources)  # matches sources to calibration groups (None: pooled)
+    before = detect.estimate_sources(sources, counts, topic_sums)
     dropped = np.full(len(sources), KEPT_SOURCE, dtype=np.int8)
     if options.drop_sources_above is not None:
         dropped[np.nan_to_num(before.estimates.ci_low, nan=0.0) > options.drop_sources_above] = DROPPED_ABOVE
@@ -279,7 +280,7 @@ def _plan_sources(scored: ScoredDocuments, state: ScoredState, dedup: DedupAnaly
     if clusters is not None:
         base_counts = _histograms(_document_facts(scored, state, clusters, options.duplicates), sources, pl.col("duplicate").is_null())
         if not np.array_equal(base_counts, counts):
-            base = detect.estimate_sources(sources, base_counts)
+            base = detect.estimate_sources(sources, base_counts, topic_sums)
     cut = np.full(len(sources), N_BINS, dtype=np.int64)
     cuts = None
     if options.max_synthetic is not None:

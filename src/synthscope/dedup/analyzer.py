@@ -206,21 +206,28 @@ def summarise(found: Clusters) -> AnalyzerResult:
             pl.len().alias("size"),
             pl.col("idx").filter(pl.col("kept")).first().alias("kept_idx"),
             pl.col("doc_id").filter(pl.col("kept")).first().alias("kept_id"),
+            pl.col("idx").filter(~pl.col("kept")).min().alias("copy_idx"),
             pl.col(SOURCE).unique().sort().alias("sources"),
         )
         .sort(["size", "cluster_id"], descending=[True, False])
     )
     by_source = (
         members.group_by(SOURCE, "cluster_id")
-        .agg(pl.len().alias("documents_in_source"))
+        .agg(pl.len().alias("documents_in_source"), pl.col("idx").filter(~pl.col("kept")).min().alias("own_copy_idx"))
         .join(clusters, on="cluster_id")
         .sort([SOURCE, "size", "cluster_id"], descending=[False, True, False])
         .group_by(SOURCE, maintain_order=True)
         .head(LARGEST_CLUSTERS)
+        .with_columns(pl.coalesce("own_copy_idx", "copy_idx").alias("copy_idx"), (pl.int_range(pl.len()).over(SOURCE) == 0).alias("largest"))
     )
     top = clusters.head(10)
-    wanted = sorted(set(by_source["kept_idx"].to_list()) | set(top["kept_idx"].to_list()))
+    pairs = by_source.filter("largest")
+    wanted = sorted(set(by_source["kept_idx"].to_list()) | set(top["kept_idx"].to_list()) | set(pairs["copy_idx"].drop_nulls().to_list()))
     texts = previews(found.layout, wanted)
+    names = dict(members.select(pl.col("idx").cast(pl.Int64), pl.struct(pl.col("doc_id").alias("id"), SOURCE)).iter_rows())
+
+    def member(idx: int) -> dict[str, Any]:
+        return {**names[idx], "preview": texts.get(idx, "")}
 
     def cluster_record(row: dict[str, Any]) -> dict[str, Any]:
         record = {
@@ -231,6 +238,8 @@ def summarise(found: Clusters) -> AnalyzerResult:
         }
         if "documents_in_source" in row:
             record["documents_in_source"] = int(row["documents_in_source"])
+            if row["largest"] and row["copy_idx"] is not None:  # the source's largest cluster: two members side by side
+                record["members"] = [member(int(row["kept_idx"])), member(int(row["copy_idx"]))]
         else:  # corpus-wide list: name the kept document (ids may depend on file names)
             record["kept_id"] = row["kept_id"]
         return record

@@ -52,7 +52,8 @@ class ScoredDocuments:
     def map(self, batch: pl.DataFrame) -> ScoredState:
         if batch.height == 0:
             return self.empty()
-        supported, z, logits = self.detect.score_supported(batch)
+        supported, scores, scored = self.detect.score_supported(batch)
+        logits = scores.logits
         if supported is not None:  # documents in a language the profile does not cover have no score
             all_logits = np.full(batch.height, np.nan)
             all_logits[supported] = logits
@@ -69,7 +70,7 @@ class ScoredDocuments:
             LOGIT: pa.array(np.asarray(all_logits, dtype=np.float64)),
         })
         write_table(table, self.path(uid))
-        return ScoredState(self.detect.state_of(batch[SOURCE], z, logits, supported), (part,))
+        return ScoredState(self.detect.state_of(batch, scores, supported, scored), (part,))
 
     def merge(self, a: ScoredState, b: ScoredState) -> ScoredState:
         return ScoredState(self.detect.merge(a.scores, b.scores), tuple(sorted(a.parts + b.parts)))

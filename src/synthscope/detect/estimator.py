@@ -58,16 +58,32 @@ def mle_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, tol: float =
     in alpha: safeguarded Newton steps inside a shrinking bracket (bisection when a step leaves it) reach
     the maximum to `tol` in a handful of iterations, for all rows at once.
     """
+    return _concave_argmax(counts, p_h, p_s, "log", tol, max_iterations)
+
+
+def hdy_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, tol: float = 1e-10, max_iterations: int = 60) -> np.ndarray:
+    """HDy (Gonzalez-Castro et al. 2013): the mixing weight whose mixture is closest in Hellinger distance
+    to each row's smoothed score density, i.e. the maximum of sum_k sqrt(q_k) sqrt(m_k(alpha)), concave in
+    alpha (solved as `mle_alpha`). Less sensitive than the likelihood to bins where the calibration
+    density is near zero, which is where a new domain's scores disagree with it most."""
     counts = np.asarray(counts, dtype=np.float64)
-    if counts.ndim == 1:
-        counts = counts[None, :]
-    shape = np.broadcast_shapes(counts.shape, np.shape(p_h), np.shape(p_s))
+    q = density(counts if counts.ndim > 1 else counts[None, :], per_row=True)
+    return _concave_argmax(np.sqrt(q), p_h, p_s, "sqrt", tol, max_iterations)
+
+
+def _concave_argmax(weights: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, kind: str, tol: float, max_iterations: int) -> np.ndarray:
+    """argmax over alpha in [0, 1] of sum_k weights_k f(h_k + alpha d_k), f = log or sqrt (concave), per row."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim == 1:
+        weights = weights[None, :]
+    shape = np.broadcast_shapes(weights.shape, np.shape(p_h), np.shape(p_s))
     k = shape[-1]
-    c = np.broadcast_to(counts, shape).reshape(-1, k)
+    c = np.broadcast_to(weights, shape).reshape(-1, k)
     h = np.broadcast_to(np.asarray(p_h, dtype=np.float64), shape).reshape(-1, k)
     d = np.broadcast_to(np.asarray(p_s, dtype=np.float64), shape).reshape(-1, k) - h
-    slope_0 = (c * d / h).sum(axis=1)
-    slope_1 = (c * d / (h + d)).sum(axis=1)
+    power = -1.0 if kind == "log" else -0.5  # f'(m) is m ** power (up to a constant factor)
+    slope_0 = (c * d * h ** power).sum(axis=1)
+    slope_1 = (c * d * (h + d) ** power).sum(axis=1)
     alpha = np.where(slope_0 <= 0, 0.0, 1.0)
     rows = np.flatnonzero((slope_0 > 0) & (slope_1 < 0))  # interior maximum
     if rows.size:
@@ -77,9 +93,10 @@ def mle_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, tol: float =
         active = np.arange(rows.size)
         for _ in range(max_iterations):
             ca, ha, da = c[active], h[active], d[active]
-            ratio = da / (ha + a[active, None] * da)
+            m = ha + a[active, None] * da
+            ratio = da * m ** power
             grad = (ca * ratio).sum(axis=1)
-            curv = (ca * ratio * ratio).sum(axis=1)  # minus the second derivative (> 0)
+            curv = (ca * ratio * da / m).sum(axis=1) * -power  # minus the second derivative (> 0)
             up = grad > 0
             lo[active] = np.where(up, a[active], lo[active])
             hi[active] = np.where(up, hi[active], a[active])
@@ -93,6 +110,9 @@ def mle_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, tol: float =
                 break
         alpha[rows] = a
     return alpha.reshape(shape[:-1])
+
+
+QUANTIFIERS = {"mle": mle_alpha, "hdy": hdy_alpha}
 
 
 def threshold_bin(profile: CalibrationProfile) -> int:
@@ -122,6 +142,12 @@ class Densities:
         """Equal-weight mixture of the groups' densities."""
         return density(self.groups).mean(axis=0)
 
+    def replicates(self, rng: np.random.Generator, replicates: int, per_row: bool = False) -> np.ndarray:
+        """(B, G, K) densities of every group's histogram resampled (multinomial) B times."""
+        totals = self.groups.sum(axis=1)
+        resampled = np.stack([rng.multinomial(int(t), g / t, size=replicates) for g, t in zip(self.groups, totals)], axis=1)
+        return density(resampled, per_row=per_row)
+
     def draw(self, rng: np.random.Generator, replicates: int) -> np.ndarray:
         """Replicate densities: groups resampled (multinomial) and mixed with Dirichlet(1) weights."""
         totals = self.groups.sum(axis=1)
@@ -131,17 +157,33 @@ class Densities:
         return np.einsum("bg,bgk->bk", mix, dens)
 
 
-def calibration_error(profile: CalibrationProfile, estimate: np.ndarray | float, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def calibration_error(profile: CalibrationProfile, estimate: np.ndarray | float, confidence: float,
+                      similarity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """How far below and above each estimate the truth may lie from calibration error alone.
 
     With the profile's held-out error quantiles (estimate - truth on sources from calibration groups the
     model did not see), the truth lies in [estimate - q_hi, estimate - q_lo] for the central
-    `confidence` share of held-out errors (split conformal). Older profiles fall back to the held-out
-    RMS error on pure sources, sigma(a) = hypot((1 - a) sigma_h, a sigma_s), times the normal quantile.
-    Vectorised over `estimate`.
+    `confidence` share of held-out errors (split conformal). With `similarity` (each source's cosine to
+    its nearest calibration group) and errors recorded by similarity and estimate, each source takes the
+    errors of held-out sources as close to their nearest group as it is and estimated as high (Mondrian
+    conformal; the least similar band below the lowest edge). Older profiles fall back to the held-out RMS error on pure sources,
+    sigma(a) = hypot((1 - a) sigma_h, a sigma_s), times the normal quantile. Vectorised over `estimate`.
     """
     estimate = np.asarray(estimate, dtype=np.float64)
     tail = (1 - confidence) / 2
+    if similarity is not None and profile.cv_errors_by_similarity:
+        bands = profile.cv_errors_by_similarity
+        sim_edges = np.array([b["similarity"] for b in bands])
+        est_edges = np.array([b.get("estimate", 0.0) for b in bands])
+        sim = np.broadcast_to(np.asarray(similarity, dtype=np.float64), estimate.shape)
+        # the band of each source: the largest similarity edge at or below it, then the largest estimate edge
+        sim_at = np.max(np.where(sim_edges[None, :] <= sim[..., None], sim_edges[None, :], sim_edges.min()), axis=-1)
+        fits = (sim_edges[None, :] == sim_at[..., None]) & (est_edges[None, :] <= estimate[..., None] + 1e-12)
+        score = np.where(fits, est_edges[None, :], -np.inf)
+        which = np.argmax(score, axis=-1)
+        grid = np.linspace(0, 1, len(bands[0]["errors"]))
+        q = np.array([np.interp([tail, 1 - tail], grid, b["errors"]) for b in bands])  # (bands, 2)
+        return np.maximum(q[which, 1], 0.0), np.maximum(-q[which, 0], 0.0)
     if profile.cv_errors:
         grid = np.linspace(0, 1, len(profile.cv_errors))
         q_lo, q_hi = np.interp([tail, 1 - tail], grid, profile.cv_errors)
@@ -149,6 +191,83 @@ def calibration_error(profile: CalibrationProfile, estimate: np.ndarray | float,
     z = NormalDist().inv_cdf(1 - tail)
     sd = np.hypot((1 - estimate) * profile.shift_sd.get("human", 0.0), estimate * profile.shift_sd.get("synthetic", 0.0))
     return z * sd, z * sd
+
+
+@dataclass(frozen=True)
+class GroupDensities:
+    """The calibration groups a source can be matched to: smoothed human and synthetic score densities
+    and the unit topic centroid of each, and the softmax temperature over cosine similarities."""
+
+    names: list[str]
+    human: np.ndarray  # (G, K)
+    synthetic: np.ndarray  # (G, K)
+    human_counts: np.ndarray  # (G, K) histograms (for the bootstrap)
+    synthetic_counts: np.ndarray
+    centroids: np.ndarray  # (G, DIM) mean topic vectors
+    tau: float
+    quantifier: str
+    center: np.ndarray | None = None  # (DIM,) subtracted from centroids and source means before the cosine
+
+
+DEFAULT_TAU = 0.01
+
+
+def group_densities(profile: CalibrationProfile) -> GroupDensities | None:
+    """The profile's matchable groups (those with a topic centroid), or None for a profile without any."""
+    names = [g for g in profile.topic_centroids if g in profile.human_group_hists and g in profile.synthetic_group_hists]
+    if not names:
+        return None
+    h = np.asarray([profile.human_group_hists[g] for g in names], dtype=np.float64)
+    s = np.asarray([profile.synthetic_group_hists[g] for g in names], dtype=np.float64)
+    return GroupDensities(
+        names, density(h, per_row=True), density(s, per_row=True), h, s,
+        np.asarray([profile.topic_centroids[g] for g in names], dtype=np.float64),
+        float(profile.matching.get("tau", DEFAULT_TAU)), str(profile.matching.get("quantifier", "mle")),
+        np.asarray(profile.matching["center"], dtype=np.float64) if profile.matching.get("center") else None,
+    )
+
+
+def matched_weights(groups: GroupDensities, topic_sums: np.ndarray, documents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(S, G) weights of the calibration groups for each source, and each source's cosine to its nearest
+    group: a softmax over the cosines between the source's mean topic vector and the group centroids
+    with temperature `tau` (0.01: a group 0.05 less similar than the best weighs e^-5 as much). With a
+    `center` (the mean of the group centroids), both are taken relative to it, so that what the
+    cosine compares is how each departs from the average calibration text (`documents`, each source's
+    number of documents, then turns sums into means). A source without content words gets equal weights
+    and similarity 0."""
+    sums = np.atleast_2d(np.asarray(topic_sums, dtype=np.float64))
+    empty = ~np.any(sums != 0, axis=1)
+    centroids = groups.centroids
+    if groups.center is not None:
+        n = np.ones(len(sums)) if documents is None else np.maximum(np.asarray(documents, dtype=np.float64), 1.0)
+        sums = sums / n[:, None] - groups.center
+        centroids = centroids - groups.center
+    norm = np.linalg.norm(sums, axis=1, keepdims=True)
+    unit = np.divide(sums, norm, out=np.zeros_like(sums), where=norm > 0)
+    c_norm = np.linalg.norm(centroids, axis=1, keepdims=True)
+    c_unit = np.divide(centroids, c_norm, out=np.zeros_like(centroids), where=c_norm > 0)
+    sim = unit @ c_unit.T  # (S, G)
+    logits = (sim - sim.max(axis=1, keepdims=True)) / groups.tau
+    w = np.exp(logits)
+    w /= w.sum(axis=1, keepdims=True)
+    w[empty] = 1.0 / len(groups.names)
+    best = np.where(empty, 0.0, sim.max(axis=1))
+    return w, best
+
+
+def source_densities(profile: CalibrationProfile, topic_sums: np.ndarray | None = None,
+                     documents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(S, K) human and synthetic score densities each source is estimated against, and its similarity to
+    the nearest calibration group (None when sources are not matched: a profile without topic centroids,
+    or no topic sums given; the pooled calibration densities then serve every source)."""
+    groups = group_densities(profile) if topic_sums is not None else None
+    if groups is None:
+        human = Densities.of(profile.human_hist, profile.human_group_hists).pooled()
+        synth = Densities.of(profile.synthetic_hist, profile.synthetic_group_hists).pooled()
+        rows = 1 if topic_sums is None else len(np.atleast_2d(topic_sums))
+        return np.broadcast_to(human, (rows, len(human))), np.broadcast_to(synth, (rows, len(synth))), None
+    w, best = matched_weights(groups, topic_sums, documents)
+    return w @ groups.human, w @ groups.synthetic, best
 
 
 @dataclass(frozen=True)
@@ -195,26 +314,29 @@ class FractionEstimates:
     documents: np.ndarray
     low_confidence: np.ndarray
     method: str = METHOD
+    similarity: np.ndarray | None = None  # matched estimates: cosine to the nearest calibration group
 
     def record(self, i: int) -> dict[str, object]:
         """The `synthetic_fraction` report field of row i."""
         if not np.isfinite(self.estimate[i]):
             return {"estimate": None, "ci_low": None, "ci_high": None, "method": self.method, "low_confidence": True}
-        return {
+        record: dict[str, object] = {
             "estimate": round(float(self.estimate[i]), 4),
             "ci_low": round(float(self.ci_low[i]), 4),
             "ci_high": round(float(self.ci_high[i]), 4),
             "method": self.method,
             "low_confidence": bool(self.low_confidence[i]),
         }
+        return record
 
     def records(self) -> list[dict[str, object]]:
         return [self.record(i) for i in range(len(self.estimate))]
 
 
-def _widen(estimate: np.ndarray, lo_q: np.ndarray, hi_q: np.ndarray, profile: CalibrationProfile, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def _widen(estimate: np.ndarray, lo_q: np.ndarray, hi_q: np.ndarray, profile: CalibrationProfile, confidence: float,
+           similarity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The sampling interval [lo_q, hi_q] widened in quadrature by the profile's calibration error."""
-    below, above = calibration_error(profile, estimate, confidence)
+    below, above = calibration_error(profile, estimate, confidence, similarity)
     ci_low = estimate - np.hypot(np.maximum(estimate - lo_q, 0.0), below)
     ci_high = estimate + np.hypot(np.maximum(hi_q - estimate, 0.0), above)
     return np.maximum(ci_low, 0.0), np.minimum(ci_high, 1.0)
@@ -222,10 +344,17 @@ def _widen(estimate: np.ndarray, lo_q: np.ndarray, hi_q: np.ndarray, profile: Ca
 
 def likelihood_interval(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Likelihood-ratio interval of alpha for each row of `counts`: the alphas on a fine grid whose
-    log-likelihood is within chi2_1(confidence) / 2 of the best (one matrix product for all rows)."""
+    log-likelihood is within chi2_1(confidence) / 2 of the best. `p_h`, `p_s` are shared (K,) densities
+    (one matrix product for all rows) or one row each (S, K)."""
     grid = LIKELIHOOD_GRID
-    log_mix = np.log(grid[:, None] * p_s[None, :] + (1 - grid[:, None]) * p_h[None, :])  # (A, K)
-    ll = counts @ log_mix.T  # (S, A)
+    p_h, p_s = np.asarray(p_h, dtype=np.float64), np.asarray(p_s, dtype=np.float64)
+    if p_h.ndim == 1 and p_s.ndim == 1:
+        log_mix = np.log(grid[:, None] * p_s[None, :] + (1 - grid[:, None]) * p_h[None, :])  # (A, K)
+        ll = counts @ log_mix.T  # (S, A)
+    else:
+        p_h, p_s = np.broadcast_to(p_h, counts.shape), np.broadcast_to(p_s, counts.shape)
+        log_mix = np.log(grid[None, :, None] * p_s[:, None, :] + (1 - grid[None, :, None]) * p_h[:, None, :])  # (S, A, K)
+        ll = np.einsum("sk,sak->sa", counts, log_mix)
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     inside = ll >= ll.max(axis=1, keepdims=True) - 0.5 * z * z
     lo = grid[np.argmax(inside, axis=1)]
@@ -240,18 +369,24 @@ def estimate_fractions(
     replicates: int = 400,
     seed: int = 1,
     min_documents: int = MIN_DOCUMENTS,
+    topic_sums: np.ndarray | None = None,
 ) -> FractionEstimates:
     """Synthetic fractions of all sources at once from their (S, K) score histograms.
 
-    Point estimates: one vectorised MLE over all rows. Sources of at least `min_documents` documents get
-    the bootstrap interval (documents and calibration resampled, see the module docstring), fitted in
-    chunks of `BOOTSTRAP_ROWS` replicate rows so memory stays bounded at any number of sources; each
-    source's document bootstrap uses its own stream seeded by `seed`, so its interval does not depend on
-    which other sources the corpus has. Smaller sources get a likelihood-ratio interval (no bootstrap:
-    nothing per source beyond a matrix product) and `low_confidence`. Both intervals are widened by the
-    profile's calibration error. Sources without documents get NaN (reported as null).
+    With `topic_sums` (S, DIM: each source's summed document topic vectors) and a profile that has topic
+    centroids, each source is estimated against the calibration groups it resembles (`estimate_matched`).
+    Otherwise against the pooled calibration densities: point estimates by one vectorised MLE over all
+    rows. Sources of at least `min_documents` documents get the bootstrap interval (documents and
+    calibration resampled, see the module docstring), fitted in chunks of `BOOTSTRAP_ROWS` replicate rows
+    so memory stays bounded at any number of sources; each source's document bootstrap uses its own
+    stream seeded by `seed`, so its interval does not depend on which other sources the corpus has.
+    Smaller sources get a likelihood-ratio interval (no bootstrap: nothing per source beyond a matrix
+    product) and `low_confidence`. Both intervals are widened by the profile's calibration error. Sources
+    without documents get NaN (reported as null).
     """
     counts = np.atleast_2d(np.asarray(counts, dtype=np.float64))
+    if topic_sums is not None and group_densities(profile) is not None:
+        return estimate_matched(counts, profile, topic_sums, confidence, replicates, seed, min_documents)
     n = counts.sum(axis=1)
     draws = calibration_draws(profile, seed, replicates)
     estimate = np.full(len(n), np.nan)
@@ -267,15 +402,91 @@ def estimate_fractions(
     per_chunk = max(1, BOOTSTRAP_ROWS // replicates)
     for start in range(0, large.size, per_chunk):
         rows = large[start:start + per_chunk]
-        boot_counts = np.stack([
-            np.random.default_rng(seed).multinomial(int(n[i]), counts[i] / n[i], size=replicates) for i in rows
-        ])  # (chunk, B, K)
+        boot_counts = _document_bootstrap(counts[rows], n[rows], seed, replicates)
         boot = mle_alpha(boot_counts, draws.human_replicates[None], draws.synthetic_replicates[None])  # (chunk, B)
         lo_q[rows], hi_q[rows] = np.quantile(boot, [tail, 1 - tail], axis=1)
     ci_low, ci_high = np.full(len(n), np.nan), np.full(len(n), np.nan)
     if has.any():
         ci_low[has], ci_high[has] = _widen(estimate[has], lo_q[has], hi_q[has], profile, confidence)
     return FractionEstimates(estimate, ci_low, ci_high, n, n < min_documents)
+
+
+def _document_bootstrap(counts: np.ndarray, n: np.ndarray, seed: int, replicates: int) -> np.ndarray:
+    """(rows, B, K) multinomial resamples of each row's histogram, each row from its own stream seeded by `seed`."""
+    return np.stack([np.random.default_rng(seed).multinomial(int(t), c / t, size=replicates) for c, t in zip(counts, n)])
+
+
+MATCHED_METHODS = {"mle": "mle-matched", "hdy": "hdy-matched"}
+_GROUP_DRAWS_CACHE: dict[tuple[int, int, int], tuple[CalibrationProfile, np.ndarray, np.ndarray]] = {}
+
+
+def group_draws(profile: CalibrationProfile, groups: GroupDensities, seed: int, replicates: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B, G, K) bootstrap densities of every matchable group, human and synthetic, drawn once per
+    (profile, seed, replicates) from their own stream and shared by every source."""
+    key = (id(profile), seed, replicates)
+    hit = _GROUP_DRAWS_CACHE.get(key)
+    if hit is not None and hit[0] is profile:
+        return hit[1], hit[2]
+    rng = np.random.default_rng([seed, 4])
+    human = Densities(groups.human_counts).replicates(rng, replicates, per_row=True)
+    synth = Densities(groups.synthetic_counts).replicates(rng, replicates, per_row=True)
+    _GROUP_DRAWS_CACHE.clear()
+    _GROUP_DRAWS_CACHE[key] = (profile, human, synth)
+    return human, synth
+
+
+MATCHED_INTERVAL_ROWS = 256  # sources per matrix product of the likelihood-ratio interval (rows x alphas x bins)
+
+
+def estimate_matched(
+    counts: np.ndarray,
+    profile: CalibrationProfile,
+    topic_sums: np.ndarray,
+    confidence: float = 0.9,
+    replicates: int = 400,
+    seed: int = 1,
+    min_documents: int = MIN_DOCUMENTS,
+) -> FractionEstimates:
+    """Each source against the calibration groups it resembles (`matched_weights`): its own human and
+    synthetic densities (the groups' densities mixed by its weights), the profile's quantifier (MLE or
+    HDy). The bootstrap resamples the source's documents and every group's calibration scores (mixed by
+    the same weights); the interval is widened by the held-out errors of sources as similar to their
+    nearest group as this one. A source below the profile's `min_similarity` (unlike every calibration
+    group) is `low_confidence`."""
+    groups = group_densities(profile)
+    assert groups is not None
+    counts = np.atleast_2d(np.asarray(counts, dtype=np.float64))
+    fit = QUANTIFIERS[groups.quantifier]
+    n = counts.sum(axis=1)
+    w, similarity = matched_weights(groups, topic_sums, n)
+    p_h, p_s = w @ groups.human, w @ groups.synthetic
+    estimate = np.full(len(n), np.nan)
+    lo_q, hi_q = np.full(len(n), np.nan), np.full(len(n), np.nan)
+    has = n > 0
+    if has.any():
+        estimate[has] = fit(counts[has], p_h[has], p_s[has])
+    small = np.flatnonzero(has & (n < min_documents))
+    for start in range(0, small.size, MATCHED_INTERVAL_ROWS):
+        rows = small[start:start + MATCHED_INTERVAL_ROWS]
+        lo_q[rows], hi_q[rows] = likelihood_interval(counts[rows], p_h[rows], p_s[rows], confidence)
+    large = np.flatnonzero(n >= min_documents)
+    if large.size:
+        human_b, synth_b = group_draws(profile, groups, seed, replicates)
+    tail = (1 - confidence) / 2
+    per_chunk = max(1, BOOTSTRAP_ROWS // replicates)
+    for start in range(0, large.size, per_chunk):
+        rows = large[start:start + per_chunk]
+        boot_counts = _document_bootstrap(counts[rows], n[rows], seed, replicates)
+        h_b = np.einsum("sg,bgk->sbk", w[rows], human_b)
+        s_b = np.einsum("sg,bgk->sbk", w[rows], synth_b)
+        boot = fit(boot_counts, h_b, s_b)
+        lo_q[rows], hi_q[rows] = np.quantile(boot, [tail, 1 - tail], axis=1)
+    lo_q, hi_q = np.fmin(lo_q, estimate), np.fmax(hi_q, estimate)  # HDy's point may sit outside the likelihood interval
+    ci_low, ci_high = np.full(len(n), np.nan), np.full(len(n), np.nan)
+    if has.any():
+        ci_low[has], ci_high[has] = _widen(estimate[has], lo_q[has], hi_q[has], profile, confidence, similarity[has])
+    low = (n < min_documents) | (similarity < float(profile.matching.get("min_similarity", 0.0)))
+    return FractionEstimates(estimate, ci_low, ci_high, n, low, MATCHED_METHODS[groups.quantifier], similarity)
 
 
 def estimate_fraction(

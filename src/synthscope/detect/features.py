@@ -38,63 +38,91 @@ TRANSITIONS = (
     "for example", "for instance", "in fact", "in particular", "subsequently", "conversely",
 )
 _TRANSITION_WORDS = "(?:" + "|".join(TRANSITIONS) + r")\b"
-# counted as matches after a sentence end plus one at the start of the text: the same count as
-# r"(?:^|[.!?] )" + words, many times faster (a literal prefilter on the sentence end)
-_TRANSITION_AFTER_END = r"[.!?] " + _TRANSITION_WORDS
-_TRANSITION_AT_START = "^" + _TRANSITION_WORDS
+# The regex features below are written as `(?P<pre>context)(?P<span>matched words)`: the feature counts
+# whole matches; a report highlights only the `span` group (the transition word, not the sentence end
+# before it). Groups do not change what or how fast a pattern counts.
+# Transitions are counted as matches after a sentence end plus one at the start of the text: the same
+# count as r"(?:^|[.!?] )" + words, many times faster (a literal prefilter on the sentence end).
+_TRANSITION_AFTER_END = r"(?P<pre>[.!?] )(?P<span>" + _TRANSITION_WORDS + ")"
+_TRANSITION_AT_START = r"^(?P<pre>)(?P<span>" + _TRANSITION_WORDS + ")"
 # ", <verb>ing": a present participial clause trailing a main clause ("..., highlighting the need").
-_PARTICIPLE = r", [a-z]+ing\b"
+_PARTICIPLE = r"(?P<pre>, )(?P<span>[a-z]+ing)\b"
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A feature's name, what it measures and the publication that motivates it."""
+    """A feature's name, what it measures and the publication that motivates it; `higher` and `lower`
+    say in plain words what a document shows when the feature is above / below typical human text."""
 
     name: str
     description: str
     source: str
     direction: int = 0  # published direction: +1 more in machine text, -1 more in human text, 0 not fixed
+    higher: str = ""
+    lower: str = ""
 
 
 FEATURES: tuple[Feature, ...] = (
     Feature("kobak_style_rate", "share of words that are Kobak excess style words (delve, underscores, showcasing, ...)",
-            "Kobak et al. 2025, Delving into LLM-assisted writing (arXiv 2406.07016)", +1),
+            "Kobak et al. 2025, Delving into LLM-assisted writing (arXiv 2406.07016)", +1,
+            higher="uses words typical of LLM style (delve, showcasing, underscores, ...)", lower="few LLM-style words (delve, showcasing, ...)"),
     Feature("liang_adjective_rate", "share of words that are commendable/innovative/meticulous/intricate/notable/versatile",
-            "Liang et al. 2024, Monitoring AI-Modified Content at Scale (arXiv 2403.07183)", +1),
+            "Liang et al. 2024, Monitoring AI-Modified Content at Scale (arXiv 2403.07183)", +1,
+            higher="uses adjectives LLMs favour (commendable, meticulous, intricate, ...)", lower="few adjectives LLMs favour"),
     Feature("hc3_chatgpt_phrases", "HC3 ChatGPT indicator phrases per 100 words ('It is important to note', 'Certainly!')",
-            "Guo et al. 2023, HC3 (arXiv 2301.07597)", +1),
+            "Guo et al. 2023, HC3 (arXiv 2301.07597)", +1,
+            higher="uses stock phrases of ChatGPT answers ('It is important to note', 'Certainly!')", lower="no ChatGPT stock phrases"),
     Feature("hc3_human_phrases", "HC3 human indicator phrases per 100 words ('I believe', 'My two cents', ':)')",
-            "Guo et al. 2023, HC3 (arXiv 2301.07597)", -1),
+            "Guo et al. 2023, HC3 (arXiv 2301.07597)", -1,
+            higher="uses phrases people write ('I believe', 'My two cents', ':)')", lower="few personal phrases ('I believe', ':)')"),
     Feature("sentence_length_mean", "mean words per sentence",
-            "Herbold et al. 2023, human vs ChatGPT essays (Sci. Rep. 13:18617)"),
+            "Herbold et al. 2023, human vs ChatGPT essays (Sci. Rep. 13:18617)",
+            higher="long sentences", lower="short sentences"),
     Feature("sentence_length_cv", "burstiness: coefficient of variation of sentence lengths (LLM text is more uniform)",
-            "Tian & Cui 2023 (GPTZero burstiness); Guo et al. 2023 HC3", -1),
+            "Tian & Cui 2023 (GPTZero burstiness); Guo et al. 2023 HC3", -1,
+            higher="sentence lengths vary a lot, as in human writing", lower="sentences of even length, as LLM text tends to be"),
     Feature("word_length_mean", "mean characters per word",
-            "Herbold et al. 2023; Mitrović et al. 2023 (arXiv 2301.13852)", +1),
+            "Herbold et al. 2023; Mitrović et al. 2023 (arXiv 2301.13852)", +1,
+            higher="long words", lower="short words"),
     Feature("lexical_surprise", "mean word surprisal -log10 p(word) under a human word-frequency reference (wordfreq)",
-            "Gehrmann et al. 2019 GLTR; Mitchell et al. 2023 DetectGPT (low-surprise text)", -1),
+            "Gehrmann et al. 2019 GLTR; Mitchell et al. 2023 DetectGPT (low-surprise text)", -1,
+            higher="many unusual words", lower="predictable, common words"),
     Feature("rare_word_share", "share of words rarer than 1 per million in the human reference (wordfreq)",
-            "Gehrmann et al. 2019 GLTR (top-k rank histogram)", -1),
+            "Gehrmann et al. 2019 GLTR (top-k rank histogram)", -1,
+            higher="many rare words", lower="few rare words"),
     Feature("type_token_ratio", f"distinct words / words in the first {TTR_WINDOW} words (fixed window: length-robust)",
-            "Guo et al. 2023 HC3 (ChatGPT uses a narrower vocabulary)", -1),
+            "Guo et al. 2023 HC3 (ChatGPT uses a narrower vocabulary)", -1,
+            higher="varied vocabulary", lower="repetitive vocabulary"),
     Feature("repeated_trigram_share", "share of word trigrams that repeat an earlier trigram in the document",
-            "Holtzman et al. 2020 (neural text degeneration); Gehrmann et al. 2019"),
+            "Holtzman et al. 2020 (neural text degeneration); Gehrmann et al. 2019",
+            higher="repeats the same word sequences", lower="few repeated word sequences"),
     Feature("first_person_rate", "first-person singular pronouns per word (humans write subjectively)",
-            "Guo et al. 2023 HC3 (ChatGPT answers are impersonal)", -1),
+            "Guo et al. 2023 HC3 (ChatGPT answers are impersonal)", -1,
+            higher="many first-person pronouns (I, my)", lower="few first-person pronouns: impersonal"),
     Feature("contraction_rate", "contractions (don't, it's) per word",
-            "Herbold et al. 2023; Guo et al. 2023 HC3 (colloquial human style)", -1),
-    Feature("comma_rate", "commas per word", "Herbold et al. 2023 (punctuation profile); HC3"),
-    Feature("colon_semicolon_rate", "colons and semicolons per word", "Herbold et al. 2023 (punctuation profile)"),
-    Feature("dash_rate", "dashes (em/en dash, spaced hyphen) per word", "Guo et al. 2023 HC3 (punctuation profile)"),
-    Feature("paren_rate", "parentheses per word", "Guo et al. 2023 HC3 (humans use more parentheses and asides)", -1),
-    Feature("quote_rate", "quotation marks per word", "Guo et al. 2023 HC3 (punctuation profile)", -1),
+            "Herbold et al. 2023; Guo et al. 2023 HC3 (colloquial human style)", -1,
+            higher="many contractions (don't, it's)", lower="few contractions: formal"),
+    Feature("comma_rate", "commas per word", "Herbold et al. 2023 (punctuation profile); HC3",
+            higher="many commas", lower="few commas"),
+    Feature("colon_semicolon_rate", "colons and semicolons per word", "Herbold et al. 2023 (punctuation profile)",
+            higher="many colons and semicolons", lower="few colons and semicolons"),
+    Feature("dash_rate", "dashes (em/en dash, spaced hyphen) per word", "Guo et al. 2023 HC3 (punctuation profile)",
+            higher="many dashes", lower="few dashes"),
+    Feature("paren_rate", "parentheses per word", "Guo et al. 2023 HC3 (humans use more parentheses and asides)", -1,
+            higher="many parentheses and asides", lower="few parentheses and asides"),
+    Feature("quote_rate", "quotation marks per word", "Guo et al. 2023 HC3 (punctuation profile)", -1,
+            higher="many quotation marks", lower="few quotation marks"),
     Feature("exclaim_question_rate", "exclamation and question marks per word (emotion, rhetorical questions)",
-            "Guo et al. 2023 HC3 (humans express more emotion)", -1),
-    Feature("digit_rate", "digits per word", "Guo et al. 2023 HC3 (human answers cite more specifics)", -1),
+            "Guo et al. 2023 HC3 (humans express more emotion)", -1,
+            higher="many exclamation and question marks", lower="few exclamation and question marks"),
+    Feature("digit_rate", "digits per word", "Guo et al. 2023 HC3 (human answers cite more specifics)", -1,
+            higher="many numbers and figures", lower="few numbers and figures"),
     Feature("transition_rate", "sentences opened by a discourse connective (Additionally, Furthermore, Overall, ...) per word",
-            "Herbold et al. 2023 (ChatGPT essays: more discourse markers); Guo et al. 2023 HC3", +1),
+            "Herbold et al. 2023 (ChatGPT essays: more discourse markers); Guo et al. 2023 HC3", +1,
+            higher="many sentences opened by connectives (Additionally, Furthermore, Overall)", lower="few sentences opened by connectives"),
     Feature("participle_clause_rate", "present participial clauses after a comma (', highlighting ...') per word",
-            "Reinhart et al. 2025, Do LLMs write like humans? (PNAS; arXiv 2410.16107): 2-5x in instruction-tuned models", +1),
+            "Reinhart et al. 2025, Do LLMs write like humans? (PNAS; arXiv 2410.16107): 2-5x in instruction-tuned models", +1,
+            higher="many trailing ', ...ing' clauses (', highlighting ...')", lower="few trailing ', ...ing' clauses"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 DIRECTIONS: dict[str, int] = {f.name: f.direction for f in FEATURES}
@@ -105,6 +133,18 @@ ENGLISH_ONLY: frozenset[str] = frozenset({
 })
 # Features measured against a human word-frequency table (wordfreq's, in the profile's language).
 WORD_FREQUENCY: frozenset[str] = frozenset({"lexical_surprise", "rare_word_share"})
+
+
+_PLAIN = {f.name: (f.higher, f.lower) for f in FEATURES}
+
+
+def plain_description(feature: str, higher: bool) -> str:
+    """What a document or source shows, in plain words, when `feature` is higher (or lower) than in
+    typical human text."""
+    phrases = _PLAIN.get(feature)
+    if phrases is None or not phrases[0 if higher else 1]:
+        return f"{feature.replace('_', ' ')} {'higher' if higher else 'lower'} than in human text"
+    return phrases[0 if higher else 1]
 
 
 def frequency_language(languages: list[str] | tuple[str, ...]) -> str | None:
@@ -154,6 +194,66 @@ def _kobak_style() -> frozenset[str]:
     return frozenset(w for w in markers.kobak_style_words() if zipf.get(w, 0.0) < KOBAK_MAX_ZIPF)
 
 
+@dataclass(frozen=True)
+class MatchPattern:
+    """A regex on normalised text whose matches a feature counts. It is written
+    `(?P<pre>context)(?P<span>words)`: the `span` group is what a report highlights."""
+
+    feature: str
+    pattern: str
+
+
+def _spanned(pattern: str) -> str:
+    """A context-free pattern as a MatchPattern regex: the whole match is the span."""
+    return f"(?P<pre>)(?P<span>{pattern})"
+
+
+@lru_cache(maxsize=1)
+def match_patterns() -> tuple[MatchPattern, ...]:
+    """The regex features' patterns, one definition for counting (compute_features) and for showing the
+    matched spans (detect.spans); a feature with two patterns counts the matches of both."""
+    return (
+        MatchPattern("hc3_chatgpt_phrases", _spanned(_phrase_pattern(markers.hc3_chatgpt_phrases()))),
+        MatchPattern("hc3_human_phrases", _spanned(_phrase_pattern(markers.hc3_human_phrases()))),
+        MatchPattern("transition_rate", _TRANSITION_AT_START),
+        MatchPattern("transition_rate", _TRANSITION_AFTER_END),
+        MatchPattern("participle_clause_rate", _PARTICIPLE),
+    )
+
+
+@dataclass(frozen=True)
+class TokenRule:
+    """A word-level feature's rule: a token counts when it is one of `words`, or contains `contains`."""
+
+    feature: str
+    words: frozenset[str] = frozenset()
+    contains: str = ""
+
+    def matches(self, tokens: pl.Series) -> pl.Series:
+        """Whether each token counts for the feature."""
+        if self.contains:
+            return tokens.str.contains(self.contains, literal=True).fill_null(False)
+        return tokens.is_in(list(self.words)).fill_null(False)
+
+
+@lru_cache(maxsize=1)
+def token_rules() -> dict[str, TokenRule]:
+    """The word-level features' rules, one definition for counting (compute_features) and for showing the
+    matched words (detect.spans); a token is counted in the document's own tokenisation."""
+    return {
+        "kobak_style_rate": TokenRule("kobak_style_rate", words=_kobak_style()),
+        "liang_adjective_rate": TokenRule("liang_adjective_rate", words=frozenset(markers.liang_adjectives())),
+        "first_person_rate": TokenRule("first_person_rate", words=frozenset(FIRST_PERSON)),
+        "contraction_rate": TokenRule("contraction_rate", contains="'"),
+    }
+
+
+# Features whose evidence is a stretch of text (a listed word, a stock phrase, a transition opener, a
+# participial clause, a first-person pronoun, a contraction), shown as highlighted spans.
+SPAN_FEATURES: tuple[str, ...] = ("kobak_style_rate", "liang_adjective_rate", "hc3_chatgpt_phrases", "hc3_human_phrases",
+                                  "transition_rate", "participle_clause_rate", "first_person_rate", "contraction_rate")
+
+
 def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarray, np.ndarray]:
     """Per distinct token: (counts matrix, surprise). Columns of the int64 matrix, in order: Kobak
     style word, Liang adjective, first person, contraction, characters, alphabetic (no digit), rare
@@ -161,15 +261,14 @@ def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarr
     words), 0 if not alphabetic."""
     words = vocab.to_pylist()
     size = len(words)
-    zipf_of, kobak, liang, first = _zipf_of(language), _kobak_style(), frozenset(markers.liang_adjectives()), frozenset(FIRST_PERSON)
+    rules = token_rules()
+    zipf_of = _zipf_of(language)
     zipf = np.fromiter((zipf_of.get(w, OOV_ZIPF) for w in words), dtype=np.float64, count=size)
     series = pl.Series(vocab)
     alpha = ~series.str.contains(r"\d").to_numpy()
     table = np.empty((size, 7), dtype=np.int32)
-    table[:, 0] = np.fromiter((w in kobak for w in words), dtype=bool, count=size)
-    table[:, 1] = np.fromiter((w in liang for w in words), dtype=bool, count=size)
-    table[:, 2] = np.fromiter((w in first for w in words), dtype=bool, count=size)
-    table[:, 3] = series.str.contains("'", literal=True).to_numpy()
+    for column, feature in enumerate(("kobak_style_rate", "liang_adjective_rate", "first_person_rate", "contraction_rate")):
+        table[:, column] = rules[feature].matches(series).to_numpy()
     table[:, 4] = series.str.len_chars().to_numpy()
     table[:, 5] = alpha
     table[:, 6] = alpha & (zipf < RARE_ZIPF)
@@ -245,11 +344,13 @@ def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.Dat
         )
     )
     text = pl.col(TEXT)
-    chatgpt = _phrase_pattern(markers.hc3_chatgpt_phrases())
-    human = _phrase_pattern(markers.hc3_human_phrases())
+    matches: dict[str, pl.Expr] = {}
+    for match in match_patterns():
+        count = pl.col(NORM).str.count_matches(match.pattern)
+        matches[match.feature] = matches[match.feature] + count if match.feature in matches else count
     frame = batch.select(
-        (100 * per_word(pl.col(NORM).str.count_matches(chatgpt))).alias("hc3_chatgpt_phrases"),
-        (100 * per_word(pl.col(NORM).str.count_matches(human))).alias("hc3_human_phrases"),
+        (100 * per_word(matches["hc3_chatgpt_phrases"])).alias("hc3_chatgpt_phrases"),
+        (100 * per_word(matches["hc3_human_phrases"])).alias("hc3_human_phrases"),
         sentence_lengths.alias(_SENTENCE_LENGTHS),
         per_word(text.str.count_matches(",", literal=True)).alias("comma_rate"),
         per_word(text.str.count_matches(r"[;:]")).alias("colon_semicolon_rate"),
@@ -258,10 +359,8 @@ def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.Dat
         per_word(text.str.count_matches(r"[\"“”«»]")).alias("quote_rate"),
         per_word(text.str.count_matches(r"[!?]")).alias("exclaim_question_rate"),
         per_word(text.str.count_matches(r"\d")).alias("digit_rate"),
-        per_word(
-            pl.col(NORM).str.count_matches(_TRANSITION_AFTER_END) + pl.col(NORM).str.contains(_TRANSITION_AT_START).cast(pl.UInt32)
-        ).alias("transition_rate"),
-        per_word(pl.col(NORM).str.count_matches(_PARTICIPLE)).alias("participle_clause_rate"),
+        per_word(matches["transition_rate"]).alias("transition_rate"),
+        per_word(matches["participle_clause_rate"]).alias("participle_clause_rate"),
     )
     lengths = pl.col(_SENTENCE_LENGTHS)
     frame = frame.with_columns(

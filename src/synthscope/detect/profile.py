@@ -4,6 +4,17 @@ known human and known synthetic text, in a small versioned JSON file.
 Scores are binned on the logit scale (`LOGIT_EDGES`); the profile stores the calibration histograms
 overall and per calibration group (domain), the decision threshold, the cross-domain shift of the
 estimate measured by leave-one-group-out cross-validation, and training metadata.
+
+Format version 2 adds, all optional (a version-1 file loads as a style-only profile estimated against
+its pooled calibration densities, as before):
+- `skeleton`: the skeleton n-gram model (readable n-grams and their weights, see detect/skeleton.py) and
+  `combine`: how its logit and the style logit make the score;
+- `topic_centroids`: each calibration group's mean topic vector (detect/topics.py), so a source is
+  estimated against the groups it resembles (`matching`: temperature and quantifier);
+- `cv_errors_by_similarity`: held-out estimate errors by how close the source was to its nearest group;
+(`languages`, the calibration text's languages, came with the multilingual work and is read in both
+versions; the skeleton vocabulary and the topic vectors' common-word list are English, so profiles of
+other languages are fitted without them.)
 """
 
 from __future__ import annotations
@@ -20,7 +31,8 @@ from synthscope.errors import InputError
 from synthscope.language import UNDETERMINED
 
 FORMAT = "synthscope-calibration-profile"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 LOGIT_MIN, LOGIT_MAX, N_BINS = -10.0, 10.0, 80
 LOGIT_EDGES = np.linspace(LOGIT_MIN, LOGIT_MAX, N_BINS + 1)
 DEFAULT_PROFILE = "default_profile.json"
@@ -52,6 +64,14 @@ class CalibrationProfile:
     # languages of the calibration text (language-ID codes): documents identified as another language are
     # left out of a source's estimate. Profiles written before this field existed are English.
     languages: list[str] = field(default_factory=lambda: list(DEFAULT_LANGUAGES))
+    # format version 2 (see the module docstring); empty = not used
+    skeleton: dict[str, Any] = field(default_factory=dict)  # grams, weights, bias, mean_logit, shrink_tokens, orders, vocabulary
+    combine: dict[str, float] = field(default_factory=dict)  # skeleton_weight, style/skeleton mean and sd, scale, offset
+    topic_centroids: dict[str, list[float]] = field(default_factory=dict)  # per calibration group: mean topic vector
+    # tau (softmax temperature over cosines), quantifier (mle, hdy), center (subtracted before cosines), min_similarity
+    matching: dict[str, Any] = field(default_factory=dict)
+    # [{"similarity": lower edge, "estimate": lower edge, "errors": 101 quantiles of held-out estimate - truth}]
+    cv_errors_by_similarity: list[dict[str, Any]] = field(default_factory=list)
 
     def supports(self, code: str) -> bool:
         """Whether documents identified as `code` are judged by this profile (undetermined ones are)."""
@@ -70,8 +90,9 @@ class CalibrationProfile:
         """Validate and build a profile from its JSON document; InputError names what is wrong."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise InputError(f"{origin}: not a synthscope calibration profile (missing format '{FORMAT}')")
-        if data.get("format_version") != FORMAT_VERSION:
-            raise InputError(f"{origin}: unsupported profile format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
+        if data.get("format_version") not in READABLE_VERSIONS:
+            raise InputError(f"{origin}: unsupported profile format_version {data.get('format_version')!r} "
+                             f"(this version reads {', '.join(map(str, READABLE_VERSIONS))}; refit it with `synthscope calibrate`)")
         if data.get("logit_edges") != [LOGIT_MIN, LOGIT_MAX, N_BINS]:
             raise InputError(f"{origin}: score bins {data.get('logit_edges')!r} differ from this version's {[LOGIT_MIN, LOGIT_MAX, N_BINS]}")
         fields = {k: v for k, v in data.items() if k not in {"format", "format_version", "logit_edges"}}
@@ -93,6 +114,7 @@ class CalibrationProfile:
         unknown = sorted(set(profile.features) - set(FEATURE_NAMES))
         if unknown:
             raise InputError(f"{origin}: unknown features {unknown}")
+        _check_v2(profile, origin)
         return profile
 
     @classmethod
@@ -105,6 +127,36 @@ class CalibrationProfile:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{path}: cannot read calibration profile ({exc})") from None
         return cls.from_json(data, str(path))
+
+
+def _check_v2(profile: CalibrationProfile, origin: str) -> None:
+    """Consistency of the version-2 parts (skeleton model, combination, topic centroids)."""
+    from synthscope.detect.skeleton import VOCABULARY_NAME
+    from synthscope.detect.topics import DIM
+
+    if profile.skeleton:
+        from synthscope.detect.skeleton import parse
+
+        sk = profile.skeleton
+        if sk.get("vocabulary") != VOCABULARY_NAME:
+            raise InputError(f"{origin}: skeleton vocabulary {sk.get('vocabulary')!r} differs from this version's {VOCABULARY_NAME!r}")
+        if len(sk.get("grams", [])) != len(sk.get("weights", [])) or not sk.get("grams"):
+            raise InputError(f"{origin}: skeleton grams and weights must be non-empty and of the same length")
+        missing = {"skeleton_weight", "style_mean", "style_sd", "skeleton_mean", "skeleton_sd", "scale", "offset"} - set(profile.combine)
+        if missing:
+            raise InputError(f"{origin}: combine lacks {sorted(missing)}")
+        try:
+            for gram in sk["grams"]:
+                parse(gram)
+        except ValueError as exc:
+            raise InputError(f"{origin}: skeleton n-gram: {exc}") from None
+    if profile.matching.get("center") is not None and len(profile.matching["center"]) != DIM:
+        raise InputError(f"{origin}: matching center has {len(profile.matching['center'])} values, expected {DIM}")
+    for group, centroid in profile.topic_centroids.items():
+        if len(centroid) != DIM:
+            raise InputError(f"{origin}: topic centroid of {group!r} has {len(centroid)} values, expected {DIM}")
+        if group not in profile.human_group_hists or group not in profile.synthetic_group_hists:
+            raise InputError(f"{origin}: topic centroid of {group!r} without both score histograms of that group")
 
 
 def default_profile() -> CalibrationProfile:

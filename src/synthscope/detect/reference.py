@@ -157,18 +157,28 @@ class SyntheticReference:
 
 
 def reference_densities(
-    references: np.ndarray, synthetic: SyntheticReference, shift_transfer: float = SHIFT_TRANSFER
+    references: np.ndarray, synthetic: SyntheticReference, shift_transfer: float = SHIFT_TRANSFER, weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The human and synthetic score densities of each row's point estimate, (S, K) each, and each
     reference's median offset from the calibration human text: the reference histogram smoothed, and
-    the calibration's synthetic density moved by `shift_transfer` times that offset."""
+    the calibration's synthetic density moved by `shift_transfer` times that offset.
+
+    With `weights` (S, G: each row's weights over the synthetic reference's groups, e.g. the topic
+    matching of detect.estimator.matched_weights), each row's calibration densities are its own mix of
+    the groups (the genres it resembles) instead of the equal-weight pool."""
     references = np.atleast_2d(np.asarray(references, dtype=np.float64))
     edges = synthetic.edges
     h = density(references, pseudo=BASELINE_PRIOR_DOCUMENTS / references.shape[1], per_row=True)
+    if weights is None:
+        s_base = np.broadcast_to(synthetic.synthetic.pooled(), h.shape)
+        calibration_human = None if synthetic.calibration_human is None else synthetic.calibration_human.pooled()[None, :]
+    else:
+        s_base = weights @ density(synthetic.synthetic.groups, per_row=True)
+        calibration_human = None if synthetic.calibration_human is None else weights @ density(synthetic.calibration_human.groups, per_row=True)
     offset = np.zeros(len(references))
-    if synthetic.calibration_human is not None:
-        offset = _medians(h, edges) - _medians(synthetic.calibration_human.pooled()[None, :], edges)[0]
-    s_point = shift_densities(np.broadcast_to(synthetic.synthetic.pooled(), h.shape), edges, shift_transfer * offset)
+    if calibration_human is not None:
+        offset = _medians(h, edges) - _medians(calibration_human, edges)
+    s_point = shift_densities(s_base, edges, shift_transfer * offset)
     return h, s_point, offset
 
 
@@ -184,13 +194,15 @@ def estimate_with_references(
     min_documents: int = MIN_DOCUMENTS,
     method: str = METHOD,
     shift_transfer: float = SHIFT_TRANSFER,
+    weights: np.ndarray | None = None,
 ) -> tuple[FractionEstimates, np.ndarray]:
     """Synthetic fractions of (S, K) target histograms, row i against human reference row i (S, K).
 
     Returns the estimates and the reference documents per row. Targets of at least `min_documents`
     documents get the bootstrap interval (target, reference and synthetic reference resampled; chunks
     of bounded size); smaller ones a likelihood-ratio interval. Both are widened by the synthetic
-    reference's held-out error at the interval's ends.
+    reference's held-out error at the interval's ends. With `weights` (S, G) each row's synthetic
+    reference is its own mix of the calibration groups (`reference_densities`), resampled group by group.
     """
     if not 0 < confidence < 1:
         raise UsageError(f"confidence must be between 0 and 1, got {confidence}")
@@ -201,7 +213,11 @@ def estimate_with_references(
     edges, k = synthetic.edges, targets.shape[1]
     n, n_ref = targets.sum(axis=1), references.sum(axis=1)
     pseudo = BASELINE_PRIOR_DOCUMENTS / k
-    h, s_point, offset = reference_densities(references, synthetic, shift_transfer)
+    if weights is not None:
+        weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        if weights.shape != (len(targets), synthetic.synthetic.groups.shape[0]):
+            raise ValueError(f"weights must be (sources, groups) = {(len(targets), synthetic.synthetic.groups.shape[0])}, got {weights.shape}")
+    h, s_point, offset = reference_densities(references, synthetic, shift_transfer, weights)
     estimate = np.full(len(n), np.nan)
     lo_q, hi_q = np.full(len(n), np.nan), np.full(len(n), np.nan)
     has = n > 0
@@ -210,7 +226,9 @@ def estimate_with_references(
     small = np.flatnonzero(has & (n < min_documents))
     for i in small:  # small targets: likelihood-ratio interval (a matrix product each, no bootstrap)
         lo_q[i], hi_q[i] = (v[0] for v in likelihood_interval(targets[i][None, :], h[i], s_point[i], confidence))
-    s_draws = synthetic.synthetic.draw(np.random.default_rng([seed, 2]), n_boot)  # shared by all sources
+    # shared by all sources: mixed replicates, or per-group replicates each row mixes with its weights
+    s_rng = np.random.default_rng([seed, 2])
+    s_draws = synthetic.synthetic.draw(s_rng, n_boot) if weights is None else synthetic.synthetic.replicates(s_rng, n_boot, per_row=True)
     transfers = np.random.default_rng([seed, 3]).uniform(0.0, 1.0, n_boot)
     large = np.flatnonzero(n >= min_documents)
     tail = (1 - confidence) / 2
@@ -223,7 +241,8 @@ def estimate_with_references(
             boot_t.append(rng.multinomial(int(n[i]), targets[i] / n[i], size=n_boot))
             boot_h.append(rng.multinomial(int(round(n_ref[i])), references[i] / n_ref[i], size=n_boot) if resample_human else np.broadcast_to(references[i], (n_boot, k)))
         h_boot = density(np.asarray(boot_h, dtype=np.float64), pseudo=pseudo, per_row=True) if resample_human else np.broadcast_to(h[rows][:, None, :], (len(rows), n_boot, k))
-        s_boot = shift_densities(np.broadcast_to(s_draws, (len(rows), n_boot, k)).reshape(-1, k), edges,
+        s_rows = np.broadcast_to(s_draws, (len(rows), n_boot, k)) if weights is None else np.einsum("sg,bgk->sbk", weights[rows], s_draws)
+        s_boot = shift_densities(s_rows.reshape(-1, k), edges,
                                  (transfers[None, :] * offset[rows, None]).reshape(-1)).reshape(len(rows), n_boot, k)
         boots = mle_alpha(np.asarray(boot_t, dtype=np.float64), h_boot, s_boot)
         lo_q[rows], hi_q[rows] = np.quantile(boots, [tail, 1 - tail], axis=1)
@@ -249,6 +268,7 @@ def estimate_with_reference(
     calibration_human: Histogram | Sequence[Histogram] | None = None,
     synthetic_shift_sd: float = 0.0,
     shift_transfer: float = SHIFT_TRANSFER,
+    weights: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Synthetic fraction of one `target` (a histogram, or raw scores) with `human` as its human reference.
 
@@ -257,6 +277,8 @@ def estimate_with_reference(
     synthetic reference is moved by `shift_transfer` times the baseline's median offset from it, the
     bootstrap drawing the transfer uniformly on [0, 1]. `synthetic_shift_sd` (the profile's
     `shift_sd["synthetic"]`) widens each end of the bootstrap interval by z * end * sd in quadrature.
+    `weights` (one per histogram of `synthetic`, aligned with `calibration_human`'s) mixes the groups
+    as the source's topic match does (`estimate_with_references`) instead of pooling them equally.
     Returns the report's `synthetic_fraction` object: estimate, ci_low, ci_high, confidence, method,
     low_confidence, reference_documents. Histograms on other edges are rebinned onto the target's.
     """
@@ -272,5 +294,6 @@ def estimate_with_reference(
     estimates, n_ref = estimate_with_references(
         target.counts[None, :], human.counts[None, :], reference, confidence=confidence, n_boot=n_boot, seed=seed,
         resample_human=resample_human, min_documents=min_documents, method=method, shift_transfer=shift_transfer,
+        weights=None if weights is None else np.asarray(weights, dtype=np.float64)[None, :],
     )
     return {**estimates.record(0), "confidence": confidence, "reference_documents": int(round(n_ref[0]))}

@@ -35,8 +35,10 @@ class LinearModel:
         return np.clip((x - self.mean) / self.scale, -self.clip, self.clip)
 
     def logits(self, z: np.ndarray) -> np.ndarray:
-        """Logit score of standardised features."""
-        return z @ self.weights + self.bias
+        """Logit score of standardised features. A row-wise sum, not a BLAS product: a document's
+        logit is then the same to the last bit in any batch (BLAS rounds rows differently by batch
+        size), so rankings of documents (the examples) do not depend on how the corpus was cut."""
+        return (np.ascontiguousarray(z) * self.weights).sum(axis=-1) + self.bias
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

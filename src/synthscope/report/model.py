@@ -10,7 +10,7 @@ from synthscope import __version__
 from synthscope.analyzer import Analyzer, AnalyzerResult
 from synthscope.io.accounting import Accounting
 
-SCHEMA_VERSION = "1.2"  # 1.1: score_histogram, baseline, comparison, checks; 1.2: languages, tokenization, documents_used/unsupported, reason, other_language
+SCHEMA_VERSION = "1.3"  # 1.1: score_histogram, baseline, comparison, checks; 1.2: languages, tokenization, documents_used/unsupported, reason, other_language; 1.3: examples, largest_clusters[0].members, top_features[].plain
 
 
 def build_report(

@@ -12,6 +12,8 @@ from synthscope.errors import UsageError
 
 __all__ = ["Histogram", "apply_baseline_reference", "estimate_with_reference", "profile_histogram", "profile_references"]
 
+MAX_NAMED = 20  # sources named one by one in a warning; the others are counted
+
 
 def profile_histogram(report: dict[str, Any], key: str = "synthetic") -> Histogram | None:
     """The calibration profile's `key` ('human' or 'synthetic') histogram from `summary.detect.profile_histograms`."""
@@ -62,28 +64,61 @@ def apply_baseline_reference(
     if seed is None:
         seed = int(report.get("options", {}).get("seed", 1))
     reference = {s["source"]: s["score_histogram"] for s in baseline["sources"] if "score_histogram" in s}
+    matched = _matched_groups(hists)
     warnings: list[str] = []
     used: list[str] = []
+    without_histogram = 0
     for source in report["sources"]:
         name = source["source"]
         if "score_histogram" not in source:
-            warnings.append(f"{name}: no score histogram; synthetic fraction not re-estimated")
+            without_histogram += 1
+            if without_histogram <= MAX_NAMED:
+                warnings.append(f"{name}: no score histogram; synthetic fraction not re-estimated")
             continue
         if name not in reference or Histogram.from_dict(reference[name]).total == 0:
             warnings.append(f"{name}: not in the human baseline; keeps the calibration-profile estimate")
             continue
+        weights = _source_weights(source, matched[0]) if matched else None
         estimate = estimate_with_reference(
             Histogram.from_dict(reference[name]),
-            synthetic,
+            synthetic if weights is None else matched[1],
             Histogram.from_dict(source["score_histogram"]),
             confidence=confidence,
             seed=seed,
-            calibration_human=calibration_human,
+            calibration_human=calibration_human if weights is None else matched[2],
             synthetic_shift_sd=shift_sd,
+            weights=weights,
         )
         if "synthetic_fraction" in source:
             source["synthetic_fraction_default"] = source["synthetic_fraction"]
         source["synthetic_fraction"] = estimate
         used.append(name)
+    if without_histogram > MAX_NAMED:
+        warnings.append(
+            f"... and {without_histogram - MAX_NAMED:,} more sources without a score histogram (sources under "
+            f"{report.get('overview', {}).get('detail_min_documents', 30)} documents carry none): synthetic fraction not re-estimated"
+        )
     report.setdefault("baseline", {})["reference_sources"] = used
     return warnings
+
+
+def _matched_groups(hists: dict[str, Any]) -> tuple[list[str], list[Histogram], list[Histogram]] | None:
+    """The calibration groups with both a human and a synthetic histogram: names and aligned histograms."""
+    human, synth = hists.get("human_groups"), hists.get("synthetic_groups")
+    if not isinstance(human, dict) or not isinstance(synth, dict):
+        return None
+    names = [g for g in synth if g in human]
+    if not names:
+        return None
+    edges = np.asarray(hists["bin_edges"], dtype=float)
+    return (names, [Histogram(edges, np.asarray(synth[g], dtype=float)) for g in names],
+            [Histogram(edges, np.asarray(human[g], dtype=float)) for g in names])
+
+
+def _source_weights(source: dict[str, Any], names: list[str]) -> np.ndarray | None:
+    """A source's weights over `names` from its `calibration_match` (None without one)."""
+    groups = (source.get("calibration_match") or {}).get("groups")
+    if not isinstance(groups, dict) or not groups:
+        return None
+    w = np.array([float(groups.get(g, 0.0)) for g in names])
+    return w / w.sum() if w.sum() > 0 else None
