@@ -133,7 +133,8 @@ def test_no_secret_in_reports_messages_or_options(s3_endpoint: Any, cli: Any, tm
     out = tmp_path / "report"
     result = cli("audit", in_url, "--by", "domain", "-o", out, "--human-reference", in_url, "--no-diversity", "--no-dedup")
     assert result.exit_code == 0, result.output
-    written = "".join(p.read_text() for p in out.iterdir()) + result.output + result.stderr
+    written = "".join(pl.read_parquet(p).write_csv() if p.suffix == ".parquet" else p.read_text() for p in out.iterdir())
+    written += result.output + result.stderr
     assert S3_SECRET not in written and "synthscope-test-key" not in written
     report = json.loads((out / "report.json").read_text())
     assert report["inputs"][0]["path"] == f"s3://{S3_BUCKET}/data/web_corpus.jsonl.gz"
