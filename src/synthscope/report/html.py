@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from synthscope.report.escape import html_text, json_for_html, printable
+from synthscope.report.evidence import EVIDENCE_STYLE, evidence_html
 from synthscope.report.markdown import TITLE, languages_line, limitations, method_line, source_table
 from synthscope.report.metrics import EXACT_DUP, NEAR_DUP, SYNTHETIC, label, metric_value
 
@@ -233,7 +234,7 @@ def render_html(report: dict[str, Any]) -> str:
         comparison = "<h2>Changes since the baseline</h2><pre>" + "\n".join(html_text(line) for line in lines) + "</pre>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(TITLE)}</title><style>{_STYLE}</style></head>
+<title>{html.escape(TITLE)}</title><style>{_STYLE}{EVIDENCE_STYLE}</style></head>
 <body data-charts-expected="{len(figures)}">
 <h1>{html.escape(TITLE)}</h1>
 <p>Audited {html_text(str(report.get("created_at", ""))[:19])} with synthscope {html_text(report["tool"]["version"])}:
@@ -245,6 +246,7 @@ def render_html(report: dict[str, Any]) -> str:
 <h2>Charts</h2>
 <p id="chart-status">Drawing charts…</p>
 {charts}
+{evidence_html(report)}
 {comparison}
 <h2>Method</h2><p>{html_text(method_line(report, code=printable, esc=printable))}</p>
 <h2>Limitations</h2><p>{html_text(limitations(report, code=printable))}</p>
