@@ -54,6 +54,7 @@ class AuditConfig:
     workers: int = field(default_factory=usable_cores)
     workdir: Path | None = None
     detect: bool = True
+    examples: bool = True  # detect: example documents per source (their text goes into the reports)
     dedup: bool = True
     diversity: bool = True
     diversity_budget_tokens: int = DEFAULT_BUDGET_TOKENS
@@ -135,7 +136,9 @@ def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
     analyzers: list[Analyzer[Any]] = [CorpusStats(), LanguageStats()]
     if config.detect:
         detect = DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default")
-        analyzers += [detect, ExamplesAnalyzer(detect)]  # the examples reuse detect's scores of each batch
+        analyzers.append(detect)
+        if config.examples:
+            analyzers.append(ExamplesAnalyzer(detect))  # it reuses detect's scores of each batch
     if config.dedup:
         try:
             analyzers.append(DedupAnalyzer(workdir, dedup_options(config)))
