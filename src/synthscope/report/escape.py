@@ -68,6 +68,16 @@ def md_inline_text(value: str) -> str:
     return md_text(re.sub(r"\s+", " ", value))
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"[\\`*_\[\]()|~!#]")
+
+
+def html_in_markdown(value: Any) -> str:
+    """A user string inside an HTML element of a Markdown file (a `<summary>`): HTML-escaped, and Markdown
+    punctuation as numeric character references, so it reads literally whether or not the renderer
+    processes Markdown there."""
+    return "".join(f"&#{ord(c)};" if _MARKDOWN_PUNCTUATION.match(c) else html.escape(c, quote=True) for c in printable(value))
+
+
 def json_for_html(value: Any) -> str:
     """JSON safe inside a `<script>` element: `<`, `>` and `&` as \\u escapes, so no `</script>`,
     `<!--` or `<script` can end or re-open the element."""

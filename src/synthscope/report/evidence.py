@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from synthscope.report.escape import html_text, md_inline_text, md_text, printable, text_html
+from synthscope.report.escape import html_in_markdown, html_text, md_inline_text, md_text, printable, text_html
 from synthscope.report.metrics import fmt_pct, fmt_synthetic, metric_value
 
 MAX_SOURCES = 40  # sources with evidence when the report has no overview (an older report)
@@ -244,7 +244,7 @@ def evidence_markdown(report: dict[str, Any]) -> list[str]:
         examples = source.get("examples") if isinstance(source.get("examples"), dict) else {}
         if not features and not examples:
             continue
-        lines += [f"<details><summary>Evidence: {html_text(source['source'])}</summary>", ""]
+        lines += [f"<details><summary>Evidence: {html_in_markdown(source['source'])}</summary>", ""]
         if features:
             lines.append("Pushes the score up: " + "; ".join(
                 f"{md_text(f.get('plain') or f.get('description') or f.get('feature', ''))} ({md_text(f.get('feature', ''))}, "
