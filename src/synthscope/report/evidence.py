@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from synthscope.report.escape import html_in_markdown, html_text, md_inline_text, md_text, printable, text_html
-from synthscope.report.metrics import fmt_pct, fmt_synthetic, metric_value
+from synthscope.report.metrics import NULL_REASONS, fmt_pct, fmt_synthetic, metric_value
 
 MAX_SOURCES = 40  # sources with evidence when the report has no overview (an older report)
 MD_EXAMPLE_CHARS = 280  # characters of the short Markdown example
@@ -188,20 +188,28 @@ def _scores_svg(source: dict[str, Any], report: dict[str, Any]) -> str:
     )
 
 
+def _estimate_text(source: dict[str, Any]) -> str:
+    """The synthetic fraction with its interval, or why there is none."""
+    sf = source.get("synthetic_fraction")
+    if isinstance(sf, dict) and metric_value(source, "synthetic_fraction.estimate") is None:
+        return "not estimated" + (f": {NULL_REASONS.get(sf['reason'], sf['reason'])}" if sf.get("reason") else "")
+    return fmt_synthetic(source)
+
+
 def _source_html(index: int, source: dict[str, Any], report: dict[str, Any]) -> str:
     features = source.get("top_features")
     feature_block = (
         f"<h4>What pushes its score up</h4>{_feature_list([f for f in features if isinstance(f, dict)])}" if isinstance(features, list) else ""
     )
     estimate = (
-        f'<h4>Synthetic fraction: {html_text(fmt_synthetic(source))}</h4><div class="ev-charts">{_interval_svg(source)}'
+        f'<h4>Synthetic fraction: {html_text(_estimate_text(source))}</h4><div class="ev-charts">{_interval_svg(source)}'
         f"{_scores_svg(source, report)}</div>" if isinstance(source.get("synthetic_fraction"), dict) else ""
     )
     near = metric_value(source, "near_duplicate_fraction")
     dup_title = "Largest duplicate cluster" + (f" (near duplicates: {fmt_pct(near)} of the source)" if near is not None else "")
     return (
         f'<details id="{anchor(index)}"><summary>{html_text(source["source"])} · {int(source.get("documents", 0)):,} documents · '
-        f"synthetic {html_text(fmt_synthetic(source))}</summary>{estimate}{feature_block}"
+        f"synthetic {html_text(_estimate_text(source))}</summary>{estimate}{feature_block}"
         f"<h4>Example documents</h4>{_examples_html(source)}<h4>{html_text(dup_title)}</h4>{_cluster_html(source)}</details>"
     )
 
