@@ -65,7 +65,7 @@ def test_read_only_report_folder_exits_2(cli: Any, corpus: Path, tmp_path: Path)
 def test_probe_leaves_no_trace_and_a_good_folder_still_works(cli: Any, corpus: Path, tmp_path: Path) -> None:
     result, _ = audit(cli, corpus, "-o", tmp_path / "deep" / "er" / "out")
     assert result.exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "deep" / "er" / "out").iterdir()) == ["report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "deep" / "er" / "out").iterdir()) == ["report.html", "report.json", "report.md", "sources.parquet"]
 
 
 def test_other_outputs_are_checked_first(cli: Any, corpus: Path, tmp_path: Path, a_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from synthscope.report.card import BEGIN
@@ -22,12 +23,19 @@ def test_golden_markdown_of_the_sample_data() -> None:
     assert sample_markdown() == GOLDEN.read_text(encoding="utf-8"), "rendering changed: run scripts/regen_golden.py and review the diff"
 
 
-def test_audit_writes_three_files_by_default_and_a_subset_on_request(cli, report_corpus, tmp_path) -> None:
+def test_audit_writes_four_files_by_default_and_a_subset_on_request(cli, report_corpus, tmp_path) -> None:
     corpus, _ = report_corpus
     result = _audit(cli, corpus, tmp_path / "all")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["report.html", "report.json", "report.md", "sources.parquet"]
     report = json.loads((tmp_path / "all" / "report.json").read_text())
+    table = pl.read_parquet(tmp_path / "all" / "sources.parquet")  # one row per source, metrics flattened
+    assert table["source"].to_list() == [s["source"] for s in report["sources"]]
+    first = report["sources"][0]
+    row = table.row(0, named=True)
+    assert row["documents"] == first["documents"] and row["synthetic_fraction_estimate"] == first["synthetic_fraction"]["estimate"]
+    assert row["near_duplicate_fraction"] == first["near_duplicate_fraction"] and row["diversity_mattr"] == first["diversity"]["mattr"]
+    assert row["tokens_per_document_p50"] == first["tokens_per_document"]["p50"]
     assert "checks" not in report  # nothing configured: no verdict, exit 0
     assert (tmp_path / "all" / "report.md").read_text().startswith(f"## {TITLE}")
     result = _audit(cli, corpus, tmp_path / "some", "--format", "json,md")

@@ -177,3 +177,13 @@ def test_card_stays_idempotent_with_evidence_of_hostile_text(tmp_path: Path, cli
     assert once.count(BEGIN) == 1 and once.count(END) == 1 and once.startswith("# My dataset")
     assert "Evidence: " in once and "<script>" not in once
     assert insert_section(once, "new") .count(END) == 1
+
+
+def test_report_json_keeps_examples_only_for_the_sources_it_leads_with() -> None:
+    from synthscope.report import overview as ov
+
+    sources = [{"source": f"s{i:03d}", "documents": 1000 - i, "examples": {"most_synthetic": [], "least_synthetic": []}} for i in range(100)]
+    overview = ov.overview_of(sources)
+    dropped = ov.keep_examples_of_leading(sources, overview)
+    kept = [s["source"] for s in sources if "examples" in s]
+    assert kept == overview["largest"] + overview["most_synthetic"] + overview["most_duplicated"] and dropped == 100 - len(kept)

@@ -46,3 +46,18 @@ def test_weighted_percentile_nearest_rank() -> None:
 
 def test_tokenizer_keeps_inner_apostrophes_and_unicode() -> None:
     assert tokenize("Don’t  STOP — naïve café's 3.5 x") == ["don't", "stop", "naïve", "café's", "3", "5", "x"]
+
+
+def test_many_small_sources_equal_the_per_source_percentiles(dev_frame: pl.DataFrame, tmp_path: Path) -> None:
+    """Finalize works on all sources at once; every source equals its own nearest-rank percentiles."""
+    frame = dev_frame.head(3000).with_columns((pl.int_range(pl.len()) % 997).cast(pl.String).alias("domain"))
+    analyzer = CorpusStats()
+    result = analyzer.finalize(analyzer.map(_batch(frame)), FinalizeContext(workdir=tmp_path)).per_source
+    assert len(result) == 997
+    lengths_of = frame.with_columns(_batch(frame)["n_tokens"].alias("n")).group_by("domain").agg(pl.col("n"))
+    for domain, lengths in lengths_of.iter_rows():
+        values, counts = np.unique(np.asarray(lengths), return_counts=True)
+        got = result[domain]["tokens_per_document"]
+        assert got["mean"] == float(np.sum(lengths) / len(lengths))
+        for p in (5, 25, 50, 75, 95):
+            assert got[f"p{p}"] == weighted_percentile(values, counts, p), (domain, p)

@@ -32,3 +32,12 @@ def test_token_codes_encode_the_tokens_once_per_batch() -> None:
     assert codes.doc_index().tolist() == [0, 0, 0, 0, 0, 2, 2, 3, 3]
     other = prepare(pl.DataFrame({"text": ["dog"]}))
     assert token_codes(other).vocab.to_pylist() == ["dog"]
+
+
+def test_nfkc_only_where_needed_equals_normalising_everything(dev_frame: pl.DataFrame) -> None:
+    from synthscope.text import nfkc, normalize_series
+
+    odd = ["ﬁne ﬂoor", "x²", "Ａｂｃ", "e\u0301", "a\u00a0b", "①", "already fine", "", "Ǆ", "ﬀ"]
+    texts = pl.concat([dev_frame["text"], pl.read_parquet(SAMPLE_DATA / "web_corpus.parquet")["text"], pl.Series(odd)])
+    assert nfkc(texts).equals(texts.str.normalize("NFKC"))
+    assert normalize_series(texts).equals(pl.select(normalize_expr(pl.lit(texts))).to_series())

@@ -281,7 +281,7 @@ def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> Non
 @input_options
 @dedup_options
 @click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(), help="Report folder.")
-@click.option("--format", "formats", default="json,md,html", show_default=True, help="Files to write: any of json, md, html (comma-separated).")
+@click.option("--format", "formats", default="json,md,html,parquet", show_default=True, help="Files to write: any of json, md, html, parquet (sources.parquet: one row per source), comma-separated.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout instead of the summary table.")
 @click.option("--calibration", default=None, type=click.Path(dir_okay=False), help="Calibration profile JSON (default: the shipped profile).")
 @click.option("--confidence", default=0.9, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Confidence level of synthetic-fraction intervals.")

@@ -66,12 +66,15 @@ class LanguageStats:
         if state.is_empty():
             return AnalyzerResult(per_source={})
         top = _top(state, [SOURCE], TOP_LANGUAGES)
-        kinds = state.group_by(SOURCE, TOKENIZATION).agg(pl.col("documents").sum())
+        languages = top.group_by(SOURCE, maintain_order=True).agg(pl.col(LANGUAGE), pl.col("documents"), pl.col("share"))
+        kind = pl.col(TOKENIZATION)
+        kinds = state.group_by(SOURCE).agg(
+            pl.col("documents").filter(kind == WORDS).sum().alias(WORDS), pl.col("documents").filter(kind == CHARACTERS).sum().alias(CHARACTERS)
+        )
         per_source: dict[str, dict[str, Any]] = {}
-        for (source,), rows in top.group_by(SOURCE, maintain_order=True):
-            per_source[str(source)] = {"languages": _records(rows), "tokenization": {WORDS: 0, CHARACTERS: 0}}
-        for source, kind, documents in kinds.iter_rows():
-            per_source[str(source)]["tokenization"][str(kind)] = int(documents)
+        for source, codes, documents, shares, words, characters in languages.join(kinds, on=SOURCE, how="left").iter_rows():
+            records = [{"language": c, "documents": int(d), "share": round(float(s), 4)} for c, d, s in zip(codes, documents, shares)]
+            per_source[str(source)] = {"languages": records, "tokenization": {WORDS: int(words or 0), CHARACTERS: int(characters or 0)}}
         corpus_kinds = dict(state.group_by(TOKENIZATION).agg(pl.col("documents").sum()).iter_rows())
         summary = {
             "languages": _records(_top(state, [], TOP_LANGUAGES_CORPUS)),

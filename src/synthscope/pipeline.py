@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import polars as pl
 
 from synthscope.analyzer import DOC_ID, SOURCE, TEXT, Analyzer, FinalizeContext
@@ -403,7 +404,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
             for i, a in enumerate(analyzers)
         },
     }
-    return build_report(
+    report = build_report(
         options=plan.report_options(config),
         source_spec=plan.sources.describe(),
         inputs=inputs_record,
@@ -413,3 +414,26 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         results=results,
         timings=timings,
     )
+    add_overview(report, analyzers)
+    return report
+
+
+def add_overview(report: dict[str, Any], analyzers: list[Analyzer[Any]]) -> None:
+    """The sources the renderings lead with, the pooled synthetic fraction of the others (estimated by
+    the detect analyzer on their pooled score histogram), then the small sources made compact."""
+    from synthscope.detect.analyzer import DetectAnalyzer
+    from synthscope.report.overview import compact_small_sources, keep_examples_of_leading, overview_of, rest_histogram, select_leading
+
+    sources = report["sources"]
+    detect = next((a for a in analyzers if isinstance(a, DetectAnalyzer)), None)
+    pooled = rest_histogram(sources, select_leading(sources))
+    rest = None
+    if detect is not None and pooled is not None and sum(pooled) > 0:
+        rest = detect.estimate_sources(["(rest)"], np.asarray([pooled], dtype=np.float64)).records[0]
+    report["overview"] = overview_of(sources, rest)
+    histograms = [s["score_histogram"] for s in sources if isinstance(s.get("score_histogram"), dict)]
+    if histograms:  # the corpus-wide score distribution, for the charts once small sources are compact
+        counts = np.sum([h["counts"] for h in histograms], axis=0)
+        report["overview"]["score_histogram"] = {"bin_edges": histograms[0]["bin_edges"], "counts": counts.tolist()}
+    compact_small_sources(sources)
+    keep_examples_of_leading(sources, report["overview"])

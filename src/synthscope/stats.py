@@ -37,19 +37,31 @@ class CorpusStats:
         return pl.concat([a, b]).group_by(SOURCE, N_TOKENS).agg(pl.col("documents").sum(), pl.col("characters").sum())
 
     def finalize(self, state: pl.DataFrame, ctx: FinalizeContext) -> AnalyzerResult:
+        """All sources at once: one group-by over (source, length) counts, percentiles by nearest rank."""
+        docs = pl.col("documents")
+        cumulative = docs.cum_sum()
+        percentiles = [
+            pl.col(N_TOKENS).filter(cumulative >= (pl.lit(p / 100) * docs.sum()).ceil().clip(lower_bound=1)).first().alias(f"p{p}")
+            for p in PERCENTILES
+        ]
+        table = (
+            state.sort(SOURCE, N_TOKENS)
+            .group_by(SOURCE, maintain_order=True)
+            .agg(
+                docs.sum().alias("documents"),
+                pl.col("characters").sum(),
+                (pl.col(N_TOKENS) * docs).sum().alias("tokens"),
+                *percentiles,
+            )
+        )
         per_source: dict[str, dict[str, Any]] = {}
-        for (source,), group in state.sort(N_TOKENS).group_by(SOURCE, maintain_order=True):
-            lengths = group[N_TOKENS].to_numpy()
-            counts = group["documents"].to_numpy()
-            docs = int(counts.sum())
-            per_source[str(source)] = {
-                "documents": docs,
-                "characters": int(group["characters"].sum()),
-                "tokens": int((lengths * counts).sum()),
-                "tokens_per_document": {
-                    "mean": float((lengths * counts).sum() / docs),
-                    **{f"p{p}": weighted_percentile(lengths, counts, p) for p in PERCENTILES},
-                },
+        for row in table.iter_rows(named=True):
+            n = int(row["documents"])
+            per_source[str(row[SOURCE])] = {
+                "documents": n,
+                "characters": int(row["characters"]),
+                "tokens": int(row["tokens"]),
+                "tokens_per_document": {"mean": float(row["tokens"] / n), **{f"p{p}": int(row[f"p{p}"]) for p in PERCENTILES}},
             }
         return AnalyzerResult(per_source=per_source)
 

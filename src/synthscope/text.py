@@ -15,6 +15,7 @@ such character are tokenised exactly as before the choice existed.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,13 +44,28 @@ N_TOKENS = "n_tokens"
 
 def normalize_expr(expr: pl.Expr) -> pl.Expr:
     """NFKC, lower case, curly apostrophes made straight, white space collapsed and stripped."""
-    return (
-        expr.str.normalize("NFKC")
-        .str.to_lowercase()
-        .str.replace_all("’", "'", literal=True)
-        .str.replace_all(WHITESPACE_TO_COLLAPSE, " ")
-        .str.strip_chars()
-    )
+    return _after_nfkc(expr.str.normalize("NFKC"))
+
+
+def _after_nfkc(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_lowercase().str.replace_all("’", "'", literal=True).str.replace_all(WHITESPACE_TO_COLLAPSE, " ").str.strip_chars()
+
+
+def nfkc(texts: pl.Series) -> pl.Series:
+    """NFKC of every text, normalising only the texts not already in NFKC (most are: checking with
+    `unicodedata.is_normalized` is several times cheaper than normalising). Texts that Python's
+    Unicode tables (the interpreter's version) call normalised are left as they are."""
+    values = texts.to_list()
+    changing = [i for i, text in enumerate(values) if text is not None and not unicodedata.is_normalized("NFKC", text)]
+    if not changing:
+        return texts
+    rows = pl.Series(changing, dtype=pl.UInt32)
+    return texts.scatter(rows, texts.gather(rows).str.normalize("NFKC"))
+
+
+def normalize_series(texts: pl.Series) -> pl.Series:
+    """`normalize_expr` of a batch of texts, with the NFKC step of `nfkc`."""
+    return pl.select(_after_nfkc(pl.lit(nfkc(texts.cast(pl.String))))).to_series()
 
 
 def tokens_expr(normalized: pl.Expr) -> pl.Expr:
@@ -95,7 +111,7 @@ def tokenize_series(normalized: pl.Series) -> tuple[pl.Series, pl.Series]:
 def prepare(frame: pl.DataFrame, text_column: str = "text") -> pl.DataFrame:
     """Add `norm` (normalised text), `tokens` (list of str), `n_tokens` and `tokenization` (`words` or
     `characters`, chosen per document from its script) to a batch."""
-    frame = frame.with_columns(normalize_expr(pl.col(text_column)).alias(NORM))
+    frame = frame.with_columns(normalize_series(frame[text_column]).alias(NORM))
     tokens, kind = tokenize_series(frame[NORM])
     return frame.with_columns(tokens, kind).with_columns(pl.col(TOKENS).list.len().cast(pl.Int64).alias(N_TOKENS))
 

@@ -266,7 +266,7 @@ def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarr
     zipf = np.fromiter((zipf_of.get(w, OOV_ZIPF) for w in words), dtype=np.float64, count=size)
     series = pl.Series(vocab)
     alpha = ~series.str.contains(r"\d").to_numpy()
-    table = np.empty((size, 7), dtype=np.int64)
+    table = np.empty((size, 7), dtype=np.int32)
     for column, feature in enumerate(("kobak_style_rate", "liang_adjective_rate", "first_person_rate", "contraction_rate")):
         table[:, column] = rules[feature].matches(series).to_numpy()
     table[:, 4] = series.str.len_chars().to_numpy()

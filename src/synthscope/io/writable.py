@@ -102,7 +102,7 @@ def write_text_atomically(path: Path, text: str) -> None:
         partial.write_text(text, encoding="utf-8")
 
 
-def replace_set(files: dict[Path, str], stale: Sequence[Path] = ()) -> None:
+def replace_set(files: dict[Path, str | bytes], stale: Sequence[Path] = ()) -> None:
     """Write several files as one set: all under temporary names first, then remove `stale` files
     of an earlier set, then rename each into place. A failure before the renames leaves the old set."""
     partials: list[Path] = []
@@ -110,7 +110,10 @@ def replace_set(files: dict[Path, str], stale: Sequence[Path] = ()) -> None:
         for path, text in files.items():
             partial = partial_name(path)
             partials.append(partial)
-            partial.write_text(text, encoding="utf-8")
+            if isinstance(text, bytes):
+                partial.write_bytes(text)
+            else:
+                partial.write_text(text, encoding="utf-8")
         for path in stale:
             path.unlink(missing_ok=True)
         for path in files:

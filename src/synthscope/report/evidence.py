@@ -17,8 +17,8 @@ from typing import Any
 
 from synthscope.report.escape import html_in_markdown, html_text, md_inline_text, md_text, printable, text_html
 from synthscope.report.metrics import NULL_REASONS, fmt_pct, fmt_synthetic, metric_value
+from synthscope.report.overview import leading_sources
 
-MAX_SOURCES = 40  # sources with evidence when the report has no overview (an older report)
 MD_EXAMPLE_CHARS = 280  # characters of the short Markdown example
 EXAMPLE_FEATURES = 3  # features listed under an example document
 SIDES = (("most_synthetic", "Most machine-like"), ("least_synthetic", "Least machine-like"))
@@ -47,13 +47,23 @@ mark,.key{border-radius:3px;padding:0 1px;color:inherit}.m-word{background:#ffd8
 .m-transition{background:#ffec99}.m-participle{background:#d0bfff}.m-human{background:#b2f2bb}
 """
 
+# A source's name in the table links to its evidence section; following the link (or opening the page at
+# it) opens the section. Without scripts the link still scrolls to it.
+EVIDENCE_SCRIPT = """
+(function () {
+  function openTarget() {
+    const id = decodeURIComponent(location.hash.slice(1));
+    const target = id.startsWith("evidence-") ? document.getElementById(id) : null;
+    if (target && target.tagName === "DETAILS") { target.open = true; }
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+})();
+"""
+
 
 def evidence_sources(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The sources the report leads with (its overview, when it has one), in display order."""
-    try:
-        from synthscope.report.overview import leading_sources  # the long-tail overview, when present
-    except ImportError:  # pragma: no cover - reports without an overview module
-        return list(report["sources"][:MAX_SOURCES])
+    """The sources the report leads with (report/overview.py), in display order."""
     return [source for _, source in leading_sources(report)[0]]
 
 

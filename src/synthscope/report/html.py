@@ -15,11 +15,13 @@ from functools import lru_cache
 from typing import Any
 
 from synthscope.report.escape import html_text, json_for_html, printable
-from synthscope.report.evidence import EVIDENCE_STYLE, evidence_html
+from synthscope.report.evidence import EVIDENCE_SCRIPT, EVIDENCE_STYLE, anchor, evidence_html, evidence_sources
 from synthscope.report.markdown import TITLE, languages_line, limitations, method_line, source_table
 from synthscope.report.metrics import EXACT_DUP, NEAR_DUP, SYNTHETIC, label, metric_value
+from synthscope.report.overview import leading_sources, rest_line
 
 ROW_PX = 18  # height per source in the per-source charts
+MAX_SHOWN = 100  # rows of the static source table (the sources the report leads with)
 DIVERSITY_CHART = ("mattr", "distinct_2", "self_bleu", "vendi_score")
 
 
@@ -119,11 +121,13 @@ def _scores_figures(report: dict[str, Any], sources: list[dict[str, Any]]) -> li
     import plotly.graph_objects as go
 
     rows = [s for s in sources if isinstance(s.get("score_histogram"), dict) and sum(s["score_histogram"].get("counts", [])) > 0]
-    edges = np.asarray(rows[0]["score_histogram"]["bin_edges"], dtype=float)
+    corpus = report.get("overview", {}).get("score_histogram")
+    reference = corpus if isinstance(corpus, dict) else rows[0]["score_histogram"]
+    edges = np.asarray(reference["bin_edges"], dtype=float)
     same = [s for s in rows if len(s["score_histogram"]["bin_edges"]) == len(edges) and np.allclose(s["score_histogram"]["bin_edges"], edges)]
     centers = (edges[:-1] + edges[1:]) / 2
-    counts = np.asarray([s["score_histogram"]["counts"] for s in same], dtype=float)
-    total = counts.sum(axis=0)
+    counts = np.asarray([s["score_histogram"]["counts"] for s in same], dtype=float).reshape(len(same), len(centers))
+    total = np.asarray(corpus["counts"], dtype=float) if isinstance(corpus, dict) else counts.sum(axis=0)
     overall = go.Figure(go.Bar(x=centers, y=total / total.sum(), name="all documents", marker_color="#72b7b2", width=np.diff(edges)))
     hists = report.get("summary", {}).get("detect", {}).get("profile_histograms")
     if isinstance(hists, dict) and len(hists.get("bin_edges", [])) >= 2:
@@ -142,8 +146,9 @@ def _scores_figures(report: dict[str, Any], sources: list[dict[str, Any]]) -> li
 
 
 def build_figures(report: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(id, plotly figure) of every chart the report's fields allow; documents per source always."""
-    sources = report["sources"]
+    """(id, plotly figure) of every chart the report's fields allow, over the sources the report leads
+    with (report/overview.py); documents per source always."""
+    sources = [s for _, s in leading_sources(report)[0]]
     figures: list[tuple[str, Any]] = [("chart-documents", _documents_figure(sources))]
     if any(metric_value(s, SYNTHETIC) is not None for s in sources):
         figures.append(("chart-synthetic", _synthetic_figure(sources)))
@@ -159,9 +164,35 @@ def build_figures(report: dict[str, Any]) -> list[tuple[str, Any]]:
     return figures
 
 
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
+TABLE_COLUMNS = ("Source", "Documents", "Synthetic", "CI low", "CI high", "Flagged", "Exact dup.", "Near dup.", "MATTR", "distinct-2", "self-BLEU", "Vendi")
+_TABLE_PATHS = (
+    SYNTHETIC, "synthetic_fraction.ci_low", "synthetic_fraction.ci_high", "flagged_fraction", EXACT_DUP, NEAR_DUP,
+    "diversity.mattr", "diversity.distinct_2", "diversity.self_bleu", "diversity.vendi_score",
+)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.4g}")
+
+
+def all_sources_payload(report: dict[str, Any]) -> str:
+    """Every source as one compact row (name, documents, estimate, interval, duplicate shares, diversity),
+    JSON, gzip-compressed and base64-encoded for the page's pager (about 30 bytes a source)."""
+    rows = [[printable(s["source"]), int(s.get("documents", 0)), *(_rounded(metric_value(s, p)) for p in _TABLE_PATHS)] for s in report["sources"]]
+    data = json.dumps({"columns": TABLE_COLUMNS, "rows": rows}, separators=(",", ":"), ensure_ascii=False)
+    return base64.b64encode(gzip.compress(data.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+
+
+def _html_table(header: list[str], rows: list[list[str]], links: list[str] | None = None) -> str:
+    """A static table, every cell escaped; with `links`, row i's first cell links to the element `links[i]`."""
     head = "".join(f"<th>{html_text(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in row) + "</tr>" for row in rows)
+
+    def cell(i: int, j: int, value: str) -> str:
+        if j == 0 and links is not None and i < len(links):
+            return f'<td><a href="#{html_text(links[i])}">{html_text(value)}</a></td>'
+        return f"<td>{html_text(value)}</td>"
+
+    body = "".join("<tr>" + "".join(cell(i, j, c) for j, c in enumerate(row)) + "</tr>" for i, row in enumerate(rows))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -190,6 +221,56 @@ th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right;white-s
 th:first-child,td:first-child{text-align:left}th{position:sticky;top:0;background:#f6f6f6}
 .status-pass{color:#1a7f37}.status-fail{color:#cf222e}.status-warn{color:#9a6700}.chart{margin:1rem 0}
 #chart-status{color:#9a6700}
+"""
+
+_PAGER = """
+(async function () {
+  const holder = document.getElementById("all-sources");
+  if (!holder) { return; }
+  try {
+    const packed = document.getElementById("sources-gzip-base64").textContent.trim();
+    const bytes = Uint8Array.from(atob(packed), (c) => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    const data = JSON.parse(await new Response(stream).text());
+    const pageSize = 100;
+    let rows = data.rows, page = 0, sortColumn = 1, descending = true;
+    const filter = holder.querySelector("input"), info = holder.querySelector(".pager-info");
+    const table = holder.querySelector("table"), body = table.querySelector("tbody");
+    const fmt = (v, i) => v === null ? "\u2014" : (i === 1 ? v.toLocaleString("en") : (i >= 2 && i <= 7 ? (100 * v).toFixed(1) + "%" : v.toFixed(3)));
+    table.querySelector("thead").innerHTML = "<tr>" + data.columns.map((c, i) => `<th data-i="${i}">${c}</th>`).join("") + "</tr>";
+    function show() {
+      const needle = filter.value.toLowerCase();
+      const chosen = needle ? data.rows.filter((r) => r[0].toLowerCase().includes(needle)) : data.rows;
+      rows = chosen.slice().sort((a, b) => {
+        const x = a[sortColumn], y = b[sortColumn];
+        if (x === y) { return 0; }
+        if (x === null) { return 1; }
+        if (y === null) { return -1; }
+        return (x < y ? -1 : 1) * (descending ? -1 : 1);
+      });
+      page = Math.min(page, Math.max(0, Math.ceil(rows.length / pageSize) - 1));
+      body.replaceChildren();
+      for (const r of rows.slice(page * pageSize, (page + 1) * pageSize)) {
+        const tr = document.createElement("tr");
+        r.forEach((v, i) => { const td = document.createElement("td"); td.textContent = i === 0 ? v : fmt(v, i); tr.appendChild(td); });
+        body.appendChild(tr);
+      }
+      info.textContent = `${rows.length.toLocaleString("en")} sources, page ${page + 1} of ${Math.max(1, Math.ceil(rows.length / pageSize))}`;
+    }
+    table.querySelector("thead").addEventListener("click", (e) => {
+      const i = Number(e.target.dataset.i);
+      if (Number.isNaN(i)) { return; }
+      descending = sortColumn === i ? !descending : i !== 0;
+      sortColumn = i; page = 0; show();
+    });
+    filter.addEventListener("input", () => { page = 0; show(); });
+    holder.querySelector(".prev").addEventListener("click", () => { page = Math.max(0, page - 1); show(); });
+    holder.querySelector(".next").addEventListener("click", () => { page += 1; show(); });
+    show();
+  } catch (err) {
+    holder.querySelector(".pager-info").textContent = "The table could not be unpacked: " + err.message;
+  }
+})();
 """
 
 _LOADER = """
@@ -223,7 +304,18 @@ def render_html(report: dict[str, Any]) -> str:
     """The whole report as one HTML page with embedded, compressed plotly.js and no network access."""
     figures = build_figures(report)
     payload = json_for_html([{"id": fid, "figure": json.loads(fig.to_json())} for fid, fig in figures])
-    header, rows, _ = source_table(report, None, esc=printable)
+    header, rows, hidden = source_table(report, MAX_SHOWN, esc=printable)
+    rest = html_text(rest_line(leading_sources(report)[1])) if hidden else ""
+    every = ""
+    if hidden:
+        every = (
+            f'<details id="all-sources"><summary>All {len(report["sources"]):,} sources (sortable, searchable; also in sources.parquet)</summary>'
+            '<p><input type="search" placeholder="filter by source name"> <button class="prev">previous</button> '
+            '<button class="next">next</button> <span class="pager-info">unpacking…</span></p>'
+            '<table><thead></thead><tbody></tbody></table></details>'
+            f'<script id="sources-gzip-base64" type="application/octet-stream">{all_sources_payload(report)}</script>'
+            f"<script>{_PAGER}</script>"
+        )
     t = report["totals"]
     charts = "".join(f'<div class="chart" id="{fid}"></div>' for fid, _ in figures)
     comparison = ""
@@ -242,7 +334,9 @@ def render_html(report: dict[str, Any]) -> str:
 {html_text(languages_line(report, printable))}</p>
 {_checks_html(report)}
 <h2>Sources</h2>
-{_html_table(header, rows)}
+{_html_table(header, rows, [anchor(i) for i in range(len(evidence_sources(report)))])}
+<p>{rest}</p>
+{every}
 <h2>Charts</h2>
 <p id="chart-status">Drawing charts…</p>
 {charts}
@@ -253,5 +347,6 @@ def render_html(report: dict[str, Any]) -> str:
 <script id="figures" type="application/json">{payload}</script>
 <script id="plotlyjs-gzip-base64" type="application/octet-stream">{embedded_plotlyjs()}</script>
 <script>{_LOADER}</script>
+<script>{EVIDENCE_SCRIPT}</script>
 </body></html>
 """

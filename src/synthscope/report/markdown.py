@@ -21,6 +21,7 @@ from synthscope.report.metrics import (
     label,
     metric_value,
 )
+from synthscope.report.overview import REASON_TITLES, leading_sources, rest_line
 
 TITLE = "Synthetic content and diversity audit"
 MAX_ROWS = 50
@@ -98,7 +99,11 @@ def method_line(report: dict[str, Any], code: Escape = md_code, esc: Escape = md
 
 
 def source_table(report: dict[str, Any], max_rows: int | None, esc: Escape = md_text) -> tuple[list[str], list[list[str]], int]:
-    """Header, formatted rows (at most `max_rows`, source names through `esc`) and the number of sources left out."""
+    """Header, formatted rows and the number of sources left out (source names through `esc`).
+
+    With `max_rows` None: every source. Otherwise the sources the report leads with (report/overview.py:
+    the largest, then the most synthetic and the most duplicated of the others), at most `max_rows`;
+    a "Shown as" column says why when not all rows are there for their size."""
     conf = _confidence(report)
     header = [
         "Source",
@@ -109,26 +114,29 @@ def source_table(report: dict[str, Any], max_rows: int | None, esc: Escape = md_
         "Near dup.",
         *(t for t, _ in DIVERSITY_COLUMNS),
     ]
-    rows, hidden = _source_rows(report, max_rows, esc)
-    return header, rows, hidden
+    if max_rows is None:
+        chosen = [("largest", s) for s in report["sources"]]
+    else:
+        chosen = leading_sources(report)[0][:max_rows]
+    reasons = {reason for reason, _ in chosen}
+    rows = [_source_row(s, esc) for _, s in chosen]
+    if len(reasons) > 1:
+        header.insert(1, "Shown as")
+        for row, (reason, _) in zip(rows, chosen):
+            row.insert(1, REASON_TITLES[reason])
+    return header, rows, len(report["sources"]) - len(chosen)
 
 
-def _source_rows(report: dict[str, Any], max_rows: int | None, esc: Escape) -> tuple[list[list[str]], int]:
-    shown = report["sources"] if max_rows is None else report["sources"][:max_rows]
-    rows = []
-    for s in shown:
-        rows.append(
-            [
-                esc(s["source"]),
-                f"{int(s.get('documents', 0)):,}",
-                fmt_synthetic(s),
-                fmt_pct(metric_value(s, FLAGGED)),
-                fmt_pct(metric_value(s, EXACT_DUP)),
-                fmt_pct(metric_value(s, NEAR_DUP)),
-                *(fmt_num(metric_value(s, path)) for _, path in DIVERSITY_COLUMNS),
-            ]
-        )
-    return rows, len(report["sources"]) - len(shown)
+def _source_row(s: dict[str, Any], esc: Escape) -> list[str]:
+    return [
+        esc(s["source"]),
+        f"{int(s.get('documents', 0)):,}",
+        fmt_synthetic(s),
+        fmt_pct(metric_value(s, FLAGGED)),
+        fmt_pct(metric_value(s, EXACT_DUP)),
+        fmt_pct(metric_value(s, NEAR_DUP)),
+        *(fmt_num(metric_value(s, path)) for _, path in DIVERSITY_COLUMNS),
+    ]
 
 
 def _checks_lines(checks: dict[str, Any], max_rows: int | None) -> list[str]:
@@ -280,7 +288,8 @@ def render_section(report: dict[str, Any], max_rows: int | None = MAX_ROWS, head
     header, rows, hidden = source_table(report, max_rows)
     lines += _table(header, rows)
     if hidden > 0:
-        lines.append(f"\n… and {hidden:,} more sources (see report.json).")
+        rest = rest_line(leading_sources(report)[1]) or f"… and {hidden:,} more sources (every source: report.json, sources.parquet)"
+        lines.append("\n" + md_text(rest))
     lines += [""] + evidence_markdown(report)
     lines += [f"**Method.** {method_line(report)}", ""]
     if "checks" in report:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 from synthscope.errors import UsageError
 
-FORMATS = ("json", "md", "html")
-FILENAMES = {"json": "report.json", "md": "report.md", "html": "report.html"}
+FORMATS = ("json", "md", "html", "parquet")
+FILENAMES = {"json": "report.json", "md": "report.md", "html": "report.html", "parquet": "sources.parquet"}
+TEXT_FORMATS = ("json", "md", "html")  # what `synthscope report` renders (sources.parquet is a table, not a rendering)
 
 
 def render(report: dict[str, Any], fmt: str) -> str:
     """The report as 'json', 'md' (Markdown card section + metadata) or 'html' (self-contained page)."""
     if fmt == "json":
-        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        return render_json(report)
     if fmt == "md":
         from synthscope.report.markdown import render_markdown
 
@@ -26,6 +28,27 @@ def render(report: dict[str, Any], fmt: str) -> str:
 
         return render_html(report)
     raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+
+
+INDENTED_SOURCES = 1_000  # beyond this many sources, report.json holds one source object a line
+
+
+def render_json(report: dict[str, Any]) -> str:
+    """report.json: indented; with more than INDENTED_SOURCES sources, each source object on one line
+    (a third smaller, and still one source a line for grep and diff)."""
+    sources = report.get("sources")
+    if not isinstance(sources, list) or len(sources) <= INDENTED_SOURCES:
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    marker = f"sources-{uuid.uuid4().hex}"  # a placeholder no report string can equal
+    head = json.dumps({**report, "sources": marker}, indent=2, ensure_ascii=False)
+    lines = ",\n".join("    " + json.dumps(s, ensure_ascii=False, separators=(",", ":")) for s in sources)
+    return head.replace(json.dumps(marker), "[\n" + lines + "\n  ]", 1) + "\n"
+
+
+def _parquet(report: dict[str, Any]) -> bytes:
+    from synthscope.report.table import sources_parquet
+
+    return sources_parquet(report)
 
 
 def parse_formats(spec: str | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -41,7 +64,8 @@ def parse_formats(spec: str | tuple[str, ...] | None) -> tuple[str, ...]:
 
 
 def write_outputs(report: dict[str, Any], out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """Write report.json / report.md / report.html into `out_dir` as one set; returns the paths written.
+    """Write report.json / report.md / report.html / sources.parquet into `out_dir` as one set; returns
+    the paths written.
 
     Every rendering is made first, written under a temporary name, then renamed into place; report
     files of formats not written this time (left by an earlier run) are removed, so the folder never
@@ -50,7 +74,7 @@ def write_outputs(report: dict[str, Any], out_dir: Path, formats: tuple[str, ...
     from synthscope.io.writable import replace_set
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {out_dir / FILENAMES[fmt]: render(report, fmt) for fmt in formats}
+    files = {out_dir / FILENAMES[fmt]: (_parquet(report) if fmt == "parquet" else render(report, fmt)) for fmt in formats}
     stale = [out_dir / FILENAMES[fmt] for fmt in FORMATS if fmt not in formats]
     replace_set(files, stale)
     return list(files)

@@ -12,6 +12,8 @@ from synthscope.errors import UsageError
 
 __all__ = ["Histogram", "apply_baseline_reference", "estimate_with_reference", "profile_histogram", "profile_references"]
 
+MAX_NAMED = 20  # sources named one by one in a warning; the others are counted
+
 
 def profile_histogram(report: dict[str, Any], key: str = "synthetic") -> Histogram | None:
     """The calibration profile's `key` ('human' or 'synthetic') histogram from `summary.detect.profile_histograms`."""
@@ -65,10 +67,13 @@ def apply_baseline_reference(
     matched = _matched_groups(hists)
     warnings: list[str] = []
     used: list[str] = []
+    without_histogram = 0
     for source in report["sources"]:
         name = source["source"]
         if "score_histogram" not in source:
-            warnings.append(f"{name}: no score histogram; synthetic fraction not re-estimated")
+            without_histogram += 1
+            if without_histogram <= MAX_NAMED:
+                warnings.append(f"{name}: no score histogram; synthetic fraction not re-estimated")
             continue
         if name not in reference or Histogram.from_dict(reference[name]).total == 0:
             warnings.append(f"{name}: not in the human baseline; keeps the calibration-profile estimate")
@@ -88,6 +93,11 @@ def apply_baseline_reference(
             source["synthetic_fraction_default"] = source["synthetic_fraction"]
         source["synthetic_fraction"] = estimate
         used.append(name)
+    if without_histogram > MAX_NAMED:
+        warnings.append(
+            f"... and {without_histogram - MAX_NAMED:,} more sources without a score histogram (sources under "
+            f"{report.get('overview', {}).get('detail_min_documents', 30)} documents carry none): synthetic fraction not re-estimated"
+        )
     report.setdefault("baseline", {})["reference_sources"] = used
     return warnings
 

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from synthscope.report.escape import printable, terminal_text
 from synthscope.report.metrics import fmt_languages, null_reason_text
+from synthscope.report.overview import REASON_TITLES, leading_sources, rest_line
 
 MAX_ROWS = 50
 
@@ -23,8 +24,13 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
     """Print the per-source table and the accounting line."""
     title = terminal_text(f"synthscope audit — sources by {report['source_definition']}")
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    longest = max((len(printable(s["source"])) for s in report["sources"][:MAX_ROWS]), default=6)
+    chosen, overview = leading_sources(report)
+    chosen = chosen[:MAX_ROWS]
+    reasons = [reason for reason, _ in chosen]
+    longest = max((len(printable(s["source"])) for _, s in chosen), default=6)
     table.add_column("source", overflow="fold", min_width=min(longest, 32))
+    if len(set(reasons)) > 1:
+        table.add_column("shown as", no_wrap=True)
     table.add_column("docs", justify="right", no_wrap=True)
     extra_columns = _extra_columns(report)
     if not extra_columns:  # only corpus statistics: show document lengths instead
@@ -34,14 +40,19 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
     titles = [title for title, _ in extra_columns]
     if "synthetic" in titles or "exact" in titles:
         table.caption = Text("synthetic: estimate [interval], ? = low confidence; exact, near: duplicate shares")
-    for src in report["sources"][:MAX_ROWS]:
-        row = [terminal_text(src["source"]), Text(f"{src.get('documents', 0):,}")]
+    for i, (reason, src) in enumerate(chosen):
+        if i and reason != reasons[i - 1]:
+            table.add_section()
+        row = [terminal_text(src["source"])]
+        if len(set(reasons)) > 1:
+            row.append(Text(REASON_TITLES[reason]))
+        row.append(Text(f"{src.get('documents', 0):,}"))
         row += [Text(getter(src)) for _, getter in extra_columns]
         table.add_row(*row)
     console.print(table)
-    hidden = len(report["sources"]) - MAX_ROWS
+    hidden = len(report["sources"]) - len(chosen)
     if hidden > 0:
-        console.print(f"… and {hidden} more sources (see report.json)", markup=False, highlight=False)
+        console.print(rest_line(overview) or f"… and {hidden:,} more sources (see report.json)", markup=False, highlight=False)
     below = report.get("summary", {}).get("diversity", {}).get("sources_below_budget", [])
     if below:
         d = report["summary"]["diversity"]
