@@ -20,6 +20,7 @@ import polars as pl
 import xxhash
 
 from synthscope.analyzer import SOURCE
+from synthscope.text import N_TOKENS
 
 PARTITIONS = 256
 PARTITION = "_partition"
@@ -36,10 +37,11 @@ def partition_of(sources: pl.Series) -> pl.Series:
 
 @dataclass(frozen=True)
 class Spill:
-    """One spill: its folder and how many candidate rows each partition got."""
+    """One spill: its folder and how many candidate rows and tokens each partition got."""
 
     folder: str
     rows: tuple[int, ...] = field(default_factory=tuple)  # per partition (length PARTITIONS)
+    tokens: tuple[int, ...] = field(default_factory=tuple)  # per partition
 
     def file(self, partition: int) -> Path:
         return Path(self.folder) / f"p{partition:03d}.parquet"
@@ -51,10 +53,12 @@ def write_spill(frame: pl.DataFrame, root: Path) -> Spill:
     folder.mkdir(parents=True, exist_ok=True)
     keyed = frame.with_columns(partition_of(frame[SOURCE]))
     rows = np.zeros(PARTITIONS, dtype=np.int64)
+    tokens = np.zeros(PARTITIONS, dtype=np.int64)
     for (part,), group in keyed.group_by(PARTITION):
         group.drop(PARTITION).write_parquet(folder / f"p{int(part):03d}.parquet", compression="zstd", compression_level=1)
         rows[int(part)] = group.height
-    return Spill(str(folder), tuple(int(r) for r in rows))
+        tokens[int(part)] = int(group[N_TOKENS].sum())
+    return Spill(str(folder), tuple(int(r) for r in rows), tuple(int(t) for t in tokens))
 
 
 def read_partitions(spills: tuple[Spill, ...], partitions: list[int]) -> list[pl.DataFrame]:
@@ -67,18 +71,18 @@ def read_partitions(spills: tuple[Spill, ...], partitions: list[int]) -> list[pl
     return frames
 
 
-def partition_groups(rows: np.ndarray, max_rows: int) -> list[list[int]]:
-    """Consecutive partitions gathered into groups of at most about `max_rows` candidate rows
-    (a partition larger than that is a group of its own); empty partitions are left out."""
+def partition_groups(sizes: np.ndarray, max_size: int) -> list[list[int]]:
+    """Consecutive partitions gathered into groups of at most about `max_size` (candidate tokens; a
+    partition larger than that is a group of its own); empty partitions are left out."""
     groups: list[list[int]] = []
     current: list[int] = []
     size = 0
-    for p in np.flatnonzero(rows > 0).tolist():
-        if current and size + rows[p] > max_rows:
+    for p in np.flatnonzero(sizes > 0).tolist():
+        if current and size + sizes[p] > max_size:
             groups.append(current)
             current, size = [], 0
         current.append(p)
-        size += int(rows[p])
+        size += int(sizes[p])
     if current:
         groups.append(current)
     return groups
