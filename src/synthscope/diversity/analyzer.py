@@ -33,7 +33,7 @@ DEFAULT_BUDGET_TOKENS = 50_000
 DEFAULT_SAMPLE_DOCS = 500
 DEFAULT_HYPOTHESES = 200
 COMPRESSION_LEVEL = 3  # zstd
-MEMORY_TOKENS = 4_000_000  # candidate tokens held in memory before they go to disk
+MEMORY_TOKENS = 12_000_000  # candidate tokens held in memory before they go to disk (~100 MB)
 GROUP_TOKENS = 1_500_000  # candidate tokens measured together in one finalize step (~300 MB of arrays)
 
 LEXICAL_FIELDS = (
@@ -208,7 +208,7 @@ class DiversityAnalyzer:
 
     def merge(self, a: DiversityState, b: DiversityState) -> DiversityState:
         sample = merge_samples(a.sample, b.sample, self.sample_docs, self.budget_tokens)
-        spills = tuple(sorted(a.spills + b.spills, key=lambda s: s.folder))
+        spills = tuple(sorted(a.spills + b.spills, key=lambda s: s.path))
         if self.workdir is not None and sample.height and int(sample[N_TOKENS].sum()) > self.memory_tokens:
             return DiversityState(empty_sample(), (*spills, write_spill(sample, self.workdir)))
         return DiversityState(sample, spills)
