@@ -30,9 +30,9 @@ WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kinds", nargs="+", default=["genre", "family", "dataset"])
-    parser.add_argument("--train-tasks", choices=["generation", "all"], default="generation")
-    parser.add_argument("--keep", type=int, default=3000)
-    parser.add_argument("--l2", type=float, default=1e-3)
+    parser.add_argument("--train-tasks", choices=["generation", "all"], default="all")
+    parser.add_argument("--keep", type=int, default=10_000)
+    parser.add_argument("--l2", type=float, default=3.0)
     parser.add_argument("--name", default="skeleton_probe")
     args = parser.parse_args()
     with recorded(args.name), threadpool_limits(1):

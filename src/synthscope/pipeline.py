@@ -55,6 +55,7 @@ class AuditConfig:
     workers: int = field(default_factory=usable_cores)
     workdir: Path | None = None
     detect: bool = True
+    examples: bool = True  # detect: example documents per source (their text goes into the reports)
     dedup: bool = True
     diversity: bool = True
     diversity_budget_tokens: int = DEFAULT_BUDGET_TOKENS
@@ -136,7 +137,9 @@ def build_analyzers(config: AuditConfig, workdir: Path) -> list[Analyzer[Any]]:
     analyzers: list[Analyzer[Any]] = [CorpusStats(), LanguageStats()]
     if config.detect:
         detect = DetectAnalyzer(load_profile(config.calibration), config.confidence, config.seed, config.calibration or "default")
-        analyzers += [detect, ExamplesAnalyzer(detect)]  # the examples reuse detect's scores of each batch
+        analyzers.append(detect)
+        if config.examples:
+            analyzers.append(ExamplesAnalyzer(detect))  # it reuses detect's scores of each batch
     if config.dedup:
         try:
             analyzers.append(DedupAnalyzer(workdir, dedup_options(config)))
@@ -419,7 +422,7 @@ def add_overview(report: dict[str, Any], analyzers: list[Analyzer[Any]]) -> None
     """The sources the renderings lead with, the pooled synthetic fraction of the others (estimated by
     the detect analyzer on their pooled score histogram), then the small sources made compact."""
     from synthscope.detect.analyzer import DetectAnalyzer
-    from synthscope.report.overview import compact_small_sources, overview_of, rest_histogram, select_leading
+    from synthscope.report.overview import compact_small_sources, keep_examples_of_leading, overview_of, rest_histogram, select_leading
 
     sources = report["sources"]
     detect = next((a for a in analyzers if isinstance(a, DetectAnalyzer)), None)
@@ -433,3 +436,4 @@ def add_overview(report: dict[str, Any], analyzers: list[Analyzer[Any]]) -> None
         counts = np.sum([h["counts"] for h in histograms], axis=0)
         report["overview"]["score_histogram"] = {"bin_edges": histograms[0]["bin_edges"], "counts": counts.tolist()}
     compact_small_sources(sources)
+    keep_examples_of_leading(sources, report["overview"])

@@ -139,4 +139,4 @@ def skeleton_fields(model: SkeletonModel, combination: Combination) -> tuple[dic
         "grams": [describe(int(model.grams[i])) for i in order],
         "weights": [float(f"{model.weights[i]:.6g}") for i in order],
     }
-    return skeleton, {k: float(v) for k, v in asdict(combination).items()}
+    return skeleton, {k: float(f"{v:.12g}") for k, v in asdict(combination).items()}  # stable across summation orders
