@@ -49,6 +49,7 @@ def test_record_keeps_every_source_and_small_ones_compact(long_tail: dict[str, A
         detailed = s["documents"] >= ov.DETAIL_MIN_DOCUMENTS
         assert ("score_histogram" in s) == detailed and ("top_features" in s) == detailed, s["source"]
         assert all(("preview" in c) == detailed for c in s["largest_clusters"]), s["source"]
+        assert ("examples" in s) == (detailed and s["source"] in long_tail["overview"]["largest"]), s["source"]
         assert s["synthetic_fraction"]["estimate"] is not None and "near_duplicate_fraction" in s and "diversity" in s
     overview = long_tail["overview"]
     assert overview["largest"][:4] == ["big-0", "big-1", "big-2", "big-3"] and len(overview["largest"]) == ov.LARGEST
@@ -92,7 +93,10 @@ def test_html_stays_under_5_mb_at_50000_sources(long_tail: dict[str, Any]) -> No
     report["sources"] = report["sources"][:4] + tail
     report["totals"]["sources"] = len(report["sources"])
     report["overview"] = ov.overview_of(report["sources"])
-    assert len(render_html(report).encode("utf-8")) < 5_000_000
+    page = render_html(report)
+    assert len(page.encode("utf-8")) < 5_000_000
+    assert page.count('<details id="evidence-') <= ov.LARGEST + ov.MOST_SYNTHETIC + ov.MOST_DUPLICATED
+    assert page.count('class="example"') == 6 * sum("examples" in s for s in report["sources"])
 
 
 def test_sources_parquet_has_one_row_per_source(long_tail: dict[str, Any], tmp_path: Path) -> None:

@@ -95,10 +95,6 @@ class Histogram:
         counts, _ = np.histogram(clipped, bins=bin_edges)
         return cls(np.asarray(bin_edges, dtype=float), counts.astype(float))
 
-    def to_dict(self) -> dict[str, list[float]]:
-        """The report's {bin_edges, counts} object."""
-        return {"bin_edges": [float(e) for e in self.bin_edges], "counts": [float(c) for c in self.counts]}
-
     @property
     def total(self) -> float:
         return float(self.counts.sum())
@@ -107,14 +103,6 @@ class Histogram:
         """The q-quantile, with mass spread uniformly inside each bin."""
         cdf = np.concatenate([[0.0], np.cumsum(self.counts)]) / max(self.total, 1e-12)
         return float(np.interp(q, cdf, self.bin_edges))
-
-    def shifted(self, delta: float) -> Histogram:
-        """The distribution moved by `delta` on the score axis, on the same edges (overflow in end bins)."""
-        moved = Histogram(self.bin_edges + delta, self.counts)
-        out = moved.rebin(self.bin_edges).counts.copy()
-        out[0] += max(self.total - out.sum(), 0.0) if delta < 0 else 0.0
-        out[-1] += max(self.total - out.sum(), 0.0)
-        return Histogram(self.bin_edges, out)
 
     def rebin(self, edges: np.ndarray) -> Histogram:
         """The same distribution on other edges (mass spread uniformly inside each bin)."""

@@ -53,6 +53,31 @@ def html_text(value: Any) -> str:
     return html.escape(printable(value), quote=True)
 
 
+# In a document's text: the invisible characters above except line breaks and tabs, which the text keeps.
+_INVISIBLE_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def text_html(value: str) -> str:
+    """A document's text as HTML text for an element that keeps white space (pre-wrap): line breaks
+    and tabs kept, other control characters and bidirectional overrides shown as escapes."""
+    return html.escape(_INVISIBLE_IN_TEXT.sub(_visible, value), quote=True)
+
+
+def md_inline_text(value: str) -> str:
+    """A document's text as one line of literal Markdown: white space runs as one space, then `md_text`."""
+    return md_text(re.sub(r"\s+", " ", value))
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"[\\`*_\[\]()|~!#]")
+
+
+def html_in_markdown(value: Any) -> str:
+    """A user string inside an HTML element of a Markdown file (a `<summary>`): HTML-escaped, and Markdown
+    punctuation as numeric character references, so it reads literally whether or not the renderer
+    processes Markdown there."""
+    return "".join(f"&#{ord(c)};" if _MARKDOWN_PUNCTUATION.match(c) else html.escape(c, quote=True) for c in printable(value))
+
+
 def json_for_html(value: Any) -> str:
     """JSON safe inside a `<script>` element: `<`, `>` and `&` as \\u escapes, so no `</script>`,
     `<!--` or `<script` can end or re-open the element."""

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from synthscope.report.escape import html_text, json_for_html, printable
+from synthscope.report.evidence import EVIDENCE_SCRIPT, EVIDENCE_STYLE, anchor, evidence_html, evidence_sources
 from synthscope.report.markdown import TITLE, languages_line, limitations, method_line, source_table
 from synthscope.report.metrics import EXACT_DUP, NEAR_DUP, SYNTHETIC, label, metric_value
 from synthscope.report.overview import leading_sources, rest_line
@@ -182,9 +183,16 @@ def all_sources_payload(report: dict[str, Any]) -> str:
     return base64.b64encode(gzip.compress(data.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
 
 
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
+def _html_table(header: list[str], rows: list[list[str]], links: list[str] | None = None) -> str:
+    """A static table, every cell escaped; with `links`, row i's first cell links to the element `links[i]`."""
     head = "".join(f"<th>{html_text(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in row) + "</tr>" for row in rows)
+
+    def cell(i: int, j: int, value: str) -> str:
+        if j == 0 and links is not None and i < len(links):
+            return f'<td><a href="#{html_text(links[i])}">{html_text(value)}</a></td>'
+        return f"<td>{html_text(value)}</td>"
+
+    body = "".join("<tr>" + "".join(cell(i, j, c) for j, c in enumerate(row)) + "</tr>" for i, row in enumerate(rows))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -318,7 +326,7 @@ def render_html(report: dict[str, Any]) -> str:
         comparison = "<h2>Changes since the baseline</h2><pre>" + "\n".join(html_text(line) for line in lines) + "</pre>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(TITLE)}</title><style>{_STYLE}</style></head>
+<title>{html.escape(TITLE)}</title><style>{_STYLE}{EVIDENCE_STYLE}</style></head>
 <body data-charts-expected="{len(figures)}">
 <h1>{html.escape(TITLE)}</h1>
 <p>Audited {html_text(str(report.get("created_at", ""))[:19])} with synthscope {html_text(report["tool"]["version"])}:
@@ -326,17 +334,19 @@ def render_html(report: dict[str, Any]) -> str:
 {html_text(languages_line(report, printable))}</p>
 {_checks_html(report)}
 <h2>Sources</h2>
-{_html_table(header, rows)}
+{_html_table(header, rows, [anchor(i) for i in range(len(evidence_sources(report)))])}
 <p>{rest}</p>
 {every}
 <h2>Charts</h2>
 <p id="chart-status">Drawing charts…</p>
 {charts}
+{evidence_html(report)}
 {comparison}
 <h2>Method</h2><p>{html_text(method_line(report, code=printable, esc=printable))}</p>
 <h2>Limitations</h2><p>{html_text(limitations(report, code=printable))}</p>
 <script id="figures" type="application/json">{payload}</script>
 <script id="plotlyjs-gzip-base64" type="application/octet-stream">{embedded_plotlyjs()}</script>
 <script>{_LOADER}</script>
+<script>{EVIDENCE_SCRIPT}</script>
 </body></html>
 """

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from synthscope.report.escape import md_code, md_text
+from synthscope.report.evidence import evidence_markdown
 
 from synthscope.report.metrics import (
     EXACT_DUP,
@@ -289,7 +290,8 @@ def render_section(report: dict[str, Any], max_rows: int | None = MAX_ROWS, head
     if hidden > 0:
         rest = rest_line(leading_sources(report)[1]) or f"… and {hidden:,} more sources (every source: report.json, sources.parquet)"
         lines.append("\n" + md_text(rest))
-    lines += ["", f"**Method.** {method_line(report)}", ""]
+    lines += [""] + evidence_markdown(report)
+    lines += [f"**Method.** {method_line(report)}", ""]
     if "checks" in report:
         lines += _checks_lines(report["checks"], max_rows)
     if "comparison" in report:

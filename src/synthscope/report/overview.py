@@ -107,6 +107,17 @@ def compact_small_sources(sources: list[dict[str, Any]]) -> int:
     return compacted
 
 
+def keep_examples_of_leading(sources: list[dict[str, Any]], overview: dict[str, Any]) -> int:
+    """Drop the example documents (`examples`, the bulkiest evidence: document text) of every source the
+    overview does not lead with, so report.json carries them for a few dozen sources at most; returns how many."""
+    shown = {name for reason in ("largest", "most_synthetic", "most_duplicated") for name in overview.get(reason, [])}
+    dropped = 0
+    for s in sources:
+        if s["source"] not in shown and s.pop("examples", None) is not None:
+            dropped += 1
+    return dropped
+
+
 REASON_TITLES = {"largest": "largest", "most_synthetic": "most synthetic", "most_duplicated": "most duplicated"}
 
 
