@@ -11,7 +11,7 @@ from synthscope.errors import UsageError
 from synthscope.report.ci import evaluate
 from synthscope.report.config import CheckSettings
 from synthscope.detect.estimator import mle_alpha as mixture_mle
-from synthscope.detect.reference import SHIFT_PENALTY
+from synthscope.detect.reference import SHIFT_PENALTY, shift_densities
 from synthscope.report.reference import Histogram, estimate_with_reference
 
 EDGES = np.linspace(0, 1, 41)
@@ -205,7 +205,8 @@ def test_fitted_synthetic_move_recovers_a_misplaced_synthetic_reference(held_out
         return Histogram(LOGIT_EDGES, np.bincount(b, minlength=N_BINS).astype(float))
 
     for move in (-1.5, 1.5):
-        synthetic = [Histogram(LOGIT_EDGES, np.asarray(c, dtype=float)).shifted(move) for c in profile.synthetic_group_hists.values()]
+        synthetic = [Histogram(LOGIT_EDGES, sum(c) * shift_densities(np.asarray(c, dtype=float), LOGIT_EDGES, move)[0])
+                     for c in profile.synthetic_group_hists.values()]
         fitted, fixed = (
             estimate_with_reference(h(bins["baseline"]), synthetic, h(target), n_boot=100, shift_penalty=penalty)
             for penalty in (SHIFT_PENALTY, None)
