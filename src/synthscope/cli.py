@@ -20,6 +20,9 @@ from rich.text import Text
 
 from synthscope import __version__
 from synthscope.errors import SynthscopeError, Terminated
+from synthscope.dedup.hashing import DEFAULT_NGRAM
+from synthscope.dedup.minhash import DEFAULT_NUM_PERM
+from synthscope.dedup.params import DEFAULT_THRESHOLD
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
 from synthscope.engines import ENGINE_NAMES, usable_cores
 from synthscope.io.storage import is_url
@@ -191,9 +194,9 @@ def engine_options(func: Any) -> Any:
 def dedup_options(func: Any) -> Any:
     """Options of exact and MinHash near-duplicate detection (audit and dedup)."""
     decorators = [
-        click.option("--minhash-threshold", default=0.8, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Jaccard similarity above which documents are near duplicates."),
-        click.option("--num-perm", default=128, show_default=True, type=click.IntRange(min=2), help="MinHash permutations (signature length)."),
-        click.option("--ngram", default=5, show_default=True, type=click.IntRange(min=1), help="Words per shingle."),
+        click.option("--minhash-threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Jaccard similarity above which documents are near duplicates."),
+        click.option("--num-perm", default=DEFAULT_NUM_PERM, show_default=True, type=click.IntRange(min=2), help="MinHash permutations (signature length)."),
+        click.option("--ngram", default=DEFAULT_NGRAM, show_default=True, type=click.IntRange(min=1), help="Words per shingle."),
         click.option("--seed", default=1, show_default=True, type=int, help="Seed of the MinHash permutations, the diversity sample and the hashed embedder."),
         click.option("--no-verify", is_flag=True, help="Keep every LSH candidate pair (skip the estimated-Jaccard check)."),
     ]
@@ -224,9 +227,9 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         engine=kwargs.get("engine"),
         ray_address=kwargs.get("ray_address"),
         seed=kwargs.get("seed", 1),
-        minhash_threshold=kwargs.get("minhash_threshold", 0.8),
-        num_perm=kwargs.get("num_perm", 128),
-        ngram=kwargs.get("ngram", 5),
+        minhash_threshold=kwargs.get("minhash_threshold", DEFAULT_THRESHOLD),
+        num_perm=kwargs.get("num_perm", DEFAULT_NUM_PERM),
+        ngram=kwargs.get("ngram", DEFAULT_NGRAM),
         verify_duplicates=not kwargs.get("no_verify", False),
         keep=kwargs.get("keep", "first"),
     )
@@ -530,10 +533,12 @@ def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l
     from synthscope.detect.features import FEATURE_NAMES
 
     config = _config(kwargs)
+    show_progress = not kwargs["quiet"] and stderr.is_terminal
 
     def run() -> Any:
         check_output_file(Path(output), "the profile")
-        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2, skeleton=not style_only)
+        progress = (lambda label: RichProgress(stderr, f"reading {label}")) if show_progress else None
+        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2, skeleton=not style_only, progress=progress)
         with atomic_target(Path(output)) as partial:
             profile.save(partial)
         return profile, cv
@@ -561,7 +566,8 @@ def score(paths: tuple[str, ...], output: str, calibration: str | None, explain:
     from synthscope.detect.profile import load_profile
 
     config = _config(kwargs)
-    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output, explain))
+    progress = RichProgress(stderr) if not kwargs["quiet"] and stderr.is_terminal else None
+    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output, explain, progress))
     say(stderr, f"{rows:,} documents scored, written to {output}")
 
 

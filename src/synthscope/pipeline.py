@@ -15,6 +15,9 @@ import polars as pl
 
 from synthscope.analyzer import DOC_ID, SOURCE, TEXT, Analyzer, FinalizeContext
 from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
+from synthscope.dedup.hashing import DEFAULT_NGRAM
+from synthscope.dedup.minhash import DEFAULT_NUM_PERM
+from synthscope.dedup.params import DEFAULT_THRESHOLD
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
 from synthscope.engines import ENGINE_NAMES, Engine, Job, PartResult, make_engine, single_threaded_blas, usable_cores
 from synthscope.errors import InputError, UsageError
@@ -48,9 +51,9 @@ class AuditConfig:
     strict: bool = False
     min_chars: int = 0
     seed: int = 1
-    minhash_threshold: float = 0.8
-    num_perm: int = 128
-    ngram: int = 5
+    minhash_threshold: float = DEFAULT_THRESHOLD
+    num_perm: int = DEFAULT_NUM_PERM
+    ngram: int = DEFAULT_NGRAM
     verify_duplicates: bool = True
     keep: str = "first"
     workers: int = field(default_factory=usable_cores)
@@ -69,7 +72,6 @@ class AuditConfig:
     confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
     human_reference: list[str] = field(default_factory=list)  # detect: human-written corpus paths (--human-reference)
     languages: list[str] = field(default_factory=list)  # --language: audit only documents identified as these
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
         """Every option that can change the results. How the run was executed (workers, batch size,
@@ -78,7 +80,6 @@ class AuditConfig:
         options = asdict(self)
         for name in EXECUTION_OPTIONS:
             options.pop(name)
-        options.update(options.pop("extra"))
         options["human_reference"] = [shown(p) for p in options["human_reference"]]  # URLs without credentials
         return options
 

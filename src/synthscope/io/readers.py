@@ -22,13 +22,13 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from synthscope.analyzer import ROW
 from synthscope.errors import InputError
 from synthscope.io.discover import InputFile
 from synthscope.io.storage import AnyPath, parquet_file
 from synthscope.io.streams import decompress_to_temp, open_decompressed, open_range, read_chunk
 from synthscope.io.utf8 import repair_lines, repair_string_array, replace_surrogates
 
-ROW = "_row"
 UTF8_BOM = b"\xef\xbb\xbf"
 JSONL_BLOCK_BYTES = 8 << 20
 _BISECT_MIN_LINES = 32
