@@ -94,7 +94,7 @@ def test_spilled_candidates_and_any_grouping_give_the_same_metrics(tmp_path: Pat
     in_memory = run_audit([str(path)], AuditConfig(batch_size=5000, **options))  # type: ignore[arg-type]
     assert in_memory["timings"]["analyzers"]["diversity"]["spilled_rows"] == 0
     monkeypatch.setattr(analyzer_module, "MEMORY_TOKENS", 5_000)  # spill after every few batches
-    monkeypatch.setattr(analyzer_module, "GROUP_ROWS", 150)  # many finalize groups
+    monkeypatch.setattr(analyzer_module, "GROUP_TOKENS", 8_000)  # many finalize groups
     spilled = run_audit([str(path)], AuditConfig(batch_size=97, **options))  # type: ignore[arg-type]
     execution = spilled["timings"]["analyzers"]["diversity"]
     assert execution["spilled_rows"] > 0 and execution["groups"] > 5

@@ -33,8 +33,8 @@ DEFAULT_BUDGET_TOKENS = 50_000
 DEFAULT_SAMPLE_DOCS = 500
 DEFAULT_HYPOTHESES = 200
 COMPRESSION_LEVEL = 3  # zstd
-MEMORY_TOKENS = 4_000_000  # candidate tokens held in memory before they go to disk
-GROUP_ROWS = 40_000  # candidate rows measured together in one finalize step
+MEMORY_TOKENS = 12_000_000  # candidate tokens held in memory before they go to disk (~100 MB)
+GROUP_TOKENS = 1_500_000  # candidate tokens measured together in one finalize step (~300 MB of arrays)
 
 LEXICAL_FIELDS = (
     "ttr", "mattr", "mtld", "distinct_1", "distinct_2", "distinct_3", "unigram_entropy", "bigram_entropy",
@@ -191,8 +191,8 @@ class DiversityAnalyzer:
         self.memory_tokens = MEMORY_TOKENS if memory_tokens is None else memory_tokens
 
     @property
-    def group_rows(self) -> int:
-        return GROUP_ROWS
+    def group_tokens(self) -> int:
+        return GROUP_TOKENS
 
     def settings(self) -> Settings:
         return Settings(
@@ -208,7 +208,7 @@ class DiversityAnalyzer:
 
     def merge(self, a: DiversityState, b: DiversityState) -> DiversityState:
         sample = merge_samples(a.sample, b.sample, self.sample_docs, self.budget_tokens)
-        spills = tuple(sorted(a.spills + b.spills, key=lambda s: s.folder))
+        spills = tuple(sorted(a.spills + b.spills, key=lambda s: s.path))
         if self.workdir is not None and sample.height and int(sample[N_TOKENS].sum()) > self.memory_tokens:
             return DiversityState(empty_sample(), (*spills, write_spill(sample, self.workdir)))
         return DiversityState(sample, spills)
@@ -225,16 +225,20 @@ class DiversityAnalyzer:
         return AnalyzerResult(per_source=per_source, summary=summary, run_figures={"spilled_rows": spilled, "groups": len(tasks)})
 
     def tasks(self, state: DiversityState) -> list[GroupTask]:
-        """The finalize steps: groups of partitions of about GROUP_ROWS candidate rows."""
+        """The finalize steps: groups of partitions of about GROUP_TOKENS candidate tokens."""
         memory = state.sample.with_columns(partition_of(state.sample[SOURCE]))
-        rows = np.bincount(memory["_partition"].to_numpy().astype(np.int64), minlength=PARTITIONS) if memory.height else np.zeros(PARTITIONS, np.int64)
+        tokens = np.zeros(PARTITIONS, np.int64)
+        if memory.height:
+            tokens += np.bincount(memory["_partition"].to_numpy().astype(np.int64), weights=memory[N_TOKENS].to_numpy(), minlength=PARTITIONS).astype(np.int64)
+            tokens += np.bincount(memory["_partition"].to_numpy().astype(np.int64), minlength=PARTITIONS)  # documents without tokens count too
         for spill in state.spills:
-            rows = rows + np.asarray(spill.rows, dtype=np.int64)
+            tokens = tokens + np.asarray(spill.tokens, dtype=np.int64) + np.asarray(spill.rows, dtype=np.int64)
         settings = self.settings()
         tasks = []
-        for group in partition_groups(rows, self.group_rows):
+        for group in partition_groups(tokens, self.group_tokens):
             in_memory = memory.filter(pl.col("_partition").is_in(group)).drop("_partition")
-            tasks.append(GroupTask(settings, state.spills, tuple(group), in_memory))
+            spills = tuple(s for s in state.spills if any(s.rows[p] for p in group))
+            tasks.append(GroupTask(settings, spills, tuple(group), in_memory))
         return tasks
 
     def options(self) -> dict[str, Any]:

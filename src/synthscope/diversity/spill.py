@@ -3,7 +3,7 @@ the number of sources.
 
 While the stream is read, each source's candidates are merged in memory (bottom-k, see sample.py);
 once the candidates of all sources together pass a token budget, they are written out as one
-"spill": a folder of Parquet files, one per partition (a partition holds the sources whose name
+"spill": one Parquet file with a row group per partition (a partition holds the sources whose name
 hashes to it). Finalize then reads one group of partitions at a time, truncates each source's
 candidates to its sample and measures them (many.py). Which rows went to disk, and when, does not
 change the sample: the sample of a union is the sample of the parts' samples.
@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 import xxhash
 
 from synthscope.analyzer import SOURCE
+from synthscope.text import N_TOKENS
 
 PARTITIONS = 256
 PARTITION = "_partition"
@@ -36,49 +38,65 @@ def partition_of(sources: pl.Series) -> pl.Series:
 
 @dataclass(frozen=True)
 class Spill:
-    """One spill: its folder and how many candidate rows each partition got."""
+    """One spill: a Parquet file holding one row group per partition that got candidates, and how many
+    candidate rows and tokens each partition got."""
 
-    folder: str
+    path: str
     rows: tuple[int, ...] = field(default_factory=tuple)  # per partition (length PARTITIONS)
+    tokens: tuple[int, ...] = field(default_factory=tuple)  # per partition
 
-    def file(self, partition: int) -> Path:
-        return Path(self.folder) / f"p{partition:03d}.parquet"
+    def row_group(self, partition: int) -> int:
+        """The row group holding `partition` (partitions with rows are written in order)."""
+        return sum(1 for r in self.rows[:partition] if r)
 
 
 def write_spill(frame: pl.DataFrame, root: Path) -> Spill:
-    """Write candidate rows partitioned by source; returns the spill's description."""
-    folder = root / f"spill-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True, exist_ok=True)
-    keyed = frame.with_columns(partition_of(frame[SOURCE]))
+    """Write candidate rows partitioned by source (one file, a row group per partition)."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"spill-{uuid.uuid4().hex}.parquet"
+    keyed = frame.with_columns(partition_of(frame[SOURCE])).sort(PARTITION, maintain_order=True)
     rows = np.zeros(PARTITIONS, dtype=np.int64)
-    for (part,), group in keyed.group_by(PARTITION):
-        group.drop(PARTITION).write_parquet(folder / f"p{int(part):03d}.parquet", compression="zstd", compression_level=1)
-        rows[int(part)] = group.height
-    return Spill(str(folder), tuple(int(r) for r in rows))
+    tokens = np.zeros(PARTITIONS, dtype=np.int64)
+    writer: pq.ParquetWriter | None = None
+    try:
+        for (part,), group in keyed.group_by(PARTITION, maintain_order=True):
+            table = group.drop(PARTITION).to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd", compression_level=1)
+            writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            rows[int(part)] = group.height
+            tokens[int(part)] = int(group[N_TOKENS].sum())
+    finally:
+        if writer is not None:
+            writer.close()
+    return Spill(str(path), tuple(int(r) for r in rows), tuple(int(t) for t in tokens))
 
 
 def read_partitions(spills: tuple[Spill, ...], partitions: list[int]) -> list[pl.DataFrame]:
     """The spilled candidate rows of some partitions."""
     frames = []
     for spill in spills:
-        for p in partitions:
-            if spill.rows[p]:
-                frames.append(pl.read_parquet(spill.file(p)))
+        wanted = [spill.row_group(p) for p in partitions if spill.rows[p]]
+        if wanted:
+            table = pq.ParquetFile(spill.path).read_row_groups(wanted)
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            frames.append(frame)
     return frames
 
 
-def partition_groups(rows: np.ndarray, max_rows: int) -> list[list[int]]:
-    """Consecutive partitions gathered into groups of at most about `max_rows` candidate rows
-    (a partition larger than that is a group of its own); empty partitions are left out."""
+def partition_groups(sizes: np.ndarray, max_size: int) -> list[list[int]]:
+    """Consecutive partitions gathered into groups of at most about `max_size` (candidate tokens; a
+    partition larger than that is a group of its own); empty partitions are left out."""
     groups: list[list[int]] = []
     current: list[int] = []
     size = 0
-    for p in np.flatnonzero(rows > 0).tolist():
-        if current and size + rows[p] > max_rows:
+    for p in np.flatnonzero(sizes > 0).tolist():
+        if current and size + sizes[p] > max_size:
             groups.append(current)
             current, size = [], 0
         current.append(p)
-        size += int(rows[p])
+        size += int(sizes[p])
     if current:
         groups.append(current)
     return groups
