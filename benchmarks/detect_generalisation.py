@@ -182,6 +182,21 @@ def other_quantifiers(counts: np.ndarray, profile: CalibrationProfile) -> dict[s
     return out
 
 
+def mpe_alpha(targets: np.ndarray, references: np.ndarray, min_reference: int = 20, z: float = 1.0) -> np.ndarray:
+    """Mixture-proportion estimate from the source and its human reference alone (Blanchard & Scott
+    style, no synthetic reference): 1 - min over score thresholds t of P_source(score < t) /
+    P_reference(score < t), each CDF moved by z binomial standard errors against the ratio (source up,
+    reference down) and thresholds with fewer than `min_reference` reference documents below them
+    skipped. Vectorised over (S, K) histograms. Measured, not shipped (notes/detect.md, round 5)."""
+    n_t, n_r = targets.sum(axis=1, keepdims=True), references.sum(axis=1, keepdims=True)
+    below_t, below_r = np.cumsum(targets, axis=1), np.cumsum(references, axis=1)
+    f_t, f_r = below_t / n_t, below_r / n_r
+    upper_t = f_t + z * np.sqrt(f_t * (1 - f_t) / n_t)
+    lower_r = f_r - z * np.sqrt(f_r * (1 - f_r) / n_r)
+    ratio = np.where((below_r >= min_reference) & (lower_r > 0), upper_t / np.maximum(lower_r, 1e-12), np.inf)
+    return np.clip(1 - ratio.min(axis=1), 0.0, 1.0)
+
+
 QUAPY_METHODS = ("ACC", "PACC", "HDy", "DyS", "SMM", "KDEyML", "EMQ")
 
 
@@ -224,10 +239,37 @@ def fit_options(args: argparse.Namespace) -> FitOptions:
                       tau=args.tau, quantifier=args.quantifier, cross_validate=args.cv, center_topics=args.center_topics)
 
 
+PROFILE_CODE = ("calibrate.py", "scoring.py", "skeleton_model.py", "scorer.py", "features.py", "estimator.py", "topics.py")
+
+
+def _profile_key(train: np.ndarray, args: argparse.Namespace) -> str:
+    """Cache key of a fitted profile: the training documents, the fit options and the fitting code."""
+    import hashlib
+    from pathlib import Path
+
+    import synthscope.detect as detect
+
+    code = b"".join((Path(detect.__file__).parent / name).read_bytes() for name in PROFILE_CODE)
+    h = hashlib.sha1(np.packbits(train).tobytes() + repr((fit_options(args), args.group)).encode() + code)
+    return h.hexdigest()[:16]
+
+
 def fitted_profile(corpus: Corpus, train: np.ndarray, args: argparse.Namespace) -> CalibrationProfile:
+    """The profile fitted on the training documents (cached under benchmarks/out/profiles/ with
+    `--profile-cache`: estimator trials then skip the refits)."""
     if args.shipped:
         return default_profile()
-    return fit_profile(labelled(corpus, train, args.group), l2=args.l2, options=fit_options(args))[0]
+    if not args.profile_cache:
+        return fit_profile(labelled(corpus, train, args.group), l2=args.l2, options=fit_options(args))[0]
+    from _heldout_data import OUT
+
+    path = OUT / "profiles" / f"{_profile_key(train, args)}.json"
+    if path.exists():
+        return CalibrationProfile.load(path)
+    profile = fit_profile(labelled(corpus, train, args.group), l2=args.l2, options=fit_options(args))[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile.save(path)
+    return profile
 
 
 def with_matching(profile: CalibrationProfile, tau: float, quantifier: str) -> CalibrationProfile:
@@ -236,69 +278,113 @@ def with_matching(profile: CalibrationProfile, tau: float, quantifier: str) -> C
     return other
 
 
-def evaluate_split(split: Split, corpus: Corpus, args: argparse.Namespace, rng: np.random.Generator) -> list[dict]:
+@dataclass
+class Case:
+    """The sources of one test genre of one split, and what every estimator needs to read them."""
+
+    kind: str
+    split: str
+    genre: str
+    auroc: float
+    profile: CalibrationProfile
+    counts: np.ndarray  # (S, K) score histograms of the sources
+    truth: np.ndarray  # (S,) machine fractions
+    members: list[np.ndarray]  # documents of each source (indices into the split's test documents)
+    reference: np.ndarray  # (K,) histogram of the genre's human reference half
+    topic_sums: np.ndarray  # (S, DIM)
+    test_bins: np.ndarray  # score bins of the split's test documents
+
+
+def split_cases(split: Split, corpus: Corpus, args: argparse.Namespace, rng: np.random.Generator) -> list[Case]:
+    """Fit (or load) the split's profile, score its test documents and build the mixed sources per genre."""
     started = time.perf_counter()
     profile = fitted_profile(corpus, split.train, args)
     fitted = time.perf_counter() - started
-    docs = corpus.docs
-    test = docs.filter(pl.Series(split.test))
+    test = corpus.docs.filter(pl.Series(split.test))
     logits = logits_of(profile, labelled(corpus, split.test, args.group))
     bins = score_bins(logits)
     y = (test["label"] == "machine").to_numpy()
     ref_half = (test["cluster"].hash(seed=5) % 2 == 0).to_numpy()
     test_topics = corpus.topics[split.test]
-    matched = bool(profile.topic_centroids)
-    synthetic = SyntheticReference.of(
-        [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.synthetic_group_hists.values()], LOGIT_EDGES,
-        [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.human_group_hists.values()],
-        float(profile.shift_sd.get("synthetic", 0.0)),
-    )
-    quantifiers = quapy_quantifiers(profile) if args.quapy else {}
-    rows = []
+    cases = []
     for genre in sorted(set(test["genre"])):
         here = (test["genre"] == genre).to_numpy()
         h_mix, h_ref = bins[here & ~y & ~ref_half], bins[here & ~y & ref_half]
         if len(h_mix) < MIN_POOL or len(h_ref) < MIN_POOL or (here & y).sum() < MIN_POOL:
             continue
-        auc = auroc(logits[here & ~y], logits[here & y])
         idx = np.arange(len(bins))
         counts, truth, members = mixtures(idx[here & ~y & ~ref_half], idx[here & y], bins, args.size, args.repeats, rng)
-        topic_sums = np.stack([test_topics[m].sum(axis=0) for m in members])
-        estimates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        nan = np.full(len(truth), np.nan)
-        default = estimate_fractions(counts, profile, topic_sums=topic_sums)
-        estimates["default"] = (default.estimate, default.ci_low, default.ci_high)
-        similarity = default.similarity if default.similarity is not None else nan
-        if matched:
-            pooled = estimate_fractions(counts, profile)
-            estimates["pooled"] = (pooled.estimate, pooled.ci_low, pooled.ci_high)
-            for tau in TAUS:
-                for q in ("mle", "hdy"):
-                    estimates[f"matched-{q}-tau{tau}"] = (point_estimates(counts, with_matching(profile, tau, q), topic_sums)[0], nan, nan)
-        estimates["adjusted-count"] = (adjusted_counts(counts, profile)[1], nan, nan)
-        if args.quantifiers:
-            estimates.update({k: (v, nan, nan) for k, v in other_quantifiers(counts, profile).items()})
-        for name, q in quantifiers.items():
-            values = np.array([q.quantify(CENTERS[bins[m]][:, None])[1] for m in members])
+        cases.append(Case(split.kind, split.name, genre, auroc(logits[here & ~y], logits[here & y]), profile, counts, truth, members,
+                          np.bincount(h_ref, minlength=N_BINS).astype(float), np.stack([test_topics[m].sum(axis=0) for m in members]), bins))
+    print(f"  {split.kind}/{split.name}: fitted in {fitted:.0f} s, scored in {time.perf_counter() - started - fitted:.0f} s", flush=True)
+    return cases
+
+
+def case_estimates(case: Case, args: argparse.Namespace) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every compared estimator's (estimate, ci_low, ci_high) on the case's sources (NaN: no interval)."""
+    profile, counts, topic_sums = case.profile, case.counts, case.topic_sums
+    matched = bool(profile.topic_centroids)
+    estimates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    nan = np.full(len(case.truth), np.nan)
+    default = estimate_fractions(counts, profile, topic_sums=topic_sums)
+    estimates["default"] = (default.estimate, default.ci_low, default.ci_high)
+    if matched:
+        pooled = estimate_fractions(counts, profile)
+        estimates["pooled"] = (pooled.estimate, pooled.ci_low, pooled.ci_high)
+        for tau in args.taus:
+            for q in ("mle", "hdy"):
+                estimates[f"matched-{q}-tau{tau}"] = (point_estimates(counts, with_matching(profile, tau, q), topic_sums)[0], nan, nan)
+    estimates["adjusted-count"] = (adjusted_counts(counts, profile)[1], nan, nan)
+    if args.quantifiers:
+        estimates.update({k: (v, nan, nan) for k, v in other_quantifiers(counts, profile).items()})
+    if args.quapy:
+        for name, q in quapy_quantifiers(profile).items():
+            values = np.array([q.quantify(CENTERS[case.test_bins[m]][:, None])[1] for m in case.members])
             estimates[f"quapy-{name}"] = (values, nan, nan)
-        reference = np.broadcast_to(np.bincount(h_ref, minlength=N_BINS).astype(float), counts.shape)
-        with_ref, _ = estimate_with_references(counts, reference, synthetic, confidence=0.9, seed=1)
-        estimates["human-reference"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
-        if matched:
-            groups = group_densities(profile)
-            matched_synthetic = SyntheticReference.of(
-                [Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
-                [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(profile.shift_sd.get("synthetic", 0.0)),
-            )
-            w = matched_weights(groups, topic_sums, counts.sum(axis=1))[0]
-            with_ref, _ = estimate_with_references(counts, reference, matched_synthetic, confidence=0.9, seed=1, weights=w)
-            estimates["human-reference-matched"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
-        common = {"kind": split.kind, "split": split.name, "genre": genre, "auroc": auc, "reference_docs": len(h_ref)}
-        for name, (est, lo, hi) in estimates.items():
-            for i in range(len(truth)):
-                rows.append({**common, "estimator": name, "truth": truth[i], "estimate": float(est[i]), "lo": float(lo[i]), "hi": float(hi[i]),
-                             "similarity": float(similarity[i])})
-    print(f"  {split.kind}/{split.name}: fitted in {fitted:.0f} s, evaluated in {time.perf_counter() - started - fitted:.0f} s", flush=True)
+    synthetic = SyntheticReference.of(
+        [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.synthetic_group_hists.values()], LOGIT_EDGES,
+        [Histogram(LOGIT_EDGES, np.asarray(h, dtype=float)) for h in profile.human_group_hists.values()],
+        float(profile.shift_sd.get("synthetic", 0.0)),
+    )
+    reference = np.broadcast_to(case.reference, counts.shape)
+    with_ref, _ = estimate_with_references(counts, reference, synthetic, confidence=0.9, seed=1)
+    estimates["human-reference"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
+    if matched:
+        groups = group_densities(profile)
+        matched_synthetic = SyntheticReference.of(
+            [Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
+            [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(profile.shift_sd.get("synthetic", 0.0)),
+        )
+        w = matched_weights(groups, topic_sums, counts.sum(axis=1))[0]
+        with_ref, _ = estimate_with_references(counts, reference, matched_synthetic, confidence=0.9, seed=1, weights=w)
+        estimates["human-reference-matched"] = (with_ref.estimate, with_ref.ci_low, with_ref.ci_high)
+        fixed, _ = estimate_with_references(counts, reference, matched_synthetic, confidence=0.9, seed=1, weights=w, shift_penalty=None)
+        estimates["human-reference-matched-fixed"] = (fixed.estimate, fixed.ci_low, fixed.ci_high)
+        mpe = mpe_alpha(counts, reference)
+        estimates["human-reference-mpe"] = (mpe, nan, nan)
+        estimates["human-reference-max-mpe"] = (np.maximum(with_ref.estimate, mpe), nan, nan)
+    return estimates
+
+
+def case_rows(case: Case, estimates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[dict]:
+    """One row per (estimator, source)."""
+    similarity = np.full(len(case.truth), np.nan)
+    if "default" in estimates and case.profile.topic_centroids:
+        groups = group_densities(case.profile)
+        similarity = matched_weights(groups, case.topic_sums, case.counts.sum(axis=1))[1]
+    common = {"kind": case.kind, "split": case.split, "genre": case.genre, "auroc": case.auroc, "reference_docs": int(case.reference.sum())}
+    rows = []
+    for name, (est, lo, hi) in estimates.items():
+        for i in range(len(case.truth)):
+            rows.append({**common, "estimator": name, "truth": case.truth[i], "estimate": float(est[i]), "lo": float(lo[i]), "hi": float(hi[i]),
+                         "similarity": float(similarity[i])})
+    return rows
+
+
+def evaluate_split(split: Split, corpus: Corpus, args: argparse.Namespace, rng: np.random.Generator) -> list[dict]:
+    rows = []
+    for case in split_cases(split, corpus, args, rng):
+        rows += case_rows(case, case_estimates(case, args))
     return rows
 
 
@@ -382,6 +468,7 @@ def main() -> None:
     parser.add_argument("--skeleton-weight", type=float, default=FitOptions.skeleton_weight)
     parser.add_argument("--no-skeleton", action="store_true", help="fit the style features only")
     parser.add_argument("--tau", type=float, default=FitOptions.tau)
+    parser.add_argument("--taus", type=float, nargs="*", default=list(TAUS), help="temperatures of the matched MLE / HDy compared")
     parser.add_argument("--quantifier", choices=["mle", "hdy"], default=FitOptions.quantifier)
     parser.add_argument("--center-topics", action="store_true", help="topic cosines relative to the mean of the group centroids")
     parser.add_argument("--group", choices=["genre", "domain"], default="genre", help="calibration groups of the fitted profiles")
@@ -392,6 +479,7 @@ def main() -> None:
     parser.add_argument("--old-base", action="store_true", help="fit with the old base models too")
     parser.add_argument("--shipped", action="store_true", help="evaluate the shipped default profile (no refit) on every split")
     parser.add_argument("--brief", action="store_true", help="print only the per-kind and overall tables")
+    parser.add_argument("--profile-cache", action="store_true", help="keep fitted profiles under benchmarks/out/profiles/ (keyed by data, options and code)")
     parser.add_argument("--name", default="detect_generalisation")
     with recorded(parser.parse_known_args()[0].name), threadpool_limits(1):
         args = parser.parse_args()

@@ -22,6 +22,7 @@ DOC_ID = "doc_id"
 SOURCE = "source"
 TEXT = "text"
 FILE = "file"
+ROW = "_row"  # the row in its file (JSON line number from 1, Parquet row from 0)
 
 
 def serial_map(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:

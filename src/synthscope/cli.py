@@ -20,8 +20,12 @@ from rich.text import Text
 
 from synthscope import __version__
 from synthscope.errors import SynthscopeError, Terminated
+from synthscope.dedup.hashing import DEFAULT_NGRAM
+from synthscope.dedup.minhash import DEFAULT_NUM_PERM
+from synthscope.dedup.params import DEFAULT_THRESHOLD
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
-from synthscope.engines import usable_cores
+from synthscope.engines import ENGINE_NAMES, usable_cores
+from synthscope.io.storage import is_url
 from synthscope.language import parse_languages
 from synthscope.pipeline import DEFAULT_BATCH_SIZE, AuditConfig, run_audit
 from synthscope.io.writable import atomic_target, check_output_file, check_output_folder, check_step_summary, write_text_atomically
@@ -162,8 +166,25 @@ def reading_options(func: Any) -> Any:
         click.option("--language", "language", default=None, metavar="CODES",
                      help="Only documents identified as these languages, e.g. 'en,de' (others are counted as other_language; 'und' keeps undetermined ones)."),
         click.option("--workers", default=None, type=click.IntRange(min=1), help="Worker processes that read and analyse parts of the input (1: this process). Default: the usable CPU cores."),
+        click.option("--workdir", default=None, metavar="DIR",
+                     help="Folder for temporary and spill files (default: the system's temporary folder). With --engine ray on a "
+                          "cluster: a folder every node mounts at the same path."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
         click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def engine_options(func: Any) -> Any:
+    """Which engine maps the parts of the input (audit, dedup, filter)."""
+    decorators = [
+        click.option("--engine", type=click.Choice(ENGINE_NAMES), default=None,
+                     help="local: this process; pool: --workers processes; ray: Ray Data tasks on a Ray cluster. "
+                          "Default: local for --workers 1, else pool."),
+        click.option("--ray-address", default=None, metavar="ADDR",
+                     help="With --engine ray: the cluster to connect to (default: RAY_ADDRESS, else a local Ray started for the run)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -173,15 +194,20 @@ def reading_options(func: Any) -> Any:
 def dedup_options(func: Any) -> Any:
     """Options of exact and MinHash near-duplicate detection (audit and dedup)."""
     decorators = [
-        click.option("--minhash-threshold", default=0.8, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Jaccard similarity above which documents are near duplicates."),
-        click.option("--num-perm", default=128, show_default=True, type=click.IntRange(min=2), help="MinHash permutations (signature length)."),
-        click.option("--ngram", default=5, show_default=True, type=click.IntRange(min=1), help="Words per shingle."),
+        click.option("--minhash-threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Jaccard similarity above which documents are near duplicates."),
+        click.option("--num-perm", default=DEFAULT_NUM_PERM, show_default=True, type=click.IntRange(min=2), help="MinHash permutations (signature length)."),
+        click.option("--ngram", default=DEFAULT_NGRAM, show_default=True, type=click.IntRange(min=1), help="Words per shingle."),
         click.option("--seed", default=1, show_default=True, type=int, help="Seed of the MinHash permutations, the diversity sample and the hashed embedder."),
         click.option("--no-verify", is_flag=True, help="Keep every LSH candidate pair (skip the estimated-Jaccard check)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def _workdir(raw: str | None) -> Any:
+    """--workdir as a Path; a URL stays as given, for the library to refuse it with its own message."""
+    return None if raw is None else raw if is_url(raw) else Path(raw)
 
 
 def _config(kwargs: dict[str, Any]) -> AuditConfig:
@@ -197,10 +223,13 @@ def _config(kwargs: dict[str, Any]) -> AuditConfig:
         min_chars=kwargs["min_chars"],
         languages=list(parse_languages(kwargs.get("language"))),
         workers=kwargs["workers"] or usable_cores(),
+        workdir=_workdir(kwargs.get("workdir")),
+        engine=kwargs.get("engine"),
+        ray_address=kwargs.get("ray_address"),
         seed=kwargs.get("seed", 1),
-        minhash_threshold=kwargs.get("minhash_threshold", 0.8),
-        num_perm=kwargs.get("num_perm", 128),
-        ngram=kwargs.get("ngram", 5),
+        minhash_threshold=kwargs.get("minhash_threshold", DEFAULT_THRESHOLD),
+        num_perm=kwargs.get("num_perm", DEFAULT_NUM_PERM),
+        ngram=kwargs.get("ngram", DEFAULT_NGRAM),
         verify_duplicates=not kwargs.get("no_verify", False),
         keep=kwargs.get("keep", "first"),
     )
@@ -279,6 +308,7 @@ def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> Non
 
 @main.command()
 @input_options
+@engine_options
 @dedup_options
 @click.option("-o", "--output", default="synthscope-report", show_default=True, type=click.Path(), help="Report folder.")
 @click.option("--format", "formats", default="json,md,html,parquet", show_default=True, help="Files to write: any of json, md, html, parquet (sources.parquet: one row per source), comma-separated.")
@@ -411,6 +441,7 @@ def compare(old_path: str, new_path: str, as_json: bool, debug: bool, **kwargs: 
 
 @main.command()
 @input_options
+@engine_options
 @dedup_options
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output folder (clusters.parquet, deduplicated/).")
 @click.option("--write-deduplicated", is_flag=True, help="Also write each input without its duplicates, in its own format.")
@@ -440,6 +471,7 @@ def dedup(paths: tuple[str, ...], output: str, write_deduplicated: bool, **kwarg
 
 @main.command(name="filter")
 @input_options
+@engine_options
 @dedup_options
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder: data/, decisions.parquet, filter_report.json/.md.")
 @click.option("--duplicates", type=click.Choice(["near", "exact", "keep"]), default="near", show_default=True, help="Drop all but the kept copy of near-duplicate clusters, of exact copies only, or keep duplicates.")

@@ -1,4 +1,4 @@
-"""Exceptions that map to the CLI's exit codes (2: usage or input error, 1: a check failed)."""
+"""Exceptions that map to the CLI's exit codes (2: usage or input error, 3: internal error)."""
 
 
 class SynthscopeError(Exception):
@@ -22,9 +22,3 @@ class UsageError(SynthscopeError):
 class Terminated(BaseException):
     """Raised in the main process when it receives SIGTERM, so that temporary and spill files are
     removed on the way out (a BaseException, like KeyboardInterrupt: no `except Exception` stops it)."""
-
-
-class CheckFailed(SynthscopeError):
-    """A CI check (threshold or baseline regression) failed."""
-
-    exit_code = 1

@@ -15,8 +15,11 @@ import polars as pl
 
 from synthscope.analyzer import DOC_ID, SOURCE, TEXT, Analyzer, FinalizeContext
 from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
+from synthscope.dedup.hashing import DEFAULT_NGRAM
+from synthscope.dedup.minhash import DEFAULT_NUM_PERM
+from synthscope.dedup.params import DEFAULT_THRESHOLD
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
-from synthscope.engines import Job, PartResult, make_engine, single_threaded_blas, usable_cores
+from synthscope.engines import ENGINE_NAMES, Engine, Job, PartResult, make_engine, single_threaded_blas, usable_cores
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
@@ -24,6 +27,7 @@ from synthscope.io.parts import plan_parts, read_part
 from synthscope.io.readers import ROW, ColumnSpec, check_columns, describe_unreadable, peek_columns, read_batches
 from synthscope.io.rows import classify, label_rows, row_flags
 from synthscope.io.sources import SourceSpec
+from synthscope.io.storage import is_url, shown
 from synthscope.language import available as language_id_available
 from synthscope.language import identify
 from synthscope.language_stats import LanguageStats
@@ -32,7 +36,7 @@ from synthscope.stats import CorpusStats
 from synthscope.text import prepare
 
 DEFAULT_BATCH_SIZE = 5_000
-EXECUTION_OPTIONS = ("workdir", "workers", "batch_size")
+EXECUTION_OPTIONS = ("workdir", "workers", "batch_size", "engine", "ray_address")
 
 
 @dataclass
@@ -47,13 +51,15 @@ class AuditConfig:
     strict: bool = False
     min_chars: int = 0
     seed: int = 1
-    minhash_threshold: float = 0.8
-    num_perm: int = 128
-    ngram: int = 5
+    minhash_threshold: float = DEFAULT_THRESHOLD
+    num_perm: int = DEFAULT_NUM_PERM
+    ngram: int = DEFAULT_NGRAM
     verify_duplicates: bool = True
     keep: str = "first"
     workers: int = field(default_factory=usable_cores)
-    workdir: Path | None = None
+    workdir: Path | None = None  # temporary and spill files (on a Ray cluster: a folder every node mounts)
+    engine: str | None = None  # "local", "pool", "ray"; None: local for one worker, else pool
+    ray_address: str | None = None  # --engine ray: the cluster (None: RAY_ADDRESS, else a local Ray)
     detect: bool = True
     examples: bool = True  # detect: example documents per source (their text goes into the reports)
     dedup: bool = True
@@ -66,7 +72,6 @@ class AuditConfig:
     confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
     human_reference: list[str] = field(default_factory=list)  # detect: human-written corpus paths (--human-reference)
     languages: list[str] = field(default_factory=list)  # --language: audit only documents identified as these
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_report_options(self) -> dict[str, Any]:
         """Every option that can change the results. How the run was executed (workers, batch size,
@@ -75,7 +80,7 @@ class AuditConfig:
         options = asdict(self)
         for name in EXECUTION_OPTIONS:
             options.pop(name)
-        options.update(options.pop("extra"))
+        options["human_reference"] = [shown(p) for p in options["human_reference"]]  # URLs without credentials
         return options
 
     def execution(self) -> dict[str, Any]:
@@ -201,12 +206,40 @@ def resolve_plan(inputs: list[InputFile], config: AuditConfig) -> BatchPlan:
     return BatchPlan(columns=columns, sources=sources, id_detected=id_detected)
 
 
-def job_of(analyzers: list[Analyzer[Any]], plan: BatchPlan, config: AuditConfig) -> Job:
-    """The unit of work's settings for the engines: the analyzers and how to read and classify rows."""
+def job_of(analyzers: list[Analyzer[Any]], plan: BatchPlan, config: AuditConfig, spill_dir: Path | None = None) -> Job:
+    """The unit of work's settings for the engines: the analyzers and how to read and classify rows;
+    `spill_dir` is the run's work folder where the analyzers' map writes (checked by distributed workers)."""
     return Job(
         tuple(analyzers), plan.columns, plan.sources, config.batch_size, config.min_chars, config.strict, config.workdir,
-        tuple(config.languages),
+        tuple(config.languages), spill_dir,
     )
+
+
+def engine_for(config: AuditConfig, parts: int, progress: bool = False) -> Engine:
+    """The engine of `config` for a run of `parts` parts (no pool for a single part unless asked for);
+    `progress`: the engine may draw its own progress (Ray Data's bars)."""
+    return make_engine(min(config.workers, max(parts, 1)), config.engine, config.ray_address, progress)
+
+
+def check_engine(config: AuditConfig) -> None:
+    """Refuse an unknown engine, and Ray options without the Ray engine."""
+    if config.engine not in (None, *ENGINE_NAMES):
+        raise UsageError(f"--engine must be one of {', '.join(ENGINE_NAMES)}, got {config.engine!r}")
+    if config.ray_address and config.engine != "ray":
+        raise UsageError("--ray-address needs --engine ray")
+
+
+def check_workdir(workdir: Path | str | None) -> None:
+    """Refuse a --workdir that is not an existing local (or mounted) folder (such as a URL)."""
+    if workdir is None:
+        return
+    if is_url(str(workdir)):
+        raise UsageError(
+            f"--workdir {shown(str(workdir))}: an object-store prefix cannot hold the spill files; give a folder "
+            "(on a Ray cluster, one that every node mounts at the same path)"
+        )
+    if not Path(workdir).is_dir():
+        raise UsageError(f"--workdir {workdir}: no such folder")
 
 
 class RunAccounting:
@@ -333,6 +366,8 @@ def plan_inputs(paths: list[str], config: AuditConfig) -> tuple[list[InputFile],
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
+    check_engine(config)
+    check_workdir(config.workdir)
     check_languages(config.languages)
     inputs, ignored = discover_inputs(paths, config.text_column)
     return inputs, ignored, resolve_plan(inputs, config)
@@ -354,14 +389,16 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     except BaseException:
         work.cleanup()
         raise
+    engine = engine_for(config, len(parts), progress is not None)
+    if engine.draws_progress:
+        progress = None
     run_accounting = RunAccounting(progress)
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
-    engine = make_engine(min(config.workers, len(parts)))  # no pool for a single part
     try:
         try:
             with single_threaded_blas():
-                engine_result = engine.run(job_of(analyzers, plan, config), parts, run_accounting.add)
+                engine_result = engine.run(job_of(analyzers, plan, config, Path(work.name)), parts, run_accounting.add)
             run_accounting.finish(inputs, config)
         except BaseException:
             work.cleanup()
@@ -379,6 +416,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
                 t0 = time.perf_counter()
                 results[analyzer.name] = analyzer.finalize(state, ctx)
                 finalize_seconds[analyzer.name] = time.perf_counter() - t0
+        fingerprints = list(engine.parallel_map(fingerprint_file, [f.path for f in inputs]))  # a URL's object is read again
     finally:
         engine.close()
     inputs_record = [
@@ -389,13 +427,13 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
             "bytes": f.bytes,
             "rows": file_counts.get(f.label, RowCounts()).rows_read,
             "accounting": file_counts.get(f.label, RowCounts()).as_dict(),
-            "fingerprint": fingerprint_file(f.path),
+            "fingerprint": fingerprint,
         }
-        for f in inputs
+        for f, fingerprint in zip(inputs, fingerprints)
     ]
     timings = {
         **config.execution(),
-        "engine": "local" if engine.workers <= 1 else "pool",
+        "engine": engine.name,
         "total_seconds": time.time() - started,
         "read_prepare_seconds": engine_result.read_seconds + engine_result.prepare_seconds,
         **engine_result.timings(),

@@ -44,7 +44,8 @@ from synthscope.io.parts import plan_parts
 from synthscope.io.writable import atomic_target, check_output_folder, staged_folder
 from synthscope.io.writers import output_paths, refuse_overwriting_inputs, write_without_rows
 from synthscope.pipeline import (
-    AuditConfig, BatchPlan, ProgressSink, RunAccounting, build_analyzers, iter_unanalysed, job_of, plan_inputs, read_human_reference,
+    AuditConfig, BatchPlan, ProgressSink, RunAccounting, build_analyzers, engine_for, iter_unanalysed, job_of, plan_inputs,
+    read_human_reference,
 )
 
 DATA_DIR = "data"
@@ -140,8 +141,10 @@ def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, ou
         accounting = Accounting()
         file_counts: dict[str, RowCounts] = {}
         t0 = time.perf_counter()
-        # one engine for both passes: its workers map the first and write the files of the second
-        engine = make_engine(min(config.workers, max(len(plan_parts(inputs, config.batch_size)), len(inputs))))
+        # one engine for both passes: its workers map the first and write the files of the second (outputs
+        # are local: with Ray, whose tasks may run on other machines, a local pool writes them)
+        engine = engine_for(config, max(len(plan_parts(inputs, config.batch_size)), len(inputs)), progress is not None)
+        writer = engine if engine.name != "ray" else make_engine(min(config.workers, len(inputs)))
         try:
             scored_state, dedup_state = _first_pass(inputs, plan, config, engine, scored, dedup, accounting, file_counts, progress)
             t1 = time.perf_counter()
@@ -152,11 +155,12 @@ def run_filter(paths: list[str], config: AuditConfig, options: FilterOptions, ou
             # everything is written under temporary names, then renamed: decisions.parquet, data/, the report last
             with staged_folder(data_dir) as staging, atomic_target(decisions_path) as partial_decisions:
                 tasks = _file_tasks(inputs, plan, config, decisions, file_counts, data_dir, staging, work)
-                outputs = _second_pass(engine, tasks, partial_decisions, write_progress)
+                outputs = _second_pass(writer, tasks, partial_decisions, write_progress)
                 for path in report_paths:  # an earlier run's report no longer describes what is in OUT
                     path.unlink(missing_ok=True)
         finally:
             engine.close()
+            writer.close()
         t3 = time.perf_counter()
     from synthscope.report.filter import build_filter_report, write_filter_report
 
@@ -201,14 +205,16 @@ def _first_pass(
 ) -> tuple[ScoredState, DedupState | None]:
     """Read, prepare and map the corpus once (the audit's pipeline and engine): scores and dedup spills."""
     analyzers: list[Any] = [scored] + ([dedup] if dedup is not None else [])
+    parts = plan_parts(inputs, config.batch_size)
+    if engine.draws_progress:
+        progress = None
     run_accounting = RunAccounting(progress)
     run_accounting.accounting, run_accounting.file_counts = accounting, file_counts
     if progress is not None:
         progress.start(sum(f.bytes for f in inputs), len(inputs))
-    parts = plan_parts(inputs, config.batch_size)
     try:
         with single_threaded_blas():
-            states = engine.run(job_of(analyzers, plan, config), parts, run_accounting.add).states
+            states = engine.run(job_of(analyzers, plan, config, scored.workdir.parent), parts, run_accounting.add).states
         run_accounting.finish(inputs, config)
     finally:
         if progress is not None:

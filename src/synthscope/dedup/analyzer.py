@@ -17,17 +17,17 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT, AnalyzerResult, FinalizeContext
+from synthscope.analyzer import DOC_ID, FILE, ROW, SOURCE, TEXT, AnalyzerResult, FinalizeContext
 from synthscope.dedup.cluster import KEEP_RULES, PARTITION_ROWS, Clusters, ClusterStats, document_table, find_clusters, previews
-from synthscope.dedup.hashing import DEFAULT_NGRAM, hash_texts, shingle_hashes, vocab_hashes
+from synthscope.dedup.hashing import DEFAULT_NGRAM, shingle_hashes
 from synthscope.dedup.minhash import DEFAULT_NUM_PERM, DEFAULT_SCHEME, band_keys, signatures_from_hashes
 from synthscope.dedup.params import DEFAULT_THRESHOLD, optimal_bands
 from synthscope.dedup.spill import Part, band_path, docs_path, signatures_column, write_table
+from synthscope.hashes import xxh3_64_strings
 from synthscope.text import NORM, token_codes
 
 PREVIEW_CHARS = 120
 LARGEST_CLUSTERS = 5
-ROW = "_row"
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class DedupAnalyzer:
         first = batch.select(pl.col(FILE).first(), pl.col(ROW).first()).row(0)
         part = Part(first_file=str(first[0]), first_row=int(first[1]), uid=uid, documents=batch.height)
         codes = token_codes(batch)  # shared with the other analyzers of this batch
-        hashes, per_doc = shingle_hashes(vocab_hashes(codes.vocab)[codes.codes], codes.counts, opts.ngram)
+        hashes, per_doc = shingle_hashes(xxh3_64_strings(codes.vocab)[codes.codes], codes.counts, opts.ngram)
         signatures = signatures_from_hashes(hashes, per_doc, opts.num_perm, opts.seed, opts.scheme)
         columns: dict[str, Any] = {
             "i": pa.array(np.arange(batch.height, dtype=np.uint32)),
@@ -99,7 +99,7 @@ class DedupAnalyzer:
             "source": batch[SOURCE].to_arrow(),
             "file": batch[FILE].to_arrow(),
             "_row": batch[ROW].cast(pl.Int64).to_arrow(),
-            "exact": pa.array(hash_texts(batch[NORM].to_list())),
+            "exact": pa.array(xxh3_64_strings(batch[NORM])),
             "n_chars": batch[TEXT].str.len_chars().cast(pl.Int64).to_arrow(),
             "n_shingles": pa.array(per_doc.astype(np.int64)),
             "preview": batch[TEXT].str.slice(0, PREVIEW_CHARS).to_arrow(),

@@ -13,13 +13,12 @@ computes exactly the same value from a shingle's bytes, so it can serve as datas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from synthscope.hashes import xxh3_64_strings
 from synthscope.text import tokenize
 
 DEFAULT_NGRAM = 5
@@ -64,12 +63,6 @@ def fmix64(values: np.ndarray) -> np.ndarray:
     return v
 
 
-def vocab_hashes(vocab: pa.Array) -> np.ndarray:
-    """xxh3-64 of every string of an arrow string array (a batch's distinct tokens)."""
-    digest = xxhash.xxh3_64_intdigest
-    return np.fromiter((digest(t.encode("utf-8")) for t in vocab.to_pylist()), dtype=np.uint64, count=len(vocab))
-
-
 def token_hashes(tokens: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """xxh3-64 of every token of a list<string> column, each distinct token hashed once.
 
@@ -84,7 +77,7 @@ def token_hashes(tokens: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nda
     encoded = pc.dictionary_encode(flat)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    return vocab_hashes(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)], counts
+    return xxh3_64_strings(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)], counts
 
 
 def shingle_hashes(token_hash: np.ndarray, counts: np.ndarray, ngram: int = DEFAULT_NGRAM) -> tuple[np.ndarray, np.ndarray]:
@@ -137,12 +130,6 @@ def batch_shingle_hashes(tokens: pa.ChunkedArray | pa.Array, ngram: int = DEFAUL
     """Shingle hashes of a list<string> token column: (uint32 hashes, shingles per document)."""
     flat, counts = token_hashes(tokens)
     return shingle_hashes(flat, counts, ngram)
-
-
-def hash_texts(texts: Sequence[str]) -> np.ndarray:
-    """xxh3-64 of each text's UTF-8 bytes (used for exact duplicates of normalised text)."""
-    digest = xxhash.xxh3_64_intdigest
-    return np.fromiter((digest(t.encode("utf-8")) for t in texts), dtype=np.uint64, count=len(texts))
 
 
 def _check_ngram(ngram: int) -> None:

@@ -12,13 +12,12 @@ import pyarrow.parquet as pq
 
 from synthscope.dedup.analyzer import DedupAnalyzer, summarise
 from synthscope.dedup.cluster import Clusters, document_frames
-from synthscope.engines import make_engine
 from synthscope.errors import UsageError
 from synthscope.io.discover import InputFile, discover_inputs
 from synthscope.io.parts import plan_parts
 from synthscope.io.writable import atomic_target, check_output_folder
 from synthscope.io.writers import refuse_overwriting_inputs, write_without_rows
-from synthscope.pipeline import AuditConfig, ProgressSink, RunAccounting, dedup_options, job_of, resolve_plan
+from synthscope.pipeline import AuditConfig, ProgressSink, RunAccounting, check_engine, check_workdir, dedup_options, engine_for, job_of, resolve_plan
 
 CLUSTERS_FILE = "clusters.parquet"
 DEDUPLICATED_DIR = "deduplicated"
@@ -49,6 +48,8 @@ def run_dedup(
         raise UsageError("--batch-size must be at least 1")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
+    check_engine(config)
+    check_workdir(config.workdir)
     inputs, _ = discover_inputs(paths, config.text_column)
     plan = resolve_plan(inputs, config)
     config = plan.resolved(config)
@@ -63,14 +64,16 @@ def run_dedup(
             analyzer = DedupAnalyzer(Path(work), dedup_options(config))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
+        parts = plan_parts(inputs, config.batch_size)
+        engine = engine_for(config, len(parts), progress is not None)
+        if engine.draws_progress:
+            progress = None
         run_accounting = RunAccounting(progress)
         if progress is not None:
             progress.start(sum(f.bytes for f in inputs), len(inputs))
         try:
-            parts = plan_parts(inputs, config.batch_size)
-            engine = make_engine(min(config.workers, len(parts)))
             try:
-                state = engine.run(job_of([analyzer], plan, config), parts, run_accounting.add).states[0]
+                state = engine.run(job_of([analyzer], plan, config, Path(work)), parts, run_accounting.add).states[0]
             finally:
                 engine.close()
         finally:

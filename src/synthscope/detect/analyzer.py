@@ -275,7 +275,7 @@ class DetectAnalyzer:
         references, own = self._references(sources)
         synthetic, weights = self._synthetic_reference(counts, topic_sums)
         against, n_ref = estimate_with_references(counts, references, synthetic, confidence=self.confidence, seed=self.seed, weights=weights)
-        human, synth, _ = reference_densities(references, synthetic, weights=weights)
+        human, synth, _ = reference_densities(references, synthetic, weights=weights, moves=against.shift)
         records = []
         for i in range(len(sources)):
             record = against.record(i)

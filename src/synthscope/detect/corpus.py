@@ -25,12 +25,13 @@ from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting
 from synthscope.io.discover import discover_inputs
 from synthscope.io.writable import atomic_target, check_output_file
-from synthscope.pipeline import AuditConfig, iter_prepared, resolve_plan
+from synthscope.pipeline import AuditConfig, check_workdir, iter_prepared, resolve_plan
 from synthscope.text import N_TOKENS
 
 
 def prepared_batches(paths: list[str], config: AuditConfig) -> Iterator[pl.DataFrame]:
     """Prepared batches of the corpus at `paths`, read exactly as `audit` reads it."""
+    check_workdir(config.workdir)
     inputs, _ = discover_inputs(paths, config.text_column)
     plan = resolve_plan(inputs, config)
     yield from iter_prepared(inputs, plan, plan.resolved(config), Accounting(), {})

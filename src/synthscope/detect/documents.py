@@ -20,11 +20,10 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from synthscope.analyzer import DOC_ID, FILE, SOURCE, AnalyzerResult, FinalizeContext
+from synthscope.analyzer import DOC_ID, FILE, ROW, SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.dedup.spill import Part, write_table
 from synthscope.detect.analyzer import DetectAnalyzer, SourceScores
 
-ROW = "_row"
 LOGIT = "logit"
 SCORES_DIR = "scores"
 

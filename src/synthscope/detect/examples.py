@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import xxhash
 
 from synthscope.analyzer import DOC_ID, SOURCE, TEXT, AnalyzerResult, FinalizeContext
 from synthscope.detect.analyzer import DetectAnalyzer
@@ -31,6 +30,7 @@ from synthscope.detect.estimator import MIN_DOCUMENTS
 from synthscope.detect.scorer import sigmoid
 from synthscope.detect.spans import END, text_spans
 from synthscope.diversity.sample import compact
+from synthscope.hashes import xxh64_strings
 
 PER_SIDE = 3
 PREVIEW_CHARS = 600
@@ -61,7 +61,7 @@ class ExampleState:
 
 def _ties(previews: pl.Series) -> pl.Series:
     """xxh64 of each preview (stable across versions and platforms)."""
-    return pl.Series(TIE, [xxhash.xxh64_intdigest(p.encode("utf-8")) for p in previews.to_list()], dtype=pl.UInt64)
+    return pl.Series(TIE, xxh64_strings(previews), dtype=pl.UInt64)
 
 
 def _ranked(rows: pl.DataFrame, descending: bool) -> pl.DataFrame:

@@ -12,16 +12,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
-import xxhash
 
 from synthscope.diversity.ngrams import TokenStream, factorize, positions
 from synthscope.errors import InputError, UsageError
+from synthscope.hashes import xxh64_strings
 
 HASH_BUCKETS = 2**14
 HASH_DIM = 256
@@ -52,10 +51,6 @@ def word_frequencies() -> dict[str, float]:
 def projection(seed: int, buckets: int = HASH_BUCKETS, dim: int = HASH_DIM) -> np.ndarray:
     """The fixed random projection of the hashed embedder (float32, buckets x dim)."""
     return np.random.default_rng(seed).standard_normal((buckets, dim), dtype=np.float32)
-
-
-def _hash_strings(values: Sequence[str], seed: int) -> np.ndarray:
-    return np.fromiter((xxhash.xxh64_intdigest(v.encode("utf-8"), seed) for v in values), dtype=np.uint64, count=len(values))
 
 
 def _bucket_sign(hashes: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,14 +97,14 @@ class HashedEmbedder:
             .to_series()
         )  # grouped by type, in type order
         inverse, unique = factorize(grams)
-        bucket, sign = _bucket_sign(_hash_strings(unique.tolist(), self.seed + 1), self.buckets)
+        bucket, sign = _bucket_sign(xxh64_strings(unique, self.seed + 1), self.buckets)
         owner = np.repeat(np.arange(len(vocab)), counts_np)
         return offsets, bucket[inverse], CHAR_WEIGHT * sign[inverse] / counts_np[owner]
 
     def _features(self, stream: TokenStream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sparse hashed features of every document as (document, bucket, value) entries."""
         n_types = stream.vocab.size
-        word_hash = _hash_strings(stream.vocab.tolist(), self.seed)
+        word_hash = xxh64_strings(stream.vocab, self.seed)
         w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
         # word unigrams: weight 1 + log(tf) per (document, type), plus the type's character 3-grams
         cells, tf = np.unique(stream.doc * n_types + stream.ids, return_counts=True)
@@ -193,7 +188,7 @@ class HashedEmbedder:
             return out
         proj = projection(self.seed, self.buckets, self.dim)
         n_types = stream.vocab.size
-        word_hash = _hash_strings(stream.vocab.tolist(), self.seed)
+        word_hash = xxh64_strings(stream.vocab, self.seed)
         w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
         type_weight = self._type_weights(stream.vocab)
         type_rows = self._type_rows(stream.vocab, w_bucket, w_sign)

@@ -21,6 +21,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from synthscope.hashes import xxh3_64_strings
+
 _U64 = np.uint64
 _MIX_1 = _U64(0xBF58476D1CE4E5B9)
 _MIX_2 = _U64(0x94D049BB133111EB)
@@ -74,9 +76,7 @@ class Streams:
 
     def tok_hash(self) -> np.ndarray:
         """xxh3-64 of every token's text."""
-        from synthscope.dedup.hashing import vocab_hashes
-
-        return vocab_hashes(self.vocab)[self.tok] if len(self.tok) else np.zeros(0, dtype=_U64)
+        return xxh3_64_strings(self.vocab)[self.tok] if len(self.tok) else np.zeros(0, dtype=_U64)
 
     @property
     def n_sources(self) -> int:

@@ -14,14 +14,13 @@ and independent of batch order and size.
 from __future__ import annotations
 
 import polars as pl
-import xxhash
 
-from synthscope.analyzer import DOC_ID, FILE, SOURCE, TEXT
+from synthscope.analyzer import DOC_ID, FILE, ROW, SOURCE, TEXT
+from synthscope.hashes import xxh64_strings
 from synthscope.text import N_TOKENS, TOKENS
 
 HASH = "sample_hash"
 JOINED = "tokens_joined"  # a document's tokens joined by single spaces: ~20x smaller than a list of strings
-ROW = "_row"
 SAMPLE_SCHEMA = {
     SOURCE: pl.String,
     HASH: pl.UInt64,
@@ -36,8 +35,7 @@ SORT_KEY = [SOURCE, HASH, DOC_ID, FILE, ROW]
 
 def id_hashes(keys: pl.Series, seed: int) -> pl.Series:
     """xxh64 of every key (document id or text) with the run's seed (stable across versions and platforms)."""
-    values = [xxhash.xxh64_intdigest(v.encode("utf-8"), seed) for v in keys.to_list()]
-    return pl.Series(HASH, values, dtype=pl.UInt64)
+    return pl.Series(HASH, xxh64_strings(keys, seed), dtype=pl.UInt64)
 
 
 def empty_sample() -> pl.DataFrame:

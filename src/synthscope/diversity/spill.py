@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
-import xxhash
 
 from synthscope.analyzer import SOURCE
+from synthscope.hashes import xxh64_strings
 from synthscope.text import N_TOKENS
 
 PARTITIONS = 256
@@ -32,7 +32,8 @@ def partition_of(sources: pl.Series) -> pl.Series:
     if sources.is_empty():
         return pl.Series(PARTITION, [], dtype=pl.UInt16)
     distinct = sources.unique()
-    mapping = {s: xxhash.xxh64_intdigest(s.encode("utf-8")) % PARTITIONS for s in distinct.to_list()}
+    names = distinct.to_list()
+    mapping = dict(zip(names, (xxh64_strings(names) % PARTITIONS).tolist()))
     return sources.replace_strict(mapping, return_dtype=pl.UInt16).alias(PARTITION)
 
 

@@ -25,6 +25,7 @@ class EngineResult:
     wall_seconds: float = 0.0
     workers: int = 1
     parts: int = 0
+    figures: dict[str, float] = field(default_factory=dict)  # engine-specific, e.g. Ray's startup_seconds
 
     @classmethod
     def start(cls, job: Job, workers: int) -> EngineResult:
@@ -47,6 +48,7 @@ class EngineResult:
             "parts": self.parts,
             "read_seconds": self.read_seconds,
             "prepare_seconds": self.prepare_seconds,
+            **self.figures,
         }
 
 
@@ -56,7 +58,9 @@ OnPart = Callable[[PartResult], None]
 class Engine(Protocol):
     """Runs `map_part` over the parts and merges the results in part order."""
 
+    name: str  # recorded as the report's timings.engine
     workers: int
+    draws_progress: bool  # the engine shows its own progress (Ray Data's bars) instead of the caller's
 
     def run(self, job: Job, parts: Iterable[FilePart], on_part: OnPart | None = None) -> EngineResult: ...
 

@@ -14,7 +14,9 @@ from synthscope.io.parts import FilePart
 class LocalEngine:
     """Map and merge in this process."""
 
+    name = "local"
     workers = 1
+    draws_progress = False
 
     def run(self, job: Job, parts: Iterable[FilePart], on_part: OnPart | None = None) -> EngineResult:
         started = time.perf_counter()

@@ -74,6 +74,9 @@ class PoolEngine:
     """Map in `workers` spawned processes; at most `2 * workers` parts in flight. The workers stay up
     after `run` for `parallel_map` (finalize steps) until `close`."""
 
+    name = "pool"
+    draws_progress = False
+
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None

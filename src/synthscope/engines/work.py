@@ -35,6 +35,7 @@ class Job:
     strict: bool = False
     workdir: Path | None = None
     languages: tuple[str, ...] = ()  # --language: only documents identified as these are analysed
+    spill_dir: Path | None = None  # the run's work folder, where map writes spill files (must be shared by all workers)
 
 
 @dataclass

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import xxhash
+
+from synthscope.io.storage import AnyPath, open_binary
 
 MAX_LOCATIONS = 20
 
@@ -50,10 +51,10 @@ class Accounting:
             self.malformed_locations.append(f"{label}:{row}: {reason}")
 
 
-def fingerprint_file(path: Path) -> str:
-    """A content fingerprint of the raw file bytes (xxh3-128, streamed)."""
+def fingerprint_file(path: AnyPath) -> str:
+    """A content fingerprint of the raw file bytes (xxh3-128, streamed; a URL's object is read once more)."""
     digest = xxhash.xxh3_128()
-    with open(path, "rb") as handle:
+    with open_binary(path) as handle:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
     return "xxh3_128:" + digest.hexdigest()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from synthscope.errors import InputError
+from synthscope.io.storage import AnyPath, RemotePath, as_path, entry, list_files, local_path, open_binary, size_of
 
 FORMAT_SUFFIXES = {
     ".parquet": "parquet",
@@ -23,9 +26,10 @@ _GLOB_CHARS = set("*?[")
 
 @dataclass(frozen=True)
 class InputFile:
-    """One input file: where it is, how to read it, and the label used for ids and `--by file`."""
+    """One input file: where it is (a local path or a URL), how to read it, and the label used for ids
+    and `--by file` (a URL's label has no credentials or options)."""
 
-    path: Path
+    path: AnyPath
     label: str
     format: str  # "parquet" | "jsonl"
     compression: str | None  # None | "gz" | "zst"
@@ -33,7 +37,7 @@ class InputFile:
     relative: str = ""  # path inside what was named: under a folder, under a glob's fixed part, or the file name
 
 
-def detect_format(path: Path) -> tuple[str, str | None] | None:
+def detect_format(path: AnyPath) -> tuple[str, str | None] | None:
     """Return (format, compression) from a file name, or None when the name is not a known format."""
     suffixes = [s.lower() for s in path.suffixes]
     compression = None
@@ -45,7 +49,7 @@ def detect_format(path: Path) -> tuple[str, str | None] | None:
     return None
 
 
-def is_single_json_document(path: Path, text_column: str | None = None) -> bool:
+def is_single_json_document(path: AnyPath, text_column: str | None = None) -> bool:
     """True for a plain `.json` file holding one JSON document rather than JSON Lines: an array, an
     object spread over lines (a manifest, an earlier report.json of any size), or, when
     `text_column` is given, a one-line object without that column (a config file beside the data).
@@ -56,7 +60,7 @@ def is_single_json_document(path: Path, text_column: str | None = None) -> bool:
     if path.suffix.lower() != ".json":
         return False
     try:
-        with open(path, "rb") as handle:
+        with open_binary(path) as handle:
             head = handle.read(_SNIFF_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
@@ -92,7 +96,7 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith((".", "_")) for part in rel.parts)
 
 
-def _make_input(path: Path, label: str, root: Path | None = None) -> InputFile:
+def _make_input(path: AnyPath, label: str, root: Path | None = None, size: int | None = None, relative: str | None = None) -> InputFile:
     detected = detect_format(path)
     if detected is None:
         known = ", ".join(sorted(FORMAT_SUFFIXES))
@@ -100,12 +104,11 @@ def _make_input(path: Path, label: str, root: Path | None = None) -> InputFile:
             f"{path}: unknown format (expected one of {known}, optionally .gz or .zst)"
         )
     fmt, compression = detected
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    relative = path.relative_to(root).as_posix() if root is not None else path.name
-    return InputFile(path=path, label=label, format=fmt, compression=compression, bytes=size, relative=relative)
+    if size is None:
+        size = size_of(path)
+    if relative is None:
+        relative = path.relative_to(root).as_posix() if isinstance(path, Path) and root is not None else path.name
+    return InputFile(path=path, label=str(path) if isinstance(path, RemotePath) else label, format=fmt, compression=compression, bytes=size, relative=relative)
 
 
 def _glob_root(pattern: str) -> Path:
@@ -144,13 +147,18 @@ def discover_inputs(paths: list[str], text_column: str = "text") -> tuple[list[I
     seen: set[Path] = set()
 
     def add(candidate: InputFile) -> None:
-        key = candidate.path.resolve()
+        key = candidate.path.url if isinstance(candidate.path, RemotePath) else candidate.path.resolve()
         if key not in seen:
             seen.add(key)
             found.append(candidate)
 
     for raw in paths:
-        path = Path(raw)
+        given = as_path(raw)
+        if isinstance(given, RemotePath):
+            _discover_remote(given, text_column, add, ignored)
+            continue
+        path = given
+        raw = local_path(raw)
         if path.is_dir():
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames.sort()
@@ -180,7 +188,80 @@ def discover_inputs(paths: list[str], text_column: str = "text") -> tuple[list[I
             raise InputError(f"{raw}: no such file or folder")
     if not found:
         raise InputError(
-            "no readable input files in " + ", ".join(paths)
+            "no readable input files in " + ", ".join(str(as_path(p)) for p in paths)
             + (f" ({len(ignored)} files of unknown format passed over)" if ignored else "")
         )
     return found, ignored
+
+
+def _discover_remote(path: RemotePath, text_column: str, add: Callable[[InputFile], None], ignored: list[str]) -> None:
+    """A URL as a file, a folder (every file under the prefix, with the same rules as a local folder)
+    or a pattern (`*`, `?`, `[...]` within a path segment, `**` across segments)."""
+    if _GLOB_CHARS & set(path.key):
+        fixed = "/".join(_fixed_segments(path.key))
+        matcher = _glob_regex(path.key[len(fixed):].lstrip("/"))
+        folder = path.with_key(fixed)
+        files = [(p, rel, size) for p, rel, size in list_files(folder) if matcher.fullmatch(rel)]
+        if not files:
+            raise InputError(f"{path}: no object matches it")
+        for file_path, relative, size in files:
+            if detect_format(file_path) is None:
+                ignored.append(str(file_path))
+                continue
+            add(_make_input(file_path, str(file_path), size=size, relative=relative))
+        return
+    found = entry(path)
+    if found.kind == "file":
+        if is_single_json_document(path):
+            raise InputError(f"{path}: one JSON document, not JSON Lines (one object a line); convert it first")
+        add(_make_input(path, str(path), size=found.size))
+    elif found.kind == "folder":
+        for file_path, relative, size in list_files(path):
+            if _hidden_relative(relative) or detect_format(file_path) is None or is_single_json_document(file_path, text_column):
+                ignored.append(str(file_path))
+                continue
+            add(_make_input(file_path, str(file_path), size=size, relative=relative))
+    else:
+        raise InputError(f"{path}: no such object or prefix")
+
+
+def _hidden_relative(relative: str) -> bool:
+    return any(part.startswith((".", "_")) for part in relative.split("/"))
+
+
+def _fixed_segments(key: str) -> list[str]:
+    """The leading segments of a key pattern that hold no wildcard."""
+    fixed = []
+    for segment in key.split("/")[:-1]:
+        if _GLOB_CHARS & set(segment):
+            break
+        fixed.append(segment)
+    return fixed
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A key pattern as a regular expression, with the meaning `glob.glob(recursive=True)` gives it:
+    `*` and `?` stay inside one segment, `**` spans segments, `[...]` is a character class."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2:]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from synthscope.errors import InputError
 from synthscope.io.discover import InputFile
 from synthscope.io.readers import ColumnSpec, RawBatch, read_batches
+from synthscope.io.storage import open_binary, parquet_file
 
 PART_BATCHES = 2  # Parquet rows per part: this many batches (polars reads a row range cheaply)
 JSONL_PART_BYTES = 16 << 20
@@ -66,7 +66,7 @@ def read_part(part: FilePart, spec: ColumnSpec, batch_size: int, workdir: Path |
 def _parquet_ranges(file: InputFile, target_rows: int) -> list[tuple[InputFile, int, int | None, int, int]]:
     """Row ranges of about `target_rows` rows, cut at row-group boundaries where the groups allow."""
     try:
-        meta = pq.ParquetFile(file.path).metadata
+        meta = parquet_file(file.path).metadata
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{file.path}: not a readable Parquet file, truncated or corrupt ({exc})") from exc
     total = meta.num_rows
@@ -103,7 +103,7 @@ def _jsonl_ranges(file: InputFile, target_bytes: int) -> list[tuple[InputFile, i
     position, newlines = 0, 0
     next_cut = target_bytes
     try:
-        with open(file.path, "rb") as handle:
+        with open_binary(file.path) as handle:
             while chunk := handle.read(_SCAN_BYTES):
                 end = position + len(chunk)
                 offset = 0

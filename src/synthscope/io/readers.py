@@ -22,12 +22,13 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from synthscope.analyzer import ROW
 from synthscope.errors import InputError
 from synthscope.io.discover import InputFile
+from synthscope.io.storage import AnyPath, parquet_file
 from synthscope.io.streams import decompress_to_temp, open_decompressed, open_range, read_chunk
 from synthscope.io.utf8 import repair_lines, repair_string_array, replace_surrogates
 
-ROW = "_row"
 UTF8_BOM = b"\xef\xbb\xbf"
 JSONL_BLOCK_BYTES = 8 << 20
 _BISECT_MIN_LINES = 32
@@ -155,9 +156,9 @@ def read_batches(
 # ----------------------------------------------------------------------------------------- parquet
 
 
-def _open_parquet(path: Path, shown: Path) -> pq.ParquetFile:
+def _open_parquet(path: AnyPath, shown: AnyPath) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(path)
+        return parquet_file(path)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{shown}: not a readable Parquet file, truncated or corrupt ({exc})") from exc
 
@@ -217,21 +218,24 @@ def _key_column(array: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray
         return pa.array(values, pa.large_string()), np.zeros(0, np.int64)
 
 
-def _batches_in_range(pf: pq.ParquetFile, path: Path, batch_size: int, columns: list[str], start: int, stop: int | None) -> Iterator[pa.RecordBatch]:
+def _batches_in_range(pf: pq.ParquetFile, path: AnyPath, batch_size: int, columns: list[str], start: int, stop: int | None) -> Iterator[pa.RecordBatch]:
     """Record batches of rows [start, stop) of a Parquet file (stop None: to the end).
 
-    A bounded range (a part, see io.parts) is read by polars, which decodes only the pages the
-    range needs, so the parts of one large row group do not each decode the whole group; should
-    polars refuse the file, pyarrow reads the row groups the range touches. A whole file is streamed."""
+    A bounded range (a part, see io.parts) of a local file is read by polars, which decodes only the
+    pages the range needs, so the parts of one large row group do not each decode the whole group;
+    should polars refuse the file, and for a URL, pyarrow reads the row groups the range touches (at
+    row-group granularity, the ranged reads object storage serves). A whole file is streamed."""
     if start == 0 and stop is None:
         yield from pf.iter_batches(batch_size=batch_size, columns=columns)
         return
     stop = pf.metadata.num_rows if stop is None else stop
-    try:
-        frame = pl.scan_parquet(path).select(columns).slice(start, stop - start).collect()
-        table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
-    except Exception:  # noqa: BLE001 - any type or encoding polars cannot read: pyarrow below
-        table = None
+    table = None
+    if isinstance(path, Path):
+        try:
+            frame = pl.scan_parquet(path).select(columns).slice(start, stop - start).collect()
+            table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        except Exception:  # noqa: BLE001 - any type or encoding polars cannot read: pyarrow below
+            table = None
     if table is not None and table.num_rows == stop - start:
         yield from table.to_batches(max_chunksize=batch_size)
         return
@@ -250,7 +254,7 @@ def _batches_in_range(pf: pq.ParquetFile, path: Path, batch_size: int, columns: 
 
 
 def _read_parquet(file: InputFile, spec: ColumnSpec, batch_size: int, workdir: Path | None, row_start: int = 0, row_stop: int | None = None) -> Iterator[RawBatch]:
-    path = file.path
+    path: AnyPath = file.path
     temp_dir = None
     if file.compression:
         temp_dir = tempfile.TemporaryDirectory(prefix="synthscope-", dir=workdir)

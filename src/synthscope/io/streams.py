@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 import zstandard
 
 from synthscope.errors import InputError
+from synthscope.io.storage import AnyPath, open_binary
 
 CORRUPT_STREAM_ERRORS = (EOFError, OSError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError)
 
@@ -89,22 +90,16 @@ class ZstdFramesReader:
 
 
 @contextmanager
-def open_decompressed(path: Path, compression: str | None) -> Iterator[tuple[BinaryIO, CountingReader]]:
-    """Yield (decompressed stream, raw byte counter) for a file."""
-    try:
-        raw_file = open(path, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from exc
-    counter = CountingReader(raw_file)
-    try:
+def open_decompressed(path: AnyPath, compression: str | None) -> Iterator[tuple[BinaryIO, CountingReader]]:
+    """Yield (decompressed stream, raw byte counter) for a file (a local path or a URL)."""
+    with open_binary(path) as raw_file:
+        counter = CountingReader(raw_file)
         if compression == "gz":
             yield gzip.GzipFile(fileobj=counter, mode="rb"), counter  # type: ignore[arg-type]
         elif compression == "zst":
             yield ZstdFramesReader(counter), counter  # type: ignore[misc]
         else:
             yield counter, counter  # type: ignore[misc]
-    finally:
-        raw_file.close()
 
 
 class RangeReader(CountingReader):
@@ -125,20 +120,14 @@ class RangeReader(CountingReader):
 
 
 @contextmanager
-def open_range(path: Path, start: int, stop: int | None) -> Iterator[tuple[BinaryIO, CountingReader]]:
-    """Yield (stream, raw byte counter) over bytes [start, stop) of an uncompressed file."""
-    try:
-        raw_file = open(path, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from exc
-    try:
+def open_range(path: AnyPath, start: int, stop: int | None) -> Iterator[tuple[BinaryIO, CountingReader]]:
+    """Yield (stream, raw byte counter) over bytes [start, stop) of an uncompressed file (a local path or a URL)."""
+    with open_binary(path, seekable=True) as raw_file:
         reader = RangeReader(raw_file, start, stop)
         yield reader, reader  # type: ignore[misc]
-    finally:
-        raw_file.close()
 
 
-def read_chunk(stream: BinaryIO, size: int, path: Path, compression: str | None) -> bytes:
+def read_chunk(stream: BinaryIO, size: int, path: AnyPath, compression: str | None) -> bytes:
     """Read up to `size` bytes, reporting a truncated or corrupt compressed stream as an InputError."""
     try:
         return stream.read(size)
@@ -148,7 +137,7 @@ def read_chunk(stream: BinaryIO, size: int, path: Path, compression: str | None)
         raise InputError(f"{path}: {what} ({exc})") from exc
 
 
-def decompress_to_temp(path: Path, compression: str, workdir: Path) -> Path:
+def decompress_to_temp(path: AnyPath, compression: str, workdir: Path) -> Path:
     """Decompress a whole compressed file (e.g. .parquet.gz, which needs random access) to a temp file."""
     target = Path(tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=workdir)[1])
     with open_decompressed(path, compression) as (stream, _), open(target, "wb") as out:

@@ -21,6 +21,7 @@ import zstandard
 
 from synthscope.errors import UsageError
 from synthscope.io.discover import InputFile
+from synthscope.io.storage import RemotePath, parquet_file
 from synthscope.io.streams import decompress_to_temp, open_decompressed, read_chunk
 
 _BLOCK = 8 << 20
@@ -44,7 +45,8 @@ def open_compressed(path: Path, compression: str | None) -> Iterator[BinaryIO]:
 
 def refuse_overwriting_inputs(inputs: list[InputFile], targets: list[Path], folders: Sequence[Path] = ()) -> None:
     """Raise a UsageError when an output path is (a link to) one of the input files, or when an output
-    folder that will be replaced as a whole holds one of them."""
+    folder that will be replaced as a whole holds one of them (outputs are local: a URL input never is)."""
+    inputs = [f for f in inputs if not isinstance(f.path, RemotePath)]
     existing = [t for t in targets if t.exists()]
     for target in existing:
         for file in inputs:
@@ -92,7 +94,7 @@ def write_without_rows(file: InputFile, drop: np.ndarray, target: Path, workdir:
 
 def _parquet_without(file: InputFile, drop: np.ndarray, target: Path, workdir: Path) -> int:
     path = decompress_to_temp(file.path, file.compression, workdir) if file.compression else file.path
-    source = pq.ParquetFile(path)
+    source = parquet_file(path)
     written = 0
     start = 0
     with open_compressed(target, file.compression) as out:
@@ -107,7 +109,7 @@ def _parquet_without(file: InputFile, drop: np.ndarray, target: Path, workdir: P
                 written += kept.num_rows
         finally:
             writer.close()
-    if path != file.path:
+    if path != file.path and isinstance(path, Path):
         path.unlink(missing_ok=True)
     return written
 
