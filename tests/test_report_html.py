@@ -32,16 +32,16 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_html_is_self_contained_and_small(enriched_report) -> None:
-    page = render_html(enriched_report)
+def test_html_is_self_contained_and_small(audit_report) -> None:
+    page = render_html(audit_report)
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=|https?://cdn", page)
     assert len(page.encode()) < 2_600_000
-    ids = [fid for fid, _ in build_figures(enriched_report)]
+    ids = [fid for fid, _ in build_figures(audit_report)]
     assert ids == ["chart-documents", "chart-synthetic", "chart-duplicates", "chart-diversity", "chart-scores", "chart-scores-by-source"]
 
 
-def test_html_stays_small_for_hundreds_of_sources(enriched_report) -> None:
-    many = copy.deepcopy(enriched_report)
+def test_html_stays_small_for_hundreds_of_sources(audit_report) -> None:
+    many = copy.deepcopy(audit_report)
     template = many["sources"]
     many["sources"] = [dict(copy.deepcopy(template[i % len(template)]), source=f"site-{i}.example") for i in range(500)]
     many["totals"]["sources"] = 500
@@ -63,12 +63,12 @@ def _dump_dom(chromium: str, page: Path, profile: Path) -> str:
 
 
 @pytest.mark.slow
-def test_charts_render_in_headless_chromium(tmp_path, enriched_report) -> None:
+def test_charts_render_in_headless_chromium(tmp_path, audit_report) -> None:
     chromium = _chromium()
     if chromium is None:
         pytest.skip("Chromium not found (/usr/bin/chromium or chromium on PATH); install Debian's 'chromium' package to run this test")
     sample = run_audit([str(SAMPLE)], AuditConfig(by="domain"))
-    for name, report in (("sample", sample), ("enriched", enriched_report)):
+    for name, report in (("sample", sample), ("enriched", audit_report)):
         page = tmp_path / f"{name}.html"
         page.write_text(render_html(report), encoding="utf-8")
         dom = _dump_dom(chromium, page, tmp_path / f"profile-{name}")
