@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from synthscope.dedup import minhash_signatures, shingle_hash, shingles, to_datasketch
 from synthscope.dedup.hashing import batch_shingle_hashes
-from synthscope.dedup.minhash import EMPTY_VALUE
+from synthscope.dedup.minhash import _CHUNK_SHINGLES, EMPTY_VALUE
 from synthscope.dedup.params import optimal_bands
 from synthscope.text import tokenize
 
@@ -46,6 +46,20 @@ def test_signatures_equal_datasketch_on_real_texts(dev_frame: pl.DataFrame, num_
     ours = minhash_signatures(texts, num_perm=num_perm, seed=seed)
     rows = MinHash.bulk([shingles(t) for t in texts], num_perm=num_perm, seed=seed, hashfunc=shingle_hash)
     assert all(np.array_equal(o, m.hashvalues) for o, m in zip(ours, rows))
+
+
+@pytest.mark.parametrize("scheme", ["affine32", "legacy"])
+def test_signatures_equal_datasketch_over_many_chunks(dev_frame: pl.DataFrame, scheme: str) -> None:
+    """A production batch spans several chunks of `_CHUNK_SHINGLES` shingles: documents on both sides
+    of chunk boundaries, one document larger than a chunk, empty documents between them."""
+    texts = dev_frame.sample(1000, seed=5)["text"].to_list()
+    huge = " ".join(dev_frame.sample(400, seed=6)["text"].to_list())
+    texts = texts[:100] + ["", huge, "   "] + texts[100:] + [""]
+    counts = [len(shingles(t)) for t in texts]
+    assert sum(counts) > 4 * _CHUNK_SHINGLES and max(counts) > _CHUNK_SHINGLES  # the multi-chunk path
+    ours = minhash_signatures(texts, num_perm=128, seed=3, scheme=scheme)
+    for text, row in zip(texts, ours):
+        assert np.array_equal(row, datasketch_row(text, 128, 3, 5, scheme))
 
 
 def test_shingles_follow_the_shared_tokenizer() -> None:

@@ -16,10 +16,10 @@ def _by(results, check, source):
     return [r for r in results if r["check"] == check and r["source"] == source]
 
 
-def test_synthetic_threshold_records_value_threshold_and_fails_only_above(enriched_report) -> None:
-    fractions = {s["source"]: s["synthetic_fraction"]["estimate"] for s in enriched_report["sources"]}
+def test_synthetic_threshold_records_value_threshold_and_fails_only_above(audit_report) -> None:
+    fractions = {s["source"]: s["synthetic_fraction"]["estimate"] for s in audit_report["sources"]}
     threshold = sorted(fractions.values())[1]  # some sources above, some at or below
-    checks = run_checks(enriched_report, CheckSettings(fail_on_synthetic=threshold))
+    checks = run_checks(audit_report, CheckSettings(fail_on_synthetic=threshold))
     assert len(checks["results"]) == len(fractions)
     for source, value in fractions.items():
         (record,) = _by(checks["results"], "fail_on_synthetic", source)
@@ -45,7 +45,7 @@ def test_missing_metric_fails_the_check(audit_report) -> None:
     assert run_checks(empty, CheckSettings(fail_on_synthetic=0.5))["exit_code"] == 1
 
 
-def test_generic_metric_rules_levels_and_per_source_overrides(enriched_report) -> None:
+def test_generic_metric_rules_levels_and_per_source_overrides(audit_report) -> None:
     settings = parse_settings(
         {
             "metrics": {"exact_duplicate_fraction": {"max": 0.0}, "diversity.distinct_2": {"min": 0.0, "level": "warn"}},
@@ -53,9 +53,9 @@ def test_generic_metric_rules_levels_and_per_source_overrides(enriched_report) -
         },
         "test",
     )
-    checks = run_checks(enriched_report, settings)
+    checks = run_checks(audit_report, settings)
     dup = {r["source"]: r for r in checks["results"] if r["metric"] == "exact_duplicate_fraction"}
-    dups = {s["source"]: s["exact_duplicate_fraction"] for s in enriched_report["sources"]}
+    dups = {s["source"]: s["exact_duplicate_fraction"] for s in audit_report["sources"]}
     for source, record in dup.items():
         limit = 1.0 if source == "pubmed" else 0.0
         assert record["threshold"] == limit
@@ -64,7 +64,7 @@ def test_generic_metric_rules_levels_and_per_source_overrides(enriched_report) -
     warn_rules = [r for r in checks["results"] if r["metric"] == "diversity.distinct_2"]
     assert warn_rules and all(r["level"] == "warn" and r["status"] == "pass" for r in warn_rules)
     # a warn-level rule that does not hold warns without failing
-    warn_only = run_checks(enriched_report, parse_settings({"metrics": {"diversity.distinct_2": {"min": 2.0, "level": "warn"}}}, "t"))
+    warn_only = run_checks(audit_report, parse_settings({"metrics": {"diversity.distinct_2": {"min": 2.0, "level": "warn"}}}, "t"))
     assert warn_only["status"] == "warn" and warn_only["exit_code"] == 0
 
 
@@ -109,9 +109,9 @@ def _regressed(report):
     return new
 
 
-def test_baseline_regressions_fail_and_record_the_baseline_value(enriched_report) -> None:
-    old = copy.deepcopy(enriched_report)
-    new = _regressed(enriched_report)
+def test_baseline_regressions_fail_and_record_the_baseline_value(audit_report) -> None:
+    old = copy.deepcopy(audit_report)
+    new = _regressed(audit_report)
     name = new["sources"][0]["source"]
     settings = CheckSettings(max_synthetic_increase=0.1, max_diversity_drop=0.1, diversity_metrics=("distinct_2",))
     evaluate(new, settings, baseline=old, baseline_label="old/report.json")
@@ -129,13 +129,17 @@ def test_baseline_regressions_fail_and_record_the_baseline_value(enriched_report
     assert row["status"] == "both" and row["metrics"]["synthetic_fraction.estimate"]["delta"] == pytest.approx(0.3)
 
 
-def test_no_regression_passes_and_diversity_metrics_missing_in_baseline_fail(enriched_report) -> None:
-    old, new = copy.deepcopy(enriched_report), copy.deepcopy(enriched_report)
+def test_no_regression_passes_and_diversity_metrics_missing_in_baseline_fail(audit_report) -> None:
+    old, new = copy.deepcopy(audit_report), copy.deepcopy(audit_report)
     settings = CheckSettings(max_synthetic_increase=0.05, max_diversity_drop=0.1, diversity_metrics=("distinct_2", "ttr"))
     evaluate(new, settings, baseline=old)
     assert new["checks"]["status"] == "pass" and exit_code(new) == 0
-    new2 = copy.deepcopy(enriched_report)
-    evaluate(new2, CheckSettings(max_diversity_drop=0.1), baseline=old)  # default key metrics: mattr etc. absent
+    new2 = copy.deepcopy(audit_report)
+    older = copy.deepcopy(audit_report)  # a baseline from a version without three of the default key metrics
+    for source in older["sources"]:
+        for metric in ("mattr", "bigram_entropy", "vendi_score"):
+            source["diversity"].pop(metric)
+    evaluate(new2, CheckSettings(max_diversity_drop=0.1), baseline=older)
     assert exit_code(new2) == 1
     absent = [r for r in new2["checks"]["results"] if r["metric"] != "diversity.distinct_2"]
     assert absent and all(r["status"] == "fail" and "missing" in r["message"] for r in absent)
@@ -143,9 +147,9 @@ def test_no_regression_passes_and_diversity_metrics_missing_in_baseline_fail(enr
     assert present and all(r["status"] == "pass" for r in present)
 
 
-def test_added_and_removed_sources_warn(enriched_report) -> None:
-    old = copy.deepcopy(enriched_report)
-    new = copy.deepcopy(enriched_report)
+def test_added_and_removed_sources_warn(audit_report) -> None:
+    old = copy.deepcopy(audit_report)
+    new = copy.deepcopy(audit_report)
     new["sources"][0]["source"] = "brand-new.example"
     evaluate(new, CheckSettings(max_synthetic_increase=0.5), baseline=old)
     statuses = {r["source"]: r["status"] for r in new["comparison"]["sources"]}
@@ -154,8 +158,8 @@ def test_added_and_removed_sources_warn(enriched_report) -> None:
     assert any("not in the baseline" in w for w in new["checks"]["warnings"])
 
 
-def test_baseline_flags_without_baseline_are_a_usage_error(enriched_report) -> None:
+def test_baseline_flags_without_baseline_are_a_usage_error(audit_report) -> None:
     with pytest.raises(UsageError, match="need --baseline"):
-        evaluate(enriched_report, CheckSettings(max_synthetic_increase=0.1), require_baseline=True)
+        evaluate(audit_report, CheckSettings(max_synthetic_increase=0.1), require_baseline=True)
     with pytest.raises(UsageError, match="--baseline-is-human needs --baseline"):
-        evaluate(enriched_report, CheckSettings(), baseline_is_human=True)
+        evaluate(audit_report, CheckSettings(), baseline_is_human=True)

@@ -80,22 +80,22 @@ def test_exit_code_2_on_usage_and_input_errors(cli, report_corpus, tmp_path, arg
     assert not (tmp_path / "o" / "report.json").exists()
 
 
-def test_report_command_re_renders(cli, enriched_report, tmp_path) -> None:
+def test_report_command_re_renders(cli, audit_report, tmp_path) -> None:
     path = tmp_path / "report.json"
-    path.write_text(json.dumps(enriched_report))
+    path.write_text(json.dumps(audit_report))
     md = cli("report", path, "--format", "md")
-    assert md.exit_code == 0 and TITLE in md.stdout and "test-markers 1" in md.stdout
+    assert md.exit_code == 0 and TITLE in md.stdout and "calibration profile `default`" in md.stdout
     out = tmp_path / "r.html"
     assert cli("report", path, "--format", "html", "-o", out).exit_code == 0
     assert out.read_text().startswith("<!DOCTYPE html>")
-    assert json.loads(cli("report", path, "--format", "json").stdout) == enriched_report
+    assert json.loads(cli("report", path, "--format", "json").stdout) == audit_report
     (tmp_path / "broken.json").write_text("[1, 2]")
     assert cli("report", tmp_path / "broken.json").exit_code == 2
 
 
-def test_card_command_is_idempotent(cli, enriched_report, tmp_path) -> None:
+def test_card_command_is_idempotent(cli, audit_report, tmp_path) -> None:
     path = tmp_path / "report.json"
-    path.write_text(json.dumps(enriched_report))
+    path.write_text(json.dumps(audit_report))
     readme = tmp_path / "README.md"
     readme.write_text("# Corpus\n\nAbout it.\n")
     assert cli("card", path, "--into", readme).exit_code == 0
@@ -105,13 +105,13 @@ def test_card_command_is_idempotent(cli, enriched_report, tmp_path) -> None:
     assert readme.read_text() == once
 
 
-def test_compare_without_and_with_a_regression(cli, enriched_report, tmp_path, monkeypatch) -> None:
+def test_compare_without_and_with_a_regression(cli, audit_report, tmp_path, monkeypatch) -> None:
     old = tmp_path / "old.json"
-    old.write_text(json.dumps(enriched_report))
+    old.write_text(json.dumps(audit_report))
     same = cli("compare", old, old, "--max-synthetic-increase", "0.05")
     assert same.exit_code == 0, same.output
     assert "Changes since the baseline" in same.stdout and "PASS" in same.stdout
-    worse = json.loads(json.dumps(enriched_report))
+    worse = json.loads(json.dumps(audit_report))
     target = min(worse["sources"], key=lambda s: s["synthetic_fraction"]["estimate"])
     target["synthetic_fraction"]["estimate"] += 0.2
     target["synthetic_fraction"]["ci_high"] = min(1.0, target["synthetic_fraction"]["ci_high"] + 0.2)

@@ -280,7 +280,7 @@ def diversity_options(func: Any) -> Any:
         click.option("--no-diversity", is_flag=True, help="Skip the diversity analyzer."),
         click.option("--no-dedup", is_flag=True, help="Skip the duplicate analyzer."),
         click.option("--no-detect", is_flag=True, help="Skip the synthetic-text analyzer."),
-        click.option("--no-examples", is_flag=True, help="Leave example documents out of the reports (no document text in the report files)."),
+        click.option("--no-examples", is_flag=True, help="Leave the example documents out of the reports (duplicate clusters keep their short previews)."),
         click.option("--diversity-budget-tokens", default=DEFAULT_BUDGET_TOKENS, show_default=True, type=click.IntRange(min=1),
                      help="Tokens per source for the lexical diversity metrics (first tokens of the seeded sample)."),
         click.option("--diversity-sample-docs", default=DEFAULT_SAMPLE_DOCS, show_default=True, type=click.IntRange(min=2),
@@ -533,10 +533,12 @@ def calibrate(human: tuple[str, ...], synthetic: tuple[str, ...], output: str, l
     from synthscope.detect.features import FEATURE_NAMES
 
     config = _config(kwargs)
+    show_progress = not kwargs["quiet"] and stderr.is_terminal
 
     def run() -> Any:
         check_output_file(Path(output), "the profile")
-        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2, skeleton=not style_only)
+        progress = (lambda label: RichProgress(stderr, f"reading {label}")) if show_progress else None
+        profile, cv = calibrate_paths(list(human), list(synthetic), config, l2=l2, skeleton=not style_only, progress=progress)
         with atomic_target(Path(output)) as partial:
             profile.save(partial)
         return profile, cv
@@ -564,7 +566,8 @@ def score(paths: tuple[str, ...], output: str, calibration: str | None, explain:
     from synthscope.detect.profile import load_profile
 
     config = _config(kwargs)
-    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output, explain))
+    progress = RichProgress(stderr) if not kwargs["quiet"] and stderr.is_terminal else None
+    rows = _run_guarded(kwargs["debug"], lambda: score_paths(list(paths), config, load_profile(calibration), output, explain, progress))
     say(stderr, f"{rows:,} documents scored, written to {output}")
 
 

@@ -237,8 +237,7 @@ class DetectAnalyzer:
             for i, (source, match) in enumerate(zip(sources, self.calibration_matches(counts, topic_sums))):
                 if reasons[i] is None:
                     per_source[source]["calibration_match"] = match
-        total_topics = None if topic_sums is None else topic_sums.sum(axis=0, keepdims=True)
-        return AnalyzerResult(per_source=per_source, summary=self.summary(counts, int(unsupported.sum()), total_topics))
+        return AnalyzerResult(per_source=per_source, summary=self.summary(counts, int(unsupported.sum())))
 
     def calibration_matches(self, counts: np.ndarray, topic_sums: np.ndarray) -> list[dict[str, Any]]:
         """Per source: its cosine to the nearest calibration group and the groups it is estimated against
@@ -383,17 +382,13 @@ class DetectAnalyzer:
         return ("skeleton n-gram score: sequences of function words and punctuation, other words as w/C/U/D "
                 f"(Stamatatos 2017 text distortion), that calibration machine text uses more, e.g. {examples}; mean = the skeleton logit")
 
-    def summary(self, counts: np.ndarray, unsupported: int = 0, topic_sum: np.ndarray | None = None) -> dict[str, Any]:
+    def summary(self, counts: np.ndarray, unsupported: int = 0) -> dict[str, Any]:
         total = counts.sum(axis=0) if len(counts) else np.zeros(N_BINS)
         if total.sum() == 0 and not unsupported:
             return {}
         reason = null_reason(float(total.sum()), float(unsupported))
-        overall = language_record(
-            estimate_fractions(total[None, :], self.profile, confidence=self.confidence, seed=self.seed, topic_sums=topic_sum).record(0),
-            float(total.sum()), unsupported, reason,
-        )
+        # the corpus's synthetic_fraction is added by the report (report.metrics.corpus_synthetic_fraction)
         return {
-            "synthetic_fraction": overall,
             "flagged_fraction": None if reason or total.sum() == 0 else round(float(adjusted_counts(total[None, :], self.profile)[0][0]), 4),
             "documents": int(total.sum()),
             "documents_unsupported": unsupported,

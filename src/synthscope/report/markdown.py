@@ -10,6 +10,7 @@ from synthscope.report.escape import md_code, md_text
 from synthscope.report.evidence import evidence_markdown
 
 from synthscope.report.metrics import (
+    corpus_synthetic_fraction,
     EXACT_DUP,
     FLAGGED,
     NEAR_DUP,
@@ -330,7 +331,10 @@ def card_metadata(report: dict[str, Any]) -> dict[str, Any]:
         "documents": docs,
         "sources": int(report["totals"]["sources"]),
     }
-    for key, path in (("synthetic_fraction", SYNTHETIC), ("exact_duplicate_fraction", EXACT_DUP), ("near_duplicate_fraction", NEAR_DUP)):
+    corpus = report.get("summary", {}).get("detect", {}).get("synthetic_fraction") or corpus_synthetic_fraction(report["sources"])
+    if corpus is not None:
+        summary["synthetic_fraction"] = corpus["estimate"]
+    for key, path in (("exact_duplicate_fraction", EXACT_DUP), ("near_duplicate_fraction", NEAR_DUP)):
         value = _weighted(report, path)
         if value is not None:
             summary[key] = round(value, 4)

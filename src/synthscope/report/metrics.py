@@ -41,6 +41,46 @@ def metric_value(source: dict[str, Any], path: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+CORPUS_FRACTION_METHOD = "document-weighted mean of the sources' estimates"
+
+
+def corpus_synthetic_fraction(sources: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The corpus's synthetic fraction, the one definition every report section and rendering uses: the
+    mean of the sources' `synthetic_fraction.estimate` weighted by the documents each was estimated on
+    (`documents_used`), over the sources that have an estimate; None when none has. So it reads as
+    "the share of the corpus's judged documents that are machine-written", consistent with the sources
+    table (each source estimated against its own matched calibration genres or human reference)."""
+    estimated, documents = 0.0, 0
+    count = 0
+    for source in sources:
+        value = metric_value(source, SYNTHETIC)
+        record = source.get("synthetic_fraction")
+        if value is None or not isinstance(record, dict):
+            continue
+        weight = int(record.get("documents_used", source.get("documents", 0)) or 0)
+        if weight <= 0:
+            continue
+        estimated += value * weight
+        documents += weight
+        count += 1
+    if not documents:
+        return None
+    return {"estimate": round(estimated / documents, 4), "documents_used": documents, "sources_estimated": count,
+            "method": CORPUS_FRACTION_METHOD}
+
+
+def set_corpus_synthetic_fraction(report: dict[str, Any]) -> None:
+    """Write (or refresh, after the sources were re-estimated) `summary.detect.synthetic_fraction`."""
+    detect = report.get("summary", {}).get("detect")
+    if detect is None:
+        return
+    value = corpus_synthetic_fraction(report["sources"])
+    if value is None:
+        detect.pop("synthetic_fraction", None)
+    else:
+        detect["synthetic_fraction"] = value
+
+
 def label(path: str) -> str:
     """Human name of a metric path."""
     return LABELS.get(path, path.removeprefix("diversity.").replace("_", " "))

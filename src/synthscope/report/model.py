@@ -9,8 +9,9 @@ from typing import Any
 from synthscope import __version__
 from synthscope.analyzer import Analyzer, AnalyzerResult
 from synthscope.io.accounting import Accounting
+from synthscope.report.metrics import set_corpus_synthetic_fraction
 
-SCHEMA_VERSION = "1.3"  # 1.1: score_histogram, baseline, comparison, checks; 1.2: languages, tokenization, documents_used/unsupported, reason, other_language; 1.3: examples, largest_clusters[0].members, top_features[].plain
+SCHEMA_VERSION = "1.4"  # 1.4: strict sources (no undeclared property; analyzer fields required when the analyzer ran), summary.detect.synthetic_fraction = the document-weighted mean of the sources; 1.1: score_histogram, baseline, comparison, checks; 1.2: languages, tokenization, documents_used/unsupported, reason, other_language; 1.3: examples, largest_clusters[0].members, top_features[].plain
 
 
 def build_report(
@@ -30,7 +31,7 @@ def build_report(
         for source, fields in results[name].per_source.items():
             sources.setdefault(source, {"source": source}).update(fields)
     ordered = sorted(sources.values(), key=lambda s: (-int(s.get("documents", 0)), s["source"]))
-    return {
+    report = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "synthscope", "version": __version__, "python": platform.python_version()},
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -46,3 +47,5 @@ def build_report(
         "sources": ordered,
         "timings": timings,
     }
+    set_corpus_synthetic_fraction(report)
+    return report

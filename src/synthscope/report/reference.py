@@ -9,6 +9,7 @@ import numpy as np
 
 from synthscope.detect.reference import Histogram, estimate_with_reference
 from synthscope.errors import UsageError
+from synthscope.report.metrics import set_corpus_synthetic_fraction
 
 __all__ = ["Histogram", "apply_baseline_reference", "estimate_with_reference", "profile_histogram", "profile_references"]
 
@@ -99,6 +100,7 @@ def apply_baseline_reference(
             f"{report.get('overview', {}).get('detail_min_documents', 30)} documents carry none): synthetic fraction not re-estimated"
         )
     report.setdefault("baseline", {})["reference_sources"] = used
+    set_corpus_synthetic_fraction(report)
     return warnings
 
 
