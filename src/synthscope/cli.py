@@ -280,7 +280,7 @@ def diversity_options(func: Any) -> Any:
         click.option("--no-diversity", is_flag=True, help="Skip the diversity analyzer."),
         click.option("--no-dedup", is_flag=True, help="Skip the duplicate analyzer."),
         click.option("--no-detect", is_flag=True, help="Skip the synthetic-text analyzer."),
-        click.option("--no-examples", is_flag=True, help="Leave example documents out of the reports (no document text in the report files)."),
+        click.option("--no-examples", is_flag=True, help="Leave the example documents out of the reports (duplicate clusters keep their short previews)."),
         click.option("--diversity-budget-tokens", default=DEFAULT_BUDGET_TOKENS, show_default=True, type=click.IntRange(min=1),
                      help="Tokens per source for the lexical diversity metrics (first tokens of the seeded sample)."),
         click.option("--diversity-sample-docs", default=DEFAULT_SAMPLE_DOCS, show_default=True, type=click.IntRange(min=2),
