@@ -3,7 +3,8 @@
 Builds (once, cached under benchmarks/out/) corpora with ../shared/bench/make_web_corpus.py: the same
 documents spread over 1 domain and over many (Zipf-sized) domains. For each, runs
 `synthscope audit CORPUS --by domain -q -o OUT` in a child process (default options unless extra audit
-options follow `--`), and prints the wall time, documents per second, seconds per stage (from the
+options follow `--`), and prints the wall time, documents per second, CPU seconds (the audit and its
+workers: less sensitive to other jobs on the machine than the wall time), seconds per stage (from the
 report's timings), peak RSS of the child and the size of every report file. On the same corpus, in the
 same run, a child process runs the dedup-only peer a user would write with datasketch: words of the
 lower-cased text (`str.split`), word 5-gram shingles, `MinHash.bulk(num_perm=128, hashfunc=xxh32_intdigest)`
@@ -41,8 +42,10 @@ def corpus(n_docs: int, domains: int, root: Path) -> Path:
     return folder
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, str]:
-    """Run `cmd` and return (seconds, peak RSS MiB, stdout), measured with wait4 on the child."""
+def run_measured(cmd: list[str]) -> tuple[float, float, str, float]:
+    """Run `cmd` and return (seconds, peak RSS MiB, stdout, CPU seconds), measured with wait4 on the
+    child. The CPU seconds (user + system) include the worker processes the child waited for; they
+    depend much less on what else the machine runs than the wall time does."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -52,21 +55,21 @@ def run_measured(cmd: list[str]) -> tuple[float, float, str]:
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 1):  # 1: a check failed, still a complete audit
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
-    return seconds, usage.ru_maxrss / 1024, out
+    return seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def audit(folder: Path, out: Path, extra: list[str]) -> dict:
     cmd = [sys.executable, "-m", "synthscope.cli", "audit", str(folder), "--by", "domain", "-q", "-o", str(out), *extra]
-    seconds, peak, _ = run_measured(cmd)
+    seconds, peak, _, cpu = run_measured(cmd)
     report = json.loads((out / "report.json").read_text())
     sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.is_file()}
-    return {"seconds": seconds, "peak": peak, "report": report, "sizes": sizes}
+    return {"seconds": seconds, "peak": peak, "report": report, "sizes": sizes, "cpu": cpu}
 
 
 def peer(folder: Path) -> dict:
-    seconds, peak, out = run_measured([sys.executable, str(Path(__file__).resolve()), "--peer-child", str(folder)])
+    seconds, peak, out, cpu = run_measured([sys.executable, str(Path(__file__).resolve()), "--peer-child", str(folder)])
     result = json.loads(out.strip().splitlines()[-1])
-    result.update(wall=seconds, peak=peak)
+    result.update(wall=seconds, peak=peak, cpu=cpu)
     return result
 
 
@@ -128,8 +131,8 @@ def main() -> None:
     name = args.name or ("throughput" if args.docs < 1_000_000 else f"throughput-{args.docs // 1_000_000}M")
     with recorded(name):
         print(f"audit options: --by domain -q {' '.join(args.extra) or '(defaults)'}")
-        print(f"{'corpus':<28} {'sources':>8} {'seconds':>8} {'docs/s':>7} {'peak MiB':>9}  report sizes MiB")
-        first_secs = None
+        print(f"{'corpus':<28} {'sources':>8} {'seconds':>8} {'docs/s':>7} {'CPU s':>7} {'peak MiB':>9}  report sizes MiB")
+        first_secs = first_cpu = None
         for k, domains in enumerate(args.domains):
             folder = corpus(args.docs, domains, args.workdir)
             r = audit(folder, args.workdir / f"report-{args.docs}-d{domains}", args.extra)
@@ -137,17 +140,17 @@ def main() -> None:
             docs = rep["totals"]["analysed"]
             sizes = ", ".join(f"{n} {mib(s)}" for n, s in r["sizes"].items())
             label = f"{args.docs:,} docs, {domains:,} domains"
-            print(f"{label:<28} {rep['totals']['sources']:>8,} {r['seconds']:>8.1f} {docs / r['seconds']:>7,.0f} {r['peak']:>9.0f}  {sizes}", flush=True)
+            print(f"{label:<28} {rep['totals']['sources']:>8,} {r['seconds']:>8.1f} {docs / r['seconds']:>7,.0f} {r['cpu']:>7.1f} {r['peak']:>9.0f}  {sizes}", flush=True)
             print(f"    stages (s): {stage_seconds(rep)}; outside the report's total (start, render, write): "
                   f"{r['seconds'] - rep['timings']['total_seconds']:.1f}", flush=True)
             if first_secs is None:
-                first_secs = r["seconds"]
+                first_secs, first_cpu = r["seconds"], r["cpu"]
             else:
-                print(f"    time vs {args.domains[0]:,} domain(s): {r['seconds'] / first_secs:.2f}x", flush=True)
+                print(f"    time vs {args.domains[0]:,} domain(s): {r['seconds'] / first_secs:.2f}x (CPU seconds: {r['cpu'] / first_cpu:.2f}x)", flush=True)
             if args.peer_on == "all" or (args.peer_on == "first" and k == 0):
                 p = peer(folder)
                 peer_rate = p["documents"] / p["seconds"]
-                print(f"    datasketch dedup-only peer: {p['seconds']:.1f} s, {peer_rate:,.0f} docs/s, peak {p['peak']:.0f} MiB, "
+                print(f"    datasketch dedup-only peer: {p['seconds']:.1f} s ({p['cpu']:.1f} CPU s), {peer_rate:,.0f} docs/s, peak {p['peak']:.0f} MiB, "
                       f"{p['duplicates']:,} documents with an LSH match; audit / peer docs/s: {docs / r['seconds'] / peer_rate:.2f}x", flush=True)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -96,3 +98,30 @@ def test_topic_hash_is_stable_and_topics_tell_genres_apart(dev_frame: pl.DataFra
         cos = {e: mean @ c / (np.linalg.norm(mean) * np.linalg.norm(c)) for e, c in centroids.items()}
         assert max(cos, key=cos.get) == d, (d, cos)
 
+
+
+def test_topic_vectors_equal_a_per_document_reference(dev_frame: pl.DataFrame) -> None:
+    """The batch's shared dictionary encoding gives the vectors a plain loop over each document's tokens
+    gives (bucket counts of its content words, L2-normalised), bit for bit; also for rows filtered
+    out of a batch whose encoding is already kept."""
+    from synthscope.detect.topics import MAX_ZIPF, _common_words
+    from synthscope.text import token_codes
+
+    batch = prepare(dev_frame.sort("id").head(300))
+    common = set(_common_words().to_list())
+
+    def reference(tokens: list[str]) -> np.ndarray:
+        row = np.zeros(DIM, dtype=np.float32)
+        words = [t for t in tokens if re.fullmatch(r"[a-z]{3,}", t) and t not in common]
+        for word, h in zip(words, stable_hash(pa.array(words, pa.large_string())).tolist() if words else []):
+            row[h % DIM] += 1
+        norm = np.linalg.norm(row)
+        return row / norm if norm > 0 else row
+
+    expected = np.stack([reference(list(t)) for t in batch["tokens"].to_list()])
+    assert MAX_ZIPF > 0 and np.abs(expected).sum() > 0
+    assert np.array_equal(topic_vectors(batch), expected)
+    token_codes(batch)  # kept, then a filtered frame of it is encoded on its own
+    rows = batch.filter(pl.Series(np.arange(batch.height) % 3 == 0))
+    assert np.array_equal(topic_vectors(rows), expected[::3])
+    assert token_codes(batch) is token_codes(batch)

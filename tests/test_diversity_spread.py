@@ -105,3 +105,17 @@ def test_parse_embedder_errors(tmp_path: Path) -> None:
         parse_embedder("bert", 1)
     with pytest.raises(InputError, match="no such folder"):
         parse_embedder(f"model2vec:{tmp_path / 'missing'}", 1)
+
+
+def test_hashed_embedder_same_vectors_whether_types_are_projected_at_once_or_per_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every word type projected once per call, or per chunk of documents (a vocabulary too large to
+    project at once): the same products, so the same vectors bit for bit."""
+    import synthscope.diversity.embed as embed
+
+    docs = docs_of("xsum", 60) + docs_of("pubmed", 60)
+    emb = HashedEmbedder(seed=3)
+    at_once = emb.embed(token_stream(docs), chunk=16)
+    monkeypatch.setattr(embed, "MAX_PROJECTED_TYPES", 0)
+    per_chunk = emb.embed(token_stream(docs), chunk=16)
+    assert np.array_equal(at_once, per_chunk)
+    assert np.abs(at_once).sum() > 0

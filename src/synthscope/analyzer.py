@@ -77,3 +77,8 @@ class Analyzer(Protocol, Generic[State]):
     def options(self) -> dict[str, Any]:
         """The analyzer's settings, recorded in the report."""
         ...
+
+
+# An analyzer whose finalize runs on the engine's workers (through `ctx.parallel_map`) may also offer
+# `start_finalize(state, ctx) -> Callable[[], AnalyzerResult]`: it hands the steps to the engine and
+# returns what gathers them, so the pipeline finalizes the other analyzers in the meantime.

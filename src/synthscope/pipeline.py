@@ -410,12 +410,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         states, map_seconds = engine_result.states, engine_result.map_seconds
         with work as workdir, single_threaded_blas():
             ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options(), parallel_map=engine.parallel_map)
-            results = {}
-            finalize_seconds = {}
-            for analyzer, state in zip(analyzers, states):
-                t0 = time.perf_counter()
-                results[analyzer.name] = analyzer.finalize(state, ctx)
-                finalize_seconds[analyzer.name] = time.perf_counter() - t0
+            results, finalize_seconds = finalize_all(analyzers, states, ctx)
         fingerprints = list(engine.parallel_map(fingerprint_file, [f.path for f in inputs]))  # a URL's object is read again
     finally:
         engine.close()
@@ -454,6 +449,32 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     )
     add_overview(report, analyzers)
     return report
+
+
+def finalize_all(analyzers: list[Analyzer[Any]], states: list[Any], ctx: FinalizeContext) -> tuple[dict[str, Any], dict[str, float]]:
+    """Finalize every analyzer: first hand the engine the steps of those that offer `start_finalize`
+    (its workers run them while this process finalizes the others), then gather them. Returns the
+    results and the seconds each analyzer's finalize took in this process (for one that started
+    early: starting plus gathering, waiting included), both in analyzer order."""
+    started: dict[str, tuple[Any, float]] = {}
+    for analyzer, state in zip(analyzers, states):
+        start = getattr(analyzer, "start_finalize", None)
+        if start is not None:
+            t0 = time.perf_counter()
+            started[analyzer.name] = (start(state, ctx), time.perf_counter() - t0)
+    results: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    for analyzer, state in zip(analyzers, states):
+        if analyzer.name not in started:
+            t0 = time.perf_counter()
+            results[analyzer.name] = analyzer.finalize(state, ctx)
+            seconds[analyzer.name] = time.perf_counter() - t0
+    for name, (collect, start_seconds) in started.items():
+        t0 = time.perf_counter()
+        results[name] = collect()
+        seconds[name] = start_seconds + time.perf_counter() - t0
+    order = [a.name for a in analyzers]
+    return {n: results[n] for n in order}, {n: seconds[n] for n in order}
 
 
 def add_overview(report: dict[str, Any], analyzers: list[Analyzer[Any]]) -> None:

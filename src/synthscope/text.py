@@ -154,15 +154,17 @@ class TokenCodes:
 
 
 _LAST_CODES: list[tuple[pl.DataFrame, TokenCodes]] = []
+KEPT_ENCODINGS = 2  # a batch and the rows of it that one analyzer filtered (detect's supported rows)
 
 
 def token_codes(batch: pl.DataFrame) -> TokenCodes:
     """The dictionary encoding of a prepared batch's `tokens` (arrow hash encoding, one pass).
 
-    Analyzers mapping the same batch share it: the encoding of the last batch asked for is kept
-    (with a reference to that batch, so the identity check cannot be fooled by a reused id)."""
-    if _LAST_CODES and _LAST_CODES[0][0] is batch:
-        return _LAST_CODES[0][1]
+    Analyzers mapping the same batch share it: the encodings of the last two frames asked for are kept
+    (with a reference to each frame, so the identity check cannot be fooled by a reused id)."""
+    for frame, kept in _LAST_CODES:
+        if frame is batch:
+            return kept
     tokens = batch[TOKENS].to_arrow()
     if isinstance(tokens, pa.ChunkedArray):
         tokens = tokens.combine_chunks() if tokens.num_chunks != 1 else tokens.chunk(0)
@@ -175,5 +177,5 @@ def token_codes(batch: pl.DataFrame) -> TokenCodes:
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()
         codes = TokenCodes(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), encoded.dictionary, counts)
-    _LAST_CODES[:] = [(batch, codes)]
+    _LAST_CODES[:] = [(batch, codes), *_LAST_CODES[: KEPT_ENCODINGS - 1]]
     return codes

@@ -6,7 +6,7 @@ frequency below `MAX_ZIPF` in wordfreq, or not listed): "the", "however", "said"
 today matches documents read by any later version). Rewriting or generating a text changes its wording
 much more than its topic, so the vector says which calibration genre a source resembles whatever wrote it.
 
-Per batch: the tokens are dictionary-encoded once (pyarrow), the bucket of each distinct token is computed
+Per batch: the tokens' dictionary encoding is the one the batch's other analyzers share (`text.token_codes`), the bucket of each distinct token is computed
 once, and the per-document counts are one numpy bincount.
 """
 
@@ -17,10 +17,9 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from synthscope.detect import markers
-from synthscope.text import TOKENS
+from synthscope.text import token_codes
 
 DIM = 256
 MAX_ZIPF = 4.5
@@ -65,20 +64,14 @@ def _buckets(vocab: pa.Array) -> np.ndarray:
 
 def topic_vectors(batch: pl.DataFrame) -> np.ndarray:
     """(documents, DIM) float32 L2-normalised content-word bucket counts of a prepared batch (zero rows
-    for documents without content words)."""
-    tokens = batch[TOKENS].to_arrow()
-    if isinstance(tokens, pa.ChunkedArray):
-        tokens = tokens.combine_chunks() if tokens.num_chunks != 1 else tokens.chunk(0)
-    counts = pc.fill_null(pc.list_value_length(tokens), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    for documents without content words). Uses the batch's shared dictionary encoding (`token_codes`)."""
+    encoded = token_codes(batch)
+    counts = encoded.counts
     out = np.zeros((len(counts), DIM), dtype=np.float32)
-    flat = pc.list_flatten(tokens)
-    if len(flat) == 0:
+    if len(encoded.codes) == 0:
         return out
-    encoded = pc.dictionary_encode(flat.cast(pa.large_string()))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    bucket = _buckets(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)]
-    doc = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    bucket = _buckets(encoded.vocab)[encoded.codes]
+    doc = encoded.doc_index()
     keep = bucket >= 0
     cells = np.bincount(doc[keep] * DIM + bucket[keep], minlength=len(counts) * DIM)
     out[:] = cells.reshape(len(counts), DIM)

@@ -12,6 +12,7 @@ documents, so every source is measured on the same budget.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,15 +215,26 @@ class DiversityAnalyzer:
         return DiversityState(sample, spills)
 
     def finalize(self, state: DiversityState, ctx: FinalizeContext) -> AnalyzerResult:
+        return self.start_finalize(state, ctx)()
+
+    def start_finalize(self, state: DiversityState, ctx: FinalizeContext) -> Callable[[], AnalyzerResult]:
+        """Hand the finalize steps to the engine (its workers start on them at once, where it has
+        workers) and return what gathers their results, so that the pipeline can finalize the other
+        analyzers meanwhile."""
         tasks = self.tasks(state)
-        per_source: dict[str, dict[str, Any]] = {}
-        for result in ctx.parallel_map(measure_group, tasks):
-            per_source.update({name: {"diversity": fields} for name, fields in result.items()})
-        per_source = dict(sorted(per_source.items()))
-        below = [s for s, f in per_source.items() if f["diversity"]["below_budget"]]
-        summary = {**self.options(), "sources_below_budget": below}
+        results = ctx.parallel_map(measure_group, tasks)
         spilled = sum(sum(s.rows) for s in state.spills)
-        return AnalyzerResult(per_source=per_source, summary=summary, run_figures={"spilled_rows": spilled, "groups": len(tasks)})
+
+        def collect() -> AnalyzerResult:
+            per_source: dict[str, dict[str, Any]] = {}
+            for result in results:
+                per_source.update({name: {"diversity": fields} for name, fields in result.items()})
+            per_source = dict(sorted(per_source.items()))
+            below = [s for s, f in per_source.items() if f["diversity"]["below_budget"]]
+            summary = {**self.options(), "sources_below_budget": below}
+            return AnalyzerResult(per_source=per_source, summary=summary, run_figures={"spilled_rows": spilled, "groups": len(tasks)})
+
+        return collect
 
     def tasks(self, state: DiversityState) -> list[GroupTask]:
         """The finalize steps: groups of partitions of about GROUP_TOKENS candidate tokens."""

@@ -28,6 +28,7 @@ CHAR_N = 3
 CHAR_WEIGHT = 0.5
 SIF_A = 1e-3
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+MAX_PROJECTED_TYPES = 1 << 18  # word types of one embed call projected at once (256 MiB of float32 vectors)
 
 
 class Embedder(Protocol):
@@ -196,13 +197,18 @@ class HashedEmbedder:
         pair_doc, pair_type = cells // n_types, cells % n_types
         weight = ((1 + np.log(tf)) * type_weight[pair_type]).astype(np.float32)
         b_doc, b_bucket, b_value = self._bigrams(stream, word_hash, type_weight)
+        # every type projected once when that fits (each row is the same product either way)
+        all_types = type_rows @ proj if n_types <= MAX_PROJECTED_TYPES else None
         for first in range(0, stream.n_docs, chunk):
             rows = min(chunk, stream.n_docs - first)
             a, b = np.searchsorted(pair_doc, [first, first + rows])
-            local_types, local = np.unique(pair_type[a:b], return_inverse=True)
-            type_vectors = type_rows[local_types] @ proj
             indptr = np.searchsorted(pair_doc[a:b], np.arange(first, first + rows + 1))
-            words = sp.csr_matrix((weight[a:b], local.ravel(), indptr), shape=(rows, len(local_types)))
+            if all_types is not None:
+                type_vectors, columns = all_types, pair_type[a:b]
+            else:
+                local_types, columns = np.unique(pair_type[a:b], return_inverse=True)
+                type_vectors = type_rows[local_types] @ proj
+            words = sp.csr_matrix((weight[a:b], columns.ravel(), indptr), shape=(rows, type_vectors.shape[0]))
             c, e = np.searchsorted(b_doc, [first, first + rows])
             b_indptr = np.searchsorted(b_doc[c:e], np.arange(first, first + rows + 1))
             bigrams = sp.csr_matrix((b_value[c:e].astype(np.float32), b_bucket[c:e], b_indptr), shape=(rows, self.buckets))
