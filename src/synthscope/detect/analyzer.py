@@ -19,7 +19,7 @@ import polars as pl
 from synthscope.analyzer import SOURCE, AnalyzerResult, FinalizeContext
 from synthscope.detect.estimator import (
     MATCHED_METHODS, METHOD, MIN_DOCUMENTS, FractionEstimates, adjusted_counts, estimate_fractions, group_densities, matched_weights,
-    source_densities,
+    shift_densities, source_densities,
 )
 from synthscope.detect.features import FEATURES, frequency_language, plain_description
 from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile, score_bins
@@ -269,6 +269,8 @@ class DetectAnalyzer:
                                        topic_sums=topic_sums)
         if self.human_reference is None or not sources:
             human, synth, _ = source_densities(self.profile, topic_sums, counts.sum(axis=1))
+            if estimates.human_shift is not None and np.any(estimates.human_shift):  # the fitted human move of each estimate
+                human = shift_densities(np.broadcast_to(human, counts.shape), LOGIT_EDGES, estimates.human_shift)
             shape = counts.shape
             return SourceEstimates(estimates, estimates.records(), np.broadcast_to(human, shape), np.broadcast_to(synth, shape))
         references, own = self._references(sources)

@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from synthscope.detect.estimator import DEFAULT_TAU, Densities, adjusted_count, group_densities, matched_weights, mle_alpha, QUANTIFIERS
+from synthscope.detect.estimator import (
+    DEFAULT_TAU, HUMAN_MOVE_PENALTY, Densities, adjusted_count, group_densities, human_move_penalty, matched_alpha, matched_weights, mle_alpha,
+)
 from synthscope.detect.features import DIRECTIONS, FEATURE_NAMES, features_for
 from synthscope.detect.profile import DEFAULT_LANGUAGES, LOGIT_EDGES, CalibrationProfile, histogram
 from synthscope.detect.scorer import LinearModel, fit_logistic, fit_normalisation, sigmoid
@@ -51,6 +53,7 @@ class FitOptions:
     skeleton_min_documents: int = 20
     tau: float = DEFAULT_TAU
     quantifier: str = "mle"
+    human_move_penalty: float | None = HUMAN_MOVE_PENALTY  # the default estimator's fitted human move (None: none)
     center_topics: bool = False
     max_group_folds: int = 8  # leave-groups-out folds of the cross-validation (0: one per group)
     # languages of the calibration text: only the features that apply to them are fitted (features_for);
@@ -291,6 +294,8 @@ def _profile_from(scorer: Scorer, logits: np.ndarray, data: LabelledFeatures, op
     profile.topic_centroids = topic_centroids(data) if options.english else {}
     if profile.topic_centroids:
         profile.matching = {"tau": options.tau, "quantifier": options.quantifier}
+        if options.human_move_penalty is not None:
+            profile.matching["human_move_penalty"] = options.human_move_penalty
         if options.center_topics:
             center = np.mean([np.asarray(c) for c in profile.topic_centroids.values()], axis=0)
             profile.matching["center"] = [round(float(v), 6) for v in center]
@@ -306,7 +311,7 @@ def point_estimates(counts: np.ndarray, profile: CalibrationProfile, topic_sums:
         synth = Densities.of(profile.synthetic_hist, profile.synthetic_group_hists).pooled()
         return mle_alpha(counts, human, synth), None
     w, best = matched_weights(groups, topic_sums, counts.sum(axis=1))
-    return QUANTIFIERS[groups.quantifier](counts, w @ groups.human, w @ groups.synthetic), best
+    return matched_alpha(counts, w @ groups.human, w @ groups.synthetic, groups.quantifier, human_move_penalty(profile))[0], best
 
 
 def _mixtures(test: LabelledFeatures, logits: np.ndarray, rng: np.random.Generator, mix_size: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:

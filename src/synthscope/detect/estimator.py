@@ -115,6 +115,75 @@ def _concave_argmax(weights: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, kind:
 QUANTIFIERS = {"mle": mle_alpha, "hdy": hdy_alpha}
 
 
+def shift_densities(dens: np.ndarray, edges: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+    """Rows of bin probabilities moved by `deltas` on the score axis (overflow kept in the end bins)."""
+    dens = np.atleast_2d(dens)
+    deltas = np.broadcast_to(np.asarray(deltas, dtype=float), dens.shape[:1])
+    cdf = np.concatenate([np.zeros((dens.shape[0], 1)), np.cumsum(dens, axis=1)], axis=1)
+    at = np.clip(edges[None, :] - deltas[:, None], edges[0], edges[-1])  # where each moved edge reads the old CDF
+    i = np.clip(np.searchsorted(edges, at, side="right") - 1, 0, len(edges) - 2)
+    t = (at - edges[i]) / (edges[i + 1] - edges[i])
+    moved = np.take_along_axis(cdf, i, axis=1) * (1 - t) + np.take_along_axis(cdf, i + 1, axis=1) * t
+    moved[:, 0], moved[:, -1] = 0.0, cdf[:, -1]
+    out = np.diff(moved, axis=1) + 1e-9  # no empty bin: a zero density would make the likelihood -inf
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def moved_mle_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, edges: np.ndarray, which: str,
+                    grid: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mixing weight of every histogram in `counts` (..., K) with one of the two densities (`which`:
+    "human" or "synthetic") moved on the score axis: the maximum over moves d on `grid` (in bins of
+    `edges`) of the MLE mixture's log-likelihood minus `penalty` * d**2 (a Gaussian prior on the move).
+    `p_h`, `p_s` broadcast against `counts`. Returns (alpha, move on the score axis), each of shape
+    counts.shape[:-1]; a 1-d `counts` is one row."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim == 1:
+        counts = counts[None, :]
+    shape = np.broadcast_shapes(counts.shape, np.shape(p_h), np.shape(p_s))
+    k = shape[-1]
+    c = np.broadcast_to(counts, shape).reshape(-1, k)
+    h = np.ascontiguousarray(np.broadcast_to(np.asarray(p_h, dtype=np.float64), shape).reshape(-1, k))
+    s = np.ascontiguousarray(np.broadcast_to(np.asarray(p_s, dtype=np.float64), shape).reshape(-1, k))
+    width = float(edges[-1] - edges[0]) / (len(edges) - 1)
+    best_a, best_d = np.zeros(len(c)), np.zeros(len(c))
+    best_ll = np.full(len(c), -np.inf)
+    for d in grid:
+        mh, ms = h, s
+        if d != 0:
+            moved = shift_densities(h if which == "human" else s, edges, np.full(len(c), d * width))
+            mh, ms = (moved, s) if which == "human" else (h, moved)
+        a = mle_alpha(c, mh, ms)
+        ll = (c * np.log(a[:, None] * ms + (1 - a[:, None]) * mh)).sum(axis=1) - penalty * d * d
+        better = ll > best_ll
+        best_a, best_d, best_ll = np.where(better, a, best_a), np.where(better, d, best_d), np.where(better, ll, best_ll)
+    return best_a.reshape(shape[:-1]), (best_d * width).reshape(shape[:-1])
+
+
+# The default estimator's human move (profiles whose `matching` has `human_move_penalty`): a new domain's
+# human text sits a little elsewhere on the score axis than its calibration genres' (stories read machine-
+# like when stories were never seen). Grid -3..3 logits in detect's 0.25-logit bins; the penalty is per
+# squared bin (32 per squared logit: prior sd 0.125 logit). Measured on held-out genres and generator
+# families (notes/detect.md, round 5).
+HUMAN_MOVE_GRID = np.arange(-12, 13, dtype=np.float64)
+HUMAN_MOVE_PENALTY = 32.0
+
+
+def human_move_penalty(profile: CalibrationProfile) -> float | None:
+    """The profile's penalty on the human density's move (per squared logit), None: no move (older profiles, HDy)."""
+    value = profile.matching.get("human_move_penalty")
+    if value is None or profile.matching.get("quantifier", "mle") != "mle":
+        return None
+    return float(value)
+
+
+def matched_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, quantifier: str, penalty: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Point estimates against matched densities and the human density's fitted move (logits; 0 without a penalty)."""
+    if penalty is None:
+        return QUANTIFIERS[quantifier](counts, p_h, p_s), np.zeros(np.shape(counts)[:-1])
+    bin_width = float(LOGIT_EDGES[1] - LOGIT_EDGES[0])
+    return moved_mle_alpha(counts, p_h, p_s, LOGIT_EDGES, "human", HUMAN_MOVE_GRID, penalty * bin_width ** 2)
+
+
 def threshold_bin(profile: CalibrationProfile) -> int:
     """First bin at or above the profile's decision threshold."""
     logit = np.log(profile.threshold / (1 - profile.threshold))
@@ -315,6 +384,7 @@ class FractionEstimates:
     low_confidence: np.ndarray
     method: str = METHOD
     similarity: np.ndarray | None = None  # matched estimates: cosine to the nearest calibration group
+    human_shift: np.ndarray | None = None  # matched estimates: the human density's fitted move (logits)
 
     def record(self, i: int) -> dict[str, object]:
         """The `synthetic_fraction` report field of row i."""
@@ -451,7 +521,9 @@ def estimate_matched(
     synthetic densities (the groups' densities mixed by its weights), the profile's quantifier (MLE or
     HDy). The bootstrap resamples the source's documents and every group's calibration scores (mixed by
     the same weights); the interval is widened by the held-out errors of sources as similar to their
-    nearest group as this one. A source below the profile's `min_similarity` (unlike every calibration
+    nearest group as this one. With the profile's `human_move_penalty` (MLE only) the human density's
+    move on the score axis is fitted with the mixing weight (`moved_mle_alpha`, `HUMAN_MOVE_GRID`); the
+    bootstrap keeps each source's fitted move. A source below the profile's `min_similarity` (unlike every calibration
     group) is `low_confidence`."""
     groups = group_densities(profile)
     assert groups is not None
@@ -460,11 +532,12 @@ def estimate_matched(
     n = counts.sum(axis=1)
     w, similarity = matched_weights(groups, topic_sums, n)
     p_h, p_s = w @ groups.human, w @ groups.synthetic
-    estimate = np.full(len(n), np.nan)
+    estimate, moves = np.full(len(n), np.nan), np.zeros(len(n))
     lo_q, hi_q = np.full(len(n), np.nan), np.full(len(n), np.nan)
     has = n > 0
     if has.any():
-        estimate[has] = fit(counts[has], p_h[has], p_s[has])
+        estimate[has], moves[has] = matched_alpha(counts[has], p_h[has], p_s[has], groups.quantifier, human_move_penalty(profile))
+    p_h = shift_densities(p_h, LOGIT_EDGES, moves) if np.any(moves) else p_h
     small = np.flatnonzero(has & (n < min_documents))
     for start in range(0, small.size, MATCHED_INTERVAL_ROWS):
         rows = small[start:start + MATCHED_INTERVAL_ROWS]
@@ -478,6 +551,9 @@ def estimate_matched(
         rows = large[start:start + per_chunk]
         boot_counts = _document_bootstrap(counts[rows], n[rows], seed, replicates)
         h_b = np.einsum("sg,bgk->sbk", w[rows], human_b)
+        if np.any(moves[rows]):  # each source's human replicates moved as its point estimate's
+            b = h_b.shape[1]
+            h_b = shift_densities(h_b.reshape(-1, h_b.shape[-1]), LOGIT_EDGES, np.repeat(moves[rows], b)).reshape(h_b.shape)
         s_b = np.einsum("sg,bgk->sbk", w[rows], synth_b)
         boot = fit(boot_counts, h_b, s_b)
         lo_q[rows], hi_q[rows] = np.quantile(boot, [tail, 1 - tail], axis=1)
@@ -486,7 +562,7 @@ def estimate_matched(
     if has.any():
         ci_low[has], ci_high[has] = _widen(estimate[has], lo_q[has], hi_q[has], profile, confidence, similarity[has])
     low = (n < min_documents) | (similarity < float(profile.matching.get("min_similarity", 0.0)))
-    return FractionEstimates(estimate, ci_low, ci_high, n, low, MATCHED_METHODS[groups.quantifier], similarity)
+    return FractionEstimates(estimate, ci_low, ci_high, n, low, MATCHED_METHODS[groups.quantifier], similarity, moves)
 
 
 def estimate_fraction(

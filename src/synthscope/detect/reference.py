@@ -41,7 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from synthscope.detect.estimator import BOOTSTRAP_ROWS, MIN_DOCUMENTS, Densities, FractionEstimates, density, likelihood_interval, mle_alpha
+from synthscope.detect.estimator import (  # noqa: F401  (shift_densities: re-exported, used by callers of this module)
+    BOOTSTRAP_ROWS, MIN_DOCUMENTS, Densities, FractionEstimates, density, likelihood_interval, mle_alpha, moved_mle_alpha, shift_densities,
+)
 from synthscope.detect.profile import LOGIT_EDGES
 from synthscope.errors import InputError, UsageError
 
@@ -133,20 +135,6 @@ def _medians(dens: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return edges[i] + t * (edges[i + 1] - edges[i])
 
 
-def shift_densities(dens: np.ndarray, edges: np.ndarray, deltas: np.ndarray) -> np.ndarray:
-    """Rows of bin probabilities moved by `deltas` on the score axis (overflow kept in the end bins)."""
-    dens = np.atleast_2d(dens)
-    deltas = np.broadcast_to(np.asarray(deltas, dtype=float), dens.shape[:1])
-    cdf = np.concatenate([np.zeros((dens.shape[0], 1)), np.cumsum(dens, axis=1)], axis=1)
-    at = np.clip(edges[None, :] - deltas[:, None], edges[0], edges[-1])  # where each moved edge reads the old CDF
-    i = np.clip(np.searchsorted(edges, at, side="right") - 1, 0, len(edges) - 2)
-    t = (at - edges[i]) / (edges[i + 1] - edges[i])
-    moved = np.take_along_axis(cdf, i, axis=1) * (1 - t) + np.take_along_axis(cdf, i + 1, axis=1) * t
-    moved[:, 0], moved[:, -1] = 0.0, cdf[:, -1]
-    out = np.diff(moved, axis=1) + 1e-9  # no empty bin: a zero density would make the likelihood -inf
-    return out / out.sum(axis=1, keepdims=True)
-
-
 @dataclass(frozen=True)
 class SyntheticReference:
     """The calibration's synthetic score distribution (per group), its human one, and their bins."""
@@ -167,27 +155,10 @@ def shift_mle_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, edges:
                     grid: np.ndarray = SHIFT_GRID, penalty: float = SHIFT_PENALTY) -> tuple[np.ndarray, np.ndarray]:
     """Mixing weight and synthetic move of every histogram in `counts` (..., K): the maximum over moves d
     on `grid` (in bins of `edges`) of the MLE mixture's log-likelihood with the synthetic density moved
-    by d bins, minus `penalty` * d**2 (the human density is the source's reference, known; the synthetic one comes from
-    other text and may sit elsewhere on the score axis in this domain). `p_h`, `p_s` broadcast against
-    `counts`. Returns (alpha, move on the score axis), each of shape counts.shape[:-1]; a 1-d `counts` is one row."""
-    counts = np.asarray(counts, dtype=np.float64)
-    if counts.ndim == 1:
-        counts = counts[None, :]
-    shape = np.broadcast_shapes(counts.shape, np.shape(p_h), np.shape(p_s))
-    k = shape[-1]
-    c = np.broadcast_to(counts, shape).reshape(-1, k)
-    h = np.broadcast_to(np.asarray(p_h, dtype=np.float64), shape).reshape(-1, k)
-    s = np.ascontiguousarray(np.broadcast_to(np.asarray(p_s, dtype=np.float64), shape).reshape(-1, k))
-    best_a, best_d = np.zeros(len(c)), np.zeros(len(c))
-    best_ll = np.full(len(c), -np.inf)
-    width = float(edges[-1] - edges[0]) / (len(edges) - 1)
-    for d in grid:
-        moved = shift_densities(s, edges, np.full(len(s), d * width)) if d != 0 else s
-        a = mle_alpha(c, h, moved)
-        ll = (c * np.log(a[:, None] * moved + (1 - a[:, None]) * h)).sum(axis=1) - penalty * d * d
-        better = ll > best_ll
-        best_a, best_d, best_ll = np.where(better, a, best_a), np.where(better, d, best_d), np.where(better, ll, best_ll)
-    return best_a.reshape(shape[:-1]), (best_d * width).reshape(shape[:-1])
+    by d bins, minus `penalty` * d**2 (the human density is the source's reference, known; the synthetic
+    one comes from other text and may sit elsewhere on the score axis in this domain). Returns (alpha,
+    move on the score axis), each of shape counts.shape[:-1] (`detect.estimator.moved_mle_alpha`)."""
+    return moved_mle_alpha(counts, p_h, p_s, edges, "synthetic", grid, penalty)
 
 
 def reference_densities(

@@ -1,0 +1,208 @@
+"""Estimator variants tried in round 5 (issue 10), on the held-out sources of detect_generalisation.py.
+
+Reads the same splits and sources as `detect_generalisation.py --kinds genre family --cv --profile-cache`
+(run that first: the fitted profiles come from its cache) and compares, on the same score histograms:
+- default estimator: the human density's fitted move at several priors (none = round 4), the synthetic
+  density's move alone and with the human one, group weights from a per-word multinomial likelihood
+  instead of the cosine, small estimates shrunk to 0 (hard threshold, likelihood-ratio test);
+- interval rules: the bootstrap interval and the held-out error band combined in quadrature (shipped),
+  by max, the band alone, the band scaled, the sum;
+- human reference: mixture-proportion estimation (MPE) from the reference and the source alone, with
+  its guards, and as a lower bound under the MLE.
+Point estimates only except the interval rules. Printed per kind of split: MAE, purely human max / mean.
+
+    python benchmarks/estimator_trials.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import sys
+
+import numpy as np
+import polars as pl
+from _record import recorded
+
+import detect_generalisation as dg
+import synthscope.detect.estimator as est
+from synthscope.detect.estimator import group_densities, matched_weights, mle_alpha, moved_mle_alpha, shift_densities
+from synthscope.detect.profile import LOGIT_EDGES
+from synthscope.detect.reference import Histogram, SyntheticReference, estimate_with_references
+
+BIN = float(LOGIT_EDGES[1] - LOGIT_EDGES[0])
+
+
+def load_cases() -> list[dg.Case]:
+    """The harness's cases (profiles from its cache), built exactly as its main() builds them."""
+    from _heldout_data import base_features, cached_features, gram_matrix, load_documents, topics as topic_table
+
+    captured: dict[str, object] = {}
+    real_parse = dg.argparse.ArgumentParser.parse_args
+
+    def grab(self, *a, **k):
+        captured["args"] = real_parse(self, ["--kinds", "genre", "family", "--cv", "--profile-cache"])
+        raise SystemExit(0)
+
+    dg.argparse.ArgumentParser.parse_args = grab
+    real_recorded = dg.recorded
+    dg.recorded = lambda *a, **k: contextlib.nullcontext()
+    try:
+        dg.main()
+    except SystemExit:
+        pass
+    finally:
+        dg.argparse.ArgumentParser.parse_args = real_parse
+        dg.recorded = real_recorded
+    args = captured["args"]
+    docs = load_documents()
+    corpus = dg.Corpus(docs, cached_features(docs, "base", base_features), gram_matrix(docs), topic_table(docs))
+    label, fam = docs["label"].to_numpy(), docs["family"].to_numpy()
+    pool = (label == "human") | ((label == "machine") & (fam != "old-base"))
+    rng = np.random.default_rng(7)
+    cases = []
+    for split in dg.splits(docs, args.kinds, pool):
+        cases += dg.split_cases(split, corpus, args, rng)
+    return cases
+
+
+def matched(case: dg.Case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    groups = group_densities(case.profile)
+    w = matched_weights(groups, case.topic_sums, case.counts.sum(axis=1))[0]
+    return w, w @ groups.human, w @ groups.synthetic
+
+
+def two_moves(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, human_grid, synth_grid, penalty: float) -> np.ndarray:
+    """MLE with both densities moved (grids in bins), penalty per squared logit on each move."""
+    best_ll, best_a = np.full(len(counts), -np.inf), np.zeros(len(counts))
+    for dh in human_grid:
+        h = shift_densities(p_h, LOGIT_EDGES, np.full(len(counts), dh * BIN)) if dh else p_h
+        for ds in synth_grid:
+            s = shift_densities(p_s, LOGIT_EDGES, np.full(len(counts), ds * BIN)) if ds else p_s
+            a = mle_alpha(counts, h, s)
+            ll = (counts * np.log(a[:, None] * s + (1 - a[:, None]) * h)).sum(axis=1) - penalty * BIN ** 2 * (dh * dh + ds * ds)
+            better = ll > best_ll
+            best_ll, best_a = np.where(better, ll, best_ll), np.where(better, a, best_a)
+    return best_a
+
+
+def multinomial_weights(case: dg.Case, scale: float, eps: float = 0.1) -> np.ndarray:
+    groups = group_densities(case.profile)
+    cen = np.maximum(groups.centroids, 0)
+    p = cen / cen.sum(axis=1, keepdims=True)
+    p = (p + eps / p.shape[1]) / (1 + eps)
+    ll = scale * (case.topic_sums @ np.log(p).T)
+    w = np.exp(ll - ll.max(axis=1, keepdims=True))
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def mpe(targets: np.ndarray, references: np.ndarray, min_reference: int, z: float, lower_half: bool = False) -> np.ndarray:
+    alpha = dg.mpe_alpha(targets, references, min_reference, z)
+    if not lower_half:
+        return alpha
+    n_r = references.sum(axis=1, keepdims=True)
+    below = np.cumsum(references, axis=1)
+    masked = np.where(below / n_r <= 0.5, references, 0.0)  # thresholds only in the reference's lower half
+    rest = references.sum(axis=1, keepdims=True) - masked.sum(axis=1, keepdims=True)
+    return dg.mpe_alpha(targets, masked + np.where(np.arange(references.shape[1]) == references.shape[1] - 1, rest, 0.0), min_reference, z)
+
+
+def default_variants(case: dg.Case) -> dict[str, np.ndarray]:
+    counts = case.counts
+    w, p_h, p_s = matched(case)
+    out = {"cosine, no move (round 4)": mle_alpha(counts, p_h, p_s)}
+    grid = np.arange(-12, 13, dtype=float)
+    for prior in (16, 32, 64, 128):
+        out[f"human move, prior {prior}"] = moved_mle_alpha(counts, p_h, p_s, LOGIT_EDGES, "human", grid, prior * BIN ** 2)[0]
+    coarse = np.arange(-12, 13, 2.0)
+    for prior in (1, 4):
+        out[f"synthetic move, prior {prior}"] = two_moves(counts, p_h, p_s, [0.0], coarse, prior)
+        out[f"both moves, prior {prior}"] = two_moves(counts, p_h, p_s, coarse, coarse, prior)
+    groups = group_densities(case.profile)
+    for scale in (0.1, 0.3, 1.0):
+        wm = multinomial_weights(case, scale)
+        out[f"multinomial weights, scale {scale}"] = mle_alpha(counts, wm @ groups.human, wm @ groups.synthetic)
+    base = out["cosine, no move (round 4)"]
+    ll = lambda a: (counts * np.log(a[:, None] * p_s + (1 - a[:, None]) * p_h)).sum(axis=1)  # noqa: E731
+    gain = ll(base) - ll(np.zeros_like(base))
+    for t in (0.08, 0.13):
+        out[f"shrink below {t}"] = np.where(base < t, 0.0, base)
+    for t in (2, 8):
+        out[f"shrink unless LR gain > {t}"] = np.where(gain < t, 0.0, base)
+    return out
+
+
+def reference_variants(case: dg.Case) -> dict[str, np.ndarray]:
+    groups = group_densities(case.profile)
+    synthetic = SyntheticReference.of([Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
+                                      [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(case.profile.shift_sd.get("synthetic", 0.0)))
+    w = matched(case)[0]
+    ref = np.broadcast_to(case.reference, case.counts.shape)
+    out = {}
+    for name, penalty in (("reference, no move (round 4)", None), ("reference, synthetic move prior 3 (shipped)", 3.0 / 16)):
+        out[name] = estimate_with_references(case.counts, ref, synthetic, weights=w, shift_penalty=penalty, n_boot=2)[0].estimate
+    for min_ref in (10, 20, 40):
+        for z in (0.0, 1.0, 2.0):
+            out[f"MPE, >= {min_ref} ref docs, z {z}"] = mpe(case.counts, ref, min_ref, z)
+    out["MPE, >= 20, z 1, lower half"] = mpe(case.counts, ref, 20, 1.0, lower_half=True)
+    out["max(shipped, MPE >= 20 z 1)"] = np.maximum(out["reference, synthetic move prior 3 (shipped)"], out["MPE, >= 20 ref docs, z 1.0"])
+    return out
+
+
+def interval_rules(cases: list[dg.Case]) -> pl.DataFrame:
+    """Coverage / width of the default estimator's 90% interval under other ways of adding the held-out band."""
+    captured = {}
+    real = est._widen
+
+    def spy(estimate, lo_q, hi_q, profile, confidence, similarity=None):
+        captured["v"] = (estimate, lo_q, hi_q, est.calibration_error(profile, estimate, confidence, similarity))
+        return real(estimate, lo_q, hi_q, profile, confidence, similarity)
+
+    est._widen = spy
+    rows = []
+    try:
+        for case in cases:
+            est.estimate_fractions(case.counts, case.profile, topic_sums=case.topic_sums)
+            e, lo, hi, (below, above) = captured["v"]
+            sl, sh = np.maximum(e - lo, 0), np.maximum(hi - e, 0)
+            rules = {"quadrature (shipped)": (np.hypot(sl, below), np.hypot(sh, above)), "max": (np.maximum(sl, below), np.maximum(sh, above)),
+                     "band only": (below, above), "quadrature, band x0.9": (np.hypot(sl, 0.9 * below), np.hypot(sh, 0.9 * above)),
+                     "quadrature, band x1.1": (np.hypot(sl, 1.1 * below), np.hypot(sh, 1.1 * above)), "sum": (sl + below, sh + above)}
+            for name, (down, up) in rules.items():
+                low, high = np.maximum(e - down, 0), np.minimum(e + up, 1)
+                for i in range(len(e)):
+                    rows.append({"kind": case.kind, "rule": name, "covered": bool(low[i] <= case.truth[i] + 1e-9 <= high[i] + 2e-9), "width": high[i] - low[i]})
+    finally:
+        est._widen = real
+    return pl.DataFrame(rows).group_by("rule", "kind", maintain_order=True).agg(pl.col("covered").mean().alias("coverage"), pl.col("width").mean())
+
+
+def table(cases: list[dg.Case], variants) -> pl.DataFrame:
+    rows = []
+    for case in cases:
+        for name, values in variants(case).items():
+            rows += [{"kind": case.kind, "variant": name, "truth": t, "estimate": float(v)} for t, v in zip(case.truth, values)]
+    t = pl.DataFrame(rows).with_columns((pl.col("estimate") - pl.col("truth")).abs().alias("err"))
+    return t.group_by("variant", "kind", maintain_order=True).agg(
+        pl.col("err").mean().alias("mae"),
+        pl.col("estimate").filter(pl.col("truth") == 0).max().alias("human_max"),
+        pl.col("estimate").filter(pl.col("truth") == 0).mean().alias("human_mean"),
+    ).pivot(on="kind", index="variant", values=["mae", "human_max", "human_mean"])
+
+
+def main() -> None:
+    with recorded("estimator_trials"):
+        cases = load_cases()
+        with pl.Config(tbl_rows=100, tbl_cols=20, float_precision=3, tbl_width_chars=220, tbl_hide_dataframe_shape=True,
+                       tbl_hide_column_data_types=True, tbl_formatting="ASCII_MARKDOWN", fmt_str_lengths=60):
+            print("default estimator (no reference), point estimates; profiles of this code (bands re-derived with the human move)")
+            print(table(cases, default_variants))
+            print("90% interval rules, default estimator as shipped")
+            print(interval_rules(cases))
+            print("with the human reference (the held-out genre's other half)")
+            print(table(cases, reference_variants))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
