@@ -12,6 +12,7 @@ before) on a subset, extrapolated per source.
 from __future__ import annotations
 
 import argparse
+import copy
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from _record import recorded
 from synthscope.analyzer import FinalizeContext
 from synthscope.detect.analyzer import DetectAnalyzer, SourceScores
 from synthscope.detect.estimator import adjusted_counts, estimate_fractions
+from synthscope.detect.estimator import human_move_penalty as estimator_human_move
 from synthscope.detect.profile import N_BINS, default_profile, score_bins
 from synthscope.text import prepare
 
@@ -38,13 +40,17 @@ def build_state(analyzer: DetectAnalyzer, sizes: np.ndarray, rng: np.random.Gene
     docs = pl.read_ndjson(DEV).sort("id").head(3000).with_columns(pl.lit("x").alias("source"))
     batch = prepare(docs)
     from synthscope.detect.analyzer import score_batch
+    from synthscope.detect.topics import topic_vectors
 
-    _, z, logits = score_batch(batch, analyzer.model)
-    bins = score_bins(logits)
+    scores = score_batch(batch, analyzer.scorer)
+    z = scores.z if scores.skeleton_logits is None else np.column_stack([scores.z, scores.skeleton_logits])
+    topics = topic_vectors(batch) if analyzer.matched else None
+    bins = score_bins(scores.logits)
     state = {}
     for i, n in enumerate(sizes):
         pick = rng.integers(0, len(bins), int(n))
-        state[f"domain-{i:06d}.example"] = SourceScores(np.bincount(bins[pick], minlength=N_BINS).astype(float), z[pick].sum(axis=0))
+        state[f"domain-{i:06d}.example"] = SourceScores(np.bincount(bins[pick], minlength=N_BINS).astype(float), z[pick].sum(axis=0),
+                                                        topic_sum=None if topics is None else topics[pick].sum(axis=0))
     return state
 
 
@@ -53,7 +59,8 @@ def one_at_a_time(analyzer: DetectAnalyzer, state: dict[str, SourceScores]) -> f
     started = time.perf_counter()
     for name in sorted(state):
         s = state[name]
-        estimate_fractions(s.counts[None, :], analyzer.profile, analyzer.confidence, seed=analyzer.seed).record(0)
+        estimate_fractions(s.counts[None, :], analyzer.profile, analyzer.confidence, seed=analyzer.seed,
+                           topic_sums=None if s.topic_sum is None else s.topic_sum[None, :]).record(0)
         adjusted_counts(s.counts[None, :], analyzer.profile)
         analyzer.top_features(s.counts.sum(keepdims=True), s.z_sum[None, :])
     return time.perf_counter() - started
@@ -78,6 +85,14 @@ def main() -> None:
                 assert len(result.per_source) == count
                 print(f"{count:>6,} sources ({int(sizes.sum()):,} documents; {int((sizes >= 30).sum()):,} of >= 30 documents): "
                       f"finalize {seconds:6.2f} s ({1000 * seconds / count:.3f} ms per source)")
+            if analyzer.matched and estimator_human_move(analyzer.profile):
+                # peer in the same run: the same last state without the default estimator's fitted human move
+                still = copy.deepcopy(analyzer.profile)
+                still.matching.pop("human_move_penalty")
+                peer = DetectAnalyzer(still)
+                started = time.perf_counter()
+                peer.finalize(state, ctx)
+                print(f"same {count:,} sources without the fitted human move (round 4 estimator): finalize {time.perf_counter() - started:6.2f} s")
             sizes = long_tail_sizes(rng, args.peer_sources)
             state = build_state(analyzer, sizes, rng)
             started = time.perf_counter()

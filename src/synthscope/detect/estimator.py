@@ -522,8 +522,8 @@ def estimate_matched(
     HDy). The bootstrap resamples the source's documents and every group's calibration scores (mixed by
     the same weights); the interval is widened by the held-out errors of sources as similar to their
     nearest group as this one. With the profile's `human_move_penalty` (MLE only) the human density's
-    move on the score axis is fitted with the mixing weight (`moved_mle_alpha`, `HUMAN_MOVE_GRID`); the
-    bootstrap keeps each source's fitted move. A source below the profile's `min_similarity` (unlike every calibration
+    move on the score axis is fitted with the mixing weight (`moved_mle_alpha`, `HUMAN_MOVE_GRID`) for
+    sources of at least `min_documents`; the bootstrap keeps each source's fitted move. A source below the profile's `min_similarity` (unlike every calibration
     group) is `low_confidence`."""
     groups = group_densities(profile)
     assert groups is not None
@@ -535,8 +535,13 @@ def estimate_matched(
     estimate, moves = np.full(len(n), np.nan), np.zeros(len(n))
     lo_q, hi_q = np.full(len(n), np.nan), np.full(len(n), np.nan)
     has = n > 0
-    if has.any():
-        estimate[has], moves[has] = matched_alpha(counts[has], p_h[has], p_s[has], groups.quantifier, human_move_penalty(profile))
+    # the human move only where it can be measured (sources of >= min_documents; below, the prior holds it near 0
+    # anyway and the long tail of tiny sources would pay the grid for nothing)
+    movable, fixed = has & (n >= min_documents), has & (n < min_documents)
+    if movable.any():
+        estimate[movable], moves[movable] = matched_alpha(counts[movable], p_h[movable], p_s[movable], groups.quantifier, human_move_penalty(profile))
+    if fixed.any():
+        estimate[fixed] = fit(counts[fixed], p_h[fixed], p_s[fixed])
     p_h = shift_densities(p_h, LOGIT_EDGES, moves) if np.any(moves) else p_h
     small = np.flatnonzero(has & (n < min_documents))
     for start in range(0, small.size, MATCHED_INTERVAL_ROWS):
