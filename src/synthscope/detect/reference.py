@@ -214,8 +214,8 @@ def estimate_with_references(
     reference is its own mix of the calibration groups (`reference_densities`), resampled group by group.
     The synthetic density's move on the score axis is fitted with the mixing weight (`shift_mle_alpha`,
     in the point estimate and in every bootstrap replicate; the fitted moves are the estimates' `shift`)
-    on detect's logit bins (`LOGIT_EDGES`, where grid and penalty were measured); on other bins (a
-    report's probability histograms, where a move of the density is not a move in logits) and with
+    on detect's logit bins (`LOGIT_EDGES`, where grid and penalty were measured, and what reports carry);
+    on other bins (e.g. probability histograms, where a move of the density is not a move in logits) and with
     `shift_penalty=None` it stays where the transfer puts it (round-4 behaviour).
     """
     if not 0 < confidence < 1:
