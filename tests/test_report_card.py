@@ -81,3 +81,13 @@ def test_corpus_fraction_follows_the_sources_after_a_human_baseline(audit_report
     assert after["estimate"] == pytest.approx(sum(e * n for e, n in used) / sum(n for _, n in used), abs=1e-4)
     assert after["estimate"] < before  # the corpus against itself as human reference reads (nearly) human
     assert card_metadata(new)["synthscope"]["synthetic_fraction"] == after["estimate"]
+
+
+def test_limitations_point_to_the_error_of_the_profile_used(audit_report) -> None:
+    from synthscope.report.markdown import limitations
+
+    shipped = limitations(audit_report)
+    assert "shipped profile" in shipped and "How good it is" in shipped and "0.15" not in shipped
+    own = copy.deepcopy(audit_report)
+    own["summary"]["detect"]["profile"] = "my-profile.json"  # as an audit with --calibration my-profile.json records it
+    assert "`synthscope calibrate` printed" in limitations(own) and "shipped profile" not in limitations(own)

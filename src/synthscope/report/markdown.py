@@ -222,6 +222,15 @@ def comparison_lines(comparison: dict[str, Any], max_rows: int | None, esc: Esca
     return lines + [""]
 
 
+def _error_pointer(report: dict[str, Any]) -> str:
+    """Where the reader finds how far off an estimate can be: it depends on the calibration profile."""
+    if profile_name(report) in (None, "default"):
+        return ("How far off an estimate can be on genres and generators the shipped profile never saw is measured "
+                "in synthscope's README (\"How good it is\", held-out benchmark); a human reference narrows it.")
+    return ("This audit used its own calibration profile: how far off its estimates can be is the held-out error "
+            "that `synthscope calibrate` printed for it, on genres like its calibration data only.")
+
+
 def limitations(report: dict[str, Any], code: Escape = md_code) -> str:
     """A short paragraph on what the numbers do and do not say, with this report's caveats (source
     names through `code`)."""
@@ -230,8 +239,9 @@ def limitations(report: dict[str, Any], code: Escape = md_code) -> str:
         "features, calibrated on labelled human and machine text; they do not prove that any single document "
         "is machine-written, and they can be biased on domains, genres or generators unlike the calibration "
         "data (plain or non-native human writing in particular). Intervals come from a bootstrap over documents "
-        "and calibration domains, widened by the calibration's measured error on held-out domains; out of "
-        "domain the estimate can still be off by 0.15-0.3 (see the project's benchmark). Near duplicates are MinHash estimates around the Jaccard "
+        "and calibration domains, widened by the calibration's measured error on held-out domains. "
+        + _error_pointer(report)
+        + " Near duplicates are MinHash estimates around the Jaccard "
         "threshold. Diversity metrics use the same sample budget for every source, so they compare sources "
         "and snapshots rather than describe whole corpora."
     )
