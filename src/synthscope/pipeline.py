@@ -221,6 +221,19 @@ def engine_for(config: AuditConfig, parts: int, progress: bool = False) -> Engin
     return make_engine(min(config.workers, max(parts, 1)), config.engine, config.ray_address, progress)
 
 
+def start_run(config: AuditConfig, inputs: list[InputFile], parts: int,
+              progress: ProgressSink | None) -> tuple[Engine, RunAccounting, ProgressSink | None]:
+    """The engine for a run of `parts` parts over `inputs`, the accounting of its rows, and the progress
+    sink (started; None when there is none or the engine draws its own)."""
+    engine = engine_for(config, parts, progress is not None)
+    if engine.draws_progress:
+        progress = None
+    accounting = RunAccounting(progress)
+    if progress is not None:
+        progress.start(sum(f.bytes for f in inputs), len(inputs))
+    return engine, accounting, progress
+
+
 def check_engine(config: AuditConfig) -> None:
     """Refuse an unknown engine, and Ray options without the Ray engine."""
     if config.engine not in (None, *ENGINE_NAMES):
@@ -389,12 +402,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     except BaseException:
         work.cleanup()
         raise
-    engine = engine_for(config, len(parts), progress is not None)
-    if engine.draws_progress:
-        progress = None
-    run_accounting = RunAccounting(progress)
-    if progress is not None:
-        progress.start(sum(f.bytes for f in inputs), len(inputs))
+    engine, run_accounting, progress = start_run(config, inputs, len(parts), progress)
     try:
         try:
             with single_threaded_blas():

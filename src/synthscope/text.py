@@ -128,6 +128,13 @@ def tokenize(text: str) -> list[str]:
     return list(out) if out is not None else []
 
 
+def segment_starts(counts: np.ndarray) -> np.ndarray:
+    """Index of every segment's first item in a flat array of segments of `counts` items, back to back."""
+    out = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=out[1:])
+    return out
+
+
 @dataclass(frozen=True)
 class TokenCodes:
     """A batch's tokens dictionary-encoded: `codes[i]` indexes `vocab` for the i-th token of the
@@ -140,9 +147,7 @@ class TokenCodes:
     @property
     def starts(self) -> np.ndarray:
         """Index of every document's first token in `codes`."""
-        out = np.zeros(len(self.counts), dtype=np.int64)
-        np.cumsum(self.counts[:-1], out=out[1:])
-        return out
+        return segment_starts(self.counts)
 
     def doc_index(self) -> np.ndarray:
         """The document (row) of every token."""

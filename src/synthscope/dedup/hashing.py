@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from synthscope.hashes import xxh3_64_strings
-from synthscope.text import tokenize
+from synthscope.text import segment_starts, tokenize
 
 DEFAULT_NGRAM = 5
 _MASK64 = (1 << 64) - 1
@@ -89,8 +89,7 @@ def shingle_hashes(token_hash: np.ndarray, counts: np.ndarray, ngram: int = DEFA
     _check_ngram(ngram)
     counts = np.asarray(counts, dtype=np.int64)
     n_docs = len(counts)
-    starts = np.zeros(n_docs, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
+    starts = segment_starts(counts)
     per_doc = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))
     offsets = np.zeros(n_docs, dtype=np.int64)
     np.cumsum(per_doc[:-1], out=offsets[1:])

@@ -17,7 +17,7 @@ from synthscope.io.discover import InputFile, discover_inputs
 from synthscope.io.parts import plan_parts
 from synthscope.io.writable import atomic_target, check_output_folder
 from synthscope.io.writers import refuse_overwriting_inputs, write_without_rows
-from synthscope.pipeline import AuditConfig, ProgressSink, RunAccounting, check_engine, check_workdir, dedup_options, engine_for, job_of, resolve_plan
+from synthscope.pipeline import AuditConfig, ProgressSink, check_engine, check_workdir, dedup_options, job_of, resolve_plan, start_run
 
 CLUSTERS_FILE = "clusters.parquet"
 DEDUPLICATED_DIR = "deduplicated"
@@ -65,12 +65,7 @@ def run_dedup(
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         parts = plan_parts(inputs, config.batch_size)
-        engine = engine_for(config, len(parts), progress is not None)
-        if engine.draws_progress:
-            progress = None
-        run_accounting = RunAccounting(progress)
-        if progress is not None:
-            progress.start(sum(f.bytes for f in inputs), len(inputs))
+        engine, run_accounting, progress = start_run(config, inputs, len(parts), progress)
         try:
             try:
                 state = engine.run(job_of([analyzer], plan, config, Path(work)), parts, run_accounting.add).states[0]

@@ -34,7 +34,7 @@ from synthscope.language import LANGUAGE, UNDETERMINED
 from synthscope.detect.scorer import sigmoid
 from synthscope.errors import InputError, UsageError
 from synthscope.io.writable import atomic_target, check_output_file
-from synthscope.pipeline import AuditConfig, ProgressSink, RunAccounting, engine_for, job_of, plan_inputs
+from synthscope.pipeline import AuditConfig, ProgressSink, job_of, plan_inputs, start_run
 from synthscope.text import N_TOKENS
 
 BatchKey = tuple[str, int]  # (file label, first row of the batch)
@@ -75,12 +75,7 @@ def map_corpus(paths: list[str], config: AuditConfig, fn: Callable[[pl.DataFrame
     inputs, _, plan = plan_inputs(paths, config)
     config = plan.resolved(config)
     parts = plan_parts(inputs, config.batch_size)
-    engine = engine_for(config, len(parts), progress is not None)
-    if engine.draws_progress:
-        progress = None
-    accounting = RunAccounting(progress)
-    if progress is not None:
-        progress.start(sum(f.bytes for f in inputs), len(inputs))
+    engine, accounting, progress = start_run(config, inputs, len(parts), progress)
     try:
         with single_threaded_blas():
             state = engine.run(job_of([BatchCollector(fn)], plan, config, spill_dir), parts, accounting.add).states[0]

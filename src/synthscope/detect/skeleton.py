@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synthscope.analyzer import TEXT
+from synthscope.text import segment_starts
 
 # closed-class English words (lower case), contractions included; order fixes their ids
 FUNCTION_WORDS: tuple[str, ...] = (
@@ -82,9 +83,7 @@ class SkeletonTokens:
 
     @property
     def starts(self) -> np.ndarray:
-        out = np.zeros(len(self.counts), dtype=np.int64)
-        np.cumsum(self.counts[:-1], out=out[1:])
-        return out
+        return segment_starts(self.counts)
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from synthscope.analyzer import TEXT
 from synthscope.detect.features import SPAN_FEATURES, TokenRule, match_patterns, token_rules
-from synthscope.text import CHARACTER_TOKEN_PATTERN, CHARACTERS, NORM, TOKEN_PATTERN, TOKENIZATION, prepare
+from synthscope.text import CHARACTER_TOKEN_PATTERN, CHARACTERS, NORM, TOKEN_PATTERN, TOKENIZATION, prepare, segment_starts
 
 FEATURE, START, END = "feature", "start", "end"
 SPAN_STRUCT = pl.Struct({FEATURE: pl.String, START: pl.Int64, END: pl.Int64})
@@ -135,9 +135,9 @@ def _to_original(
     norm_count = norm_words.list.len().to_numpy().astype(np.int64)
     aligned = raw_count == norm_count
     # exploded word arrays of the aligned rows only (raw_len/norm_len hold every row's words)
-    raw_first = _firsts(raw_count)
-    norm_first = _firsts(norm_count)
-    gap_first = _firsts(gap_count)
+    raw_first = segment_starts(raw_count)
+    norm_first = segment_starts(norm_count)
+    gap_first = segment_starts(gap_count)
     word_row = np.repeat(np.arange(len(with_spans)), norm_count)
     pos_in_row = np.arange(len(norm_len)) - np.repeat(norm_first, norm_count)
     in_aligned = aligned[word_row]
@@ -183,12 +183,6 @@ def _to_original(
         raw_starts[i] = ranges[min(int(starts[i]), last)][0] if ranges else 0
         raw_ends[i] = ranges[min(int(ends[i]) - 1, last)][1] if ranges else 0
     return raw_starts, raw_ends
-
-
-def _firsts(counts: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(counts), dtype=np.int64)
-    np.cumsum(counts[:-1], out=out[1:])
-    return out
 
 
 # Unicode White_Space, what the regex class \\s and polars' strip_chars mean by white space (str.isspace

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synthscope.hashes import xxh3_64_strings
+from synthscope.text import segment_starts
 
 _U64 = np.uint64
 _MIX_1 = _U64(0xBF58476D1CE4E5B9)
@@ -44,12 +45,6 @@ def mix64(values: np.ndarray) -> np.ndarray:
 def bits_for(count: int) -> int:
     """Bits needed to number `count` items (at least 1)."""
     return max(1, int(count - 1).bit_length())
-
-
-def segment_starts(counts: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(counts), dtype=np.int64)
-    np.cumsum(counts[:-1], out=out[1:])
-    return out
 
 
 def segment_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
