@@ -129,3 +129,18 @@ def test_small_sources_get_no_examples(tmp_path: Path) -> None:
     assert analyzer.finalize(state, FinalizeContext(workdir=tmp_path)).per_source == {}
     state = analyzer.merge(state, analyzer.map(prepare(frame.slice(29, 1))))
     assert set(analyzer.finalize(state, FinalizeContext(workdir=tmp_path)).per_source) == {"tiny"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_shared_source_merge_keeps_the_exact_top_k(seed: int) -> None:
+    """merge_shared_sources re-ranks only the sources both sides hold: same rows as re-ranking all."""
+    from synthscope.source_rows import merge_shared_sources
+
+    rows = _rows(300, seed)
+    expected = _brute_force(rows, 2)
+    state, stale = rows.clear(), 0
+    for i in range(0, rows.height, 23):
+        merged = merge_shared_sources(state, select_rows(rows.slice(i, 23), 2), lambda r: select_rows(r, 2), stale)
+        state, stale = merged.rows, merged.stale
+        assert stale <= state.height
+    assert set(state.drop(Z).rows()) == expected

@@ -74,3 +74,26 @@ def test_sample_is_the_smallest_hashes_covering_both_budgets(prepared: pl.DataFr
 def test_seed_changes_the_sample(prepared: pl.DataFrame) -> None:
     one, two = sample_batch(prepared, 1, DOCS, TOKENS), sample_batch(prepared, 2, DOCS, TOKENS)
     assert set(one["doc_id"]) != set(two["doc_id"])
+
+
+def test_analyzer_merge_reduces_only_shared_sources_and_keeps_the_sample(prepared: pl.DataFrame) -> None:
+    """The analyzer's merge (only sources both states hold are truncated again; stale string buffers
+    copied away once they outnumber the live rows) keeps the same sample as truncating everything."""
+    from synthscope.diversity.analyzer import DiversityAnalyzer
+    from synthscope.diversity.sample import SORT_KEY
+
+    analyzer = DiversityAnalyzer(seed=1, budget_tokens=400, sample_docs=4)
+    tail = prepared.with_columns((pl.lit("s") + (pl.int_range(pl.len()) % 300).cast(pl.String)).alias("source"))
+    whole = sample_batch(tail, 1, 4, 400)  # a long tail: 300 sources of 5 documents, budgets some exceed
+    order = list(range(tail.height))
+    random.Random(3).shuffle(order)
+    shuffled = tail[order]
+    state, stale_seen, compacted = analyzer.empty(), 0, False
+    for a in range(0, shuffled.height, 53):
+        before = state.stale
+        state = analyzer.merge(state, analyzer.map(shuffled[a : a + 53]))
+        stale_seen = max(stale_seen, state.stale)
+        compacted |= before > 0 and state.stale == 0
+        assert state.stale <= state.sample.height
+    assert stale_seen > 0 and compacted
+    assert_frame_equal(state.sample.sort(SORT_KEY), whole)

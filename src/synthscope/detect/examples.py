@@ -5,7 +5,8 @@ The state is one frame for all sources: the rows that are, so far, among a sourc
 features), and the number of scored documents per source. Documents are ranked by logit, then by `tie`
 (xxh64 of the preview), then by id and text: a total order, so a source's top k of a union is the top k
 of the parts' top k, and merging is exact, associative and commutative: the examples do not depend on
-batch size, worker count or input order. Documents with the same preview (exact copies, pages opening
+batch size, worker count or input order. A merge re-ranks only the sources both states hold
+(`source_rows.merge_shared_sources`), so the driver's merges do not grow with the number of sources. Documents with the same preview (exact copies, pages opening
 with the same boilerplate) count once, by their best-ranked copy. Batches are reduced with polars
 (sort, unique, rank over sources); only the few candidate rows of a batch are hashed.
 
@@ -18,6 +19,7 @@ beyond the preview, so a match ending inside the preview is found exactly as in 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,8 +31,8 @@ from synthscope.detect.analyzer import DetectAnalyzer
 from synthscope.detect.estimator import MIN_DOCUMENTS
 from synthscope.detect.scorer import sigmoid
 from synthscope.detect.spans import END, text_spans
-from synthscope.diversity.sample import compact
 from synthscope.hashes import xxh64_strings
+from synthscope.source_rows import compact, merge_shared_sources
 
 PER_SIDE = 3
 PREVIEW_CHARS = 600
@@ -57,6 +59,7 @@ class ExampleState:
 
     rows: pl.DataFrame
     documents: dict[str, int] = field(default_factory=dict)
+    stale: int = 0  # dropped rows `rows`' string buffers may still hold (source_rows.merge_shared_sources)
 
 
 def _ties(previews: pl.Series) -> pl.Series:
@@ -139,7 +142,8 @@ class ExamplesAnalyzer:
         documents = dict(a.documents)
         for source, n in b.documents.items():
             documents[source] = documents.get(source, 0) + n
-        return ExampleState(select_rows(pl.concat([a.rows, b.rows]), self.per_side), documents)
+        merged = merge_shared_sources(a.rows, b.rows, functools.partial(select_rows, per_side=self.per_side), a.stale + b.stale)
+        return ExampleState(merged.rows, documents, merged.stale)
 
     def finalize(self, state: ExampleState, ctx: FinalizeContext) -> AnalyzerResult:
         wanted = sorted(s for s, n in state.documents.items() if n >= self.min_documents)

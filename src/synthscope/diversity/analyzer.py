@@ -1,6 +1,7 @@
 """The diversity analyzer: a bottom-k document sample per source in the stream, metrics at finalize.
 
-map/merge keep each source's sample candidates (sample.py), in memory until they pass a token
+map/merge keep each source's sample candidates (sample.py; a merge truncates again only the sources
+both sides hold, `source_rows.merge_shared_sources`), in memory until they pass a token
 budget, then on disk partitioned by source (spill.py), so memory depends neither on the corpus size
 nor on the number of sources. finalize reads one group of partitions at a time (in parallel when the
 engine offers workers), truncates every source's candidates to its sample and measures all the
@@ -25,9 +26,10 @@ from synthscope.diversity import many
 from synthscope.diversity.embed import Embedder, parse_embedder
 from synthscope.diversity.lexical import MATTR_WINDOW, MTLD_THRESHOLD
 from synthscope.diversity.ngrams import TokenStream
-from synthscope.diversity.sample import JOINED, empty_sample, merge_samples, sample_batch, truncate
+from synthscope.diversity.sample import JOINED, empty_sample, sample_batch, truncate
 from synthscope.diversity.selfbleu import EPSILON, MAX_N
 from synthscope.diversity.spill import PARTITIONS, Spill, partition_groups, partition_of, read_partitions, write_spill
+from synthscope.source_rows import merge_shared_sources
 from synthscope.text import N_TOKENS
 
 DEFAULT_BUDGET_TOKENS = 50_000
@@ -59,6 +61,7 @@ class DiversityState:
 
     sample: pl.DataFrame = field(default_factory=empty_sample)
     spills: tuple[Spill, ...] = ()
+    stale: int = 0  # dropped rows `sample`'s string buffers may still hold (source_rows.merge_shared_sources)
 
 
 @dataclass(frozen=True)
@@ -208,11 +211,13 @@ class DiversityAnalyzer:
         return DiversityState(sample_batch(batch, self.seed, self.sample_docs, self.budget_tokens, self.sample_key))
 
     def merge(self, a: DiversityState, b: DiversityState) -> DiversityState:
-        sample = merge_samples(a.sample, b.sample, self.sample_docs, self.budget_tokens)
+        reduce = functools.partial(truncate, docs=self.sample_docs, tokens=self.budget_tokens)
+        merged = merge_shared_sources(a.sample, b.sample, reduce, a.stale + b.stale)
+        sample = merged.rows
         spills = tuple(sorted(a.spills + b.spills, key=lambda s: s.path))
         if self.workdir is not None and sample.height and int(sample[N_TOKENS].sum()) > self.memory_tokens:
             return DiversityState(empty_sample(), (*spills, write_spill(sample, self.workdir)))
-        return DiversityState(sample, spills)
+        return DiversityState(sample, spills, merged.stale)
 
     def finalize(self, state: DiversityState, ctx: FinalizeContext) -> AnalyzerResult:
         return self.start_finalize(state, ctx)()

@@ -17,6 +17,7 @@ import polars as pl
 
 from synthscope.analyzer import DOC_ID, FILE, ROW, SOURCE, TEXT
 from synthscope.hashes import xxh64_strings
+from synthscope.source_rows import compact
 from synthscope.text import N_TOKENS, TOKENS
 
 HASH = "sample_hash"
@@ -51,14 +52,6 @@ def truncate(frame: pl.DataFrame, docs: int, tokens: int) -> pl.DataFrame:
     rank = pl.int_range(pl.len()).over(SOURCE)
     before = (pl.col(N_TOKENS).cum_sum() - pl.col(N_TOKENS)).over(SOURCE)
     return compact(ordered.filter((rank < docs) | (before < tokens)))
-
-
-def compact(frame: pl.DataFrame) -> pl.DataFrame:
-    """A copy whose strings own their memory: a filtered polars frame keeps views into the whole
-    batch's string buffers, so a state of a few kept rows per batch would grow with every batch."""
-    out = pl.from_arrow(frame.to_arrow())
-    assert isinstance(out, pl.DataFrame)
-    return out
 
 
 def sample_batch(batch: pl.DataFrame, seed: int, docs: int, tokens: int, key: str = DOC_ID) -> pl.DataFrame:

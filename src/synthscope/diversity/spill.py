@@ -55,21 +55,15 @@ def write_spill(frame: pl.DataFrame, root: Path) -> Spill:
     """Write candidate rows partitioned by source (one file, a row group per partition)."""
     root.mkdir(parents=True, exist_ok=True)
     path = root / f"spill-{uuid.uuid4().hex}.parquet"
-    keyed = frame.with_columns(partition_of(frame[SOURCE])).sort(PARTITION, maintain_order=True)
-    rows = np.zeros(PARTITIONS, dtype=np.int64)
-    tokens = np.zeros(PARTITIONS, dtype=np.int64)
-    writer: pq.ParquetWriter | None = None
-    try:
-        for (part,), group in keyed.group_by(PARTITION, maintain_order=True):
-            table = group.drop(PARTITION).to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, compression="zstd", compression_level=1)
-            writer.write_table(table, row_group_size=max(table.num_rows, 1))
-            rows[int(part)] = group.height
-            tokens[int(part)] = int(group[N_TOKENS].sum())
-    finally:
-        if writer is not None:
-            writer.close()
+    partition = partition_of(frame[SOURCE]).to_numpy().astype(np.int64)
+    order = np.argsort(partition, kind="stable")
+    rows = np.bincount(partition, minlength=PARTITIONS)
+    tokens = np.bincount(partition, weights=frame[N_TOKENS].to_numpy(), minlength=PARTITIONS).astype(np.int64)
+    table = frame[order].to_arrow()  # one conversion; each row group is a zero-copy slice of it
+    starts = np.concatenate([[0], np.cumsum(rows)])
+    with pq.ParquetWriter(path, table.schema, compression="zstd", compression_level=1) as writer:
+        for part in np.flatnonzero(rows).tolist():
+            writer.write_table(table.slice(int(starts[part]), int(rows[part])), row_group_size=int(rows[part]))
     return Spill(str(path), tuple(int(r) for r in rows), tuple(int(t) for t in tokens))
 
 
