@@ -10,6 +10,7 @@ contribution (weight x shift from the calibration human mean) is largest.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from synthscope.errors import InputError
 from synthscope.language import LANGUAGE, UNDETERMINED
 from synthscope.detect.scorer import LinearModel
 from synthscope.detect.scoring import BatchScores, Scorer, scorer_of, style_model_of
+from synthscope.detect.states import SourceScores, SourceTable, merge_tables
 from synthscope.detect.topics import DIM, topic_vectors
 
 TOP_FEATURES = 3
@@ -72,20 +74,6 @@ class ContributionTerms:
     human_mean: np.ndarray
     centre: np.ndarray
     spread: np.ndarray
-
-
-@dataclass
-class SourceScores:
-    """One source's mergeable detect state."""
-
-    counts: np.ndarray  # documents per logit bin (documents in a language the profile supports)
-    z_sum: np.ndarray  # sum of standardised features (then of the skeleton logit, with a skeleton model)
-    unsupported: int = 0  # documents left out: identified as a language the profile was not calibrated on
-    topic_sum: np.ndarray | None = None  # sum of topic vectors (float32), profiles with topic centroids
-
-    def __add__(self, other: SourceScores) -> SourceScores:
-        topics = None if self.topic_sum is None or other.topic_sum is None else self.topic_sum + other.topic_sum
-        return SourceScores(self.counts + other.counts, self.z_sum + other.z_sum, self.unsupported + other.unsupported, topics)
 
 
 UNSUPPORTED_LANGUAGE = "unsupported_language"
@@ -140,19 +128,19 @@ class DetectAnalyzer:
         self.confidence = confidence
         self.seed = seed
         self.profile_name = profile_name
-        self.human_reference: dict[str, SourceScores] | None = None
+        self.human_reference: Mapping[str, SourceScores] | None = None
 
-    def use_human_reference(self, state: dict[str, SourceScores]) -> None:
+    def use_human_reference(self, state: Mapping[str, SourceScores]) -> None:
         """Estimate against this human-written corpus's scores (the merged state of its map) from now on:
         a source found in it against its own documents there, any other against the whole reference."""
         if not state or sum(float(s.counts.sum()) for s in state.values()) == 0:
             raise InputError("the human reference has no documents")
         self.human_reference = state
 
-    def empty(self) -> dict[str, SourceScores]:
+    def empty(self) -> Mapping[str, SourceScores]:
         return {}
 
-    def map(self, batch: pl.DataFrame) -> dict[str, SourceScores]:
+    def map(self, batch: pl.DataFrame) -> SourceTable:
         supported, scores, scored = self.scores_for(batch)
         return self.state_of(batch, scores, supported, scored)
 
@@ -178,7 +166,7 @@ class DetectAnalyzer:
         return supported, score_batch(scored, self.scorer), scored
 
     def state_of(self, batch: pl.DataFrame, scores: BatchScores, supported: np.ndarray | None = None,
-                 scored: pl.DataFrame | None = None) -> dict[str, SourceScores]:
+                 scored: pl.DataFrame | None = None) -> SourceTable:
         """The state of a batch's documents already scored (`scores` of its `supported` rows, `scored`, when a
         mask is given: the others are counted as unsupported): per source, the histogram of their logits,
         the sums of their standardised features (and skeleton logits) and of their topic vectors."""
@@ -197,16 +185,12 @@ class DetectAnalyzer:
             rows = scored if scored is not None else batch
             topics = topic_vectors(rows) if rows.height else np.zeros((0, DIM), dtype=np.float32)
             topic_sum = _sum_by(codes, topics, len(sources))
-        return {str(s): SourceScores(counts[i], z_sum[i], int(unsupported[i]), None if topic_sum is None else topic_sum[i])
-                for i, s in enumerate(sources)}
+        return SourceTable([str(s) for s in sources], counts, z_sum, unsupported, topic_sum)
 
-    def merge(self, a: dict[str, SourceScores], b: dict[str, SourceScores]) -> dict[str, SourceScores]:
-        out = dict(a)
-        for source, state in b.items():
-            out[source] = out[source] + state if source in out else state
-        return out
+    def merge(self, a: Mapping[str, SourceScores], b: Mapping[str, SourceScores]) -> SourceTable:
+        return merge_tables(a, b)
 
-    def finalize(self, state: dict[str, SourceScores], ctx: FinalizeContext) -> AnalyzerResult:
+    def finalize(self, state: Mapping[str, SourceScores], ctx: FinalizeContext) -> AnalyzerResult:
         sources = sorted(state)
         counts = np.stack([state[s].counts for s in sources]) if sources else np.zeros((0, N_BINS))
         width = len(self.model.features) + (self.scorer.skeleton is not None)
@@ -253,7 +237,7 @@ class DetectAnalyzer:
             out.append({"similarity": round(float(sim), 4), "groups": {str(names[j]): round(float(w[j]), 3) for j in shown}})
         return out
 
-    def topic_sums(self, state: dict[str, SourceScores], sources: list[str]) -> np.ndarray | None:
+    def topic_sums(self, state: Mapping[str, SourceScores], sources: list[str]) -> np.ndarray | None:
         """(S, DIM) topic-vector sums of the sources, or None when the profile does not match sources to groups."""
         if not self.matched or not sources:
             return None

@@ -11,7 +11,7 @@ Spill layout under the work folder: `scores/part-<uid>.parquet` with file, _row,
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ SCORES_DIR = "scores"
 class ScoredState:
     """The detect state (per-source histograms) and the spill parts holding every document's score."""
 
-    scores: dict[str, SourceScores]
+    scores: Mapping[str, SourceScores]
     parts: tuple[Part, ...] = ()
 
 
