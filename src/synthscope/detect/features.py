@@ -337,7 +337,9 @@ def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.Dat
     """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order); word
     frequencies from `language`'s wordfreq table (see `frequency_language`)."""
     n_words = pl.col(TOKENS).list.len().cast(pl.Float64)
-    per_word = lambda expr: (expr.cast(pl.Float64) / n_words).fill_nan(None)  # noqa: E731
+    # NaN (no words) becomes null in the last select, on computed columns: `fill_nan` on an expression
+    # evaluates it once more (every regex count ran two or three times)
+    per_word = lambda expr: expr.cast(pl.Float64) / n_words  # noqa: E731
     sentence_lengths = (
         pl.col(NORM).str.extract_all(_SENTENCE).list.eval(pl.element().str.count_matches(r"\w+")).list.eval(
             pl.element().filter(pl.element() > 0)
