@@ -284,6 +284,31 @@ def _segment_sums(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) ->
     return out
 
 
+_DENSE_COLUMNS = (4, 5)  # columns of the vocabulary table most tokens count in: characters, alphabetic
+_SPARSE_COLUMNS = (0, 1, 2, 3, 6)  # flags few tokens carry: listed words, first person, contraction, rare
+
+
+def _table_sums(table: np.ndarray, codes: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per document, the sums of `table`'s rows over its tokens (float64, exact: integer counts). The two
+    dense columns travel as one int64 per token (characters in the low 32 bits, the alphabetic flag
+    above: a document's characters stay below 2**32); the sparse flags are summed only over the tokens
+    that carry one (a tenth of them in web text), each found in its document by a binary search."""
+    out = np.zeros((len(counts), table.shape[1]))
+    characters, alphabetic = _DENSE_COLUMNS
+    dense = table[:, characters].astype(np.int64) | (table[:, alphabetic].astype(np.int64) << 32)
+    packed = _segment_sums(dense[codes], starts, counts)
+    out[:, characters] = packed & 0xFFFFFFFF
+    out[:, alphabetic] = packed >> 32
+    sparse = list(_SPARSE_COLUMNS)
+    flagged = np.flatnonzero(table[:, sparse].any(axis=1)[codes])
+    if len(flagged):
+        doc = np.searchsorted(starts, flagged, side="right") - 1  # empty documents share the next one's start
+        rows = table[codes[flagged]]
+        for column in sparse:
+            out[:, column] = np.bincount(doc, weights=rows[:, column], minlength=len(counts))
+    return out
+
+
 def _distinct_per_row(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Distinct values in each consecutive run of `lengths` values (hash-based, exact)."""
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -301,7 +326,7 @@ def _token_features(batch: pl.DataFrame, language: str | None = "en") -> dict[st
     codes = token_codes(batch)
     counts, starts, c = codes.counts, codes.starts, codes.codes
     table, surprise = _vocab_table(codes.vocab, language)
-    sums = _segment_sums(table[c], starts, counts).astype(np.float64)
+    sums = _table_sums(table, c, starts, counts)
     surprise_sum = _segment_sums(surprise[c], starts, counts)
     n = counts.astype(np.float64)
     # TTR over the first TTR_WINDOW words; repeated word trigrams (three tokens packed in 63 bits when
