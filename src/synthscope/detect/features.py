@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from synthscope.analyzer import TEXT
 from synthscope.detect import markers
@@ -186,6 +187,54 @@ def _zipf_of(language: str | None) -> dict[str, float]:
     return dict(zip(table["word"].to_list(), table["zipf"].to_list()))
 
 
+@dataclass(frozen=True)
+class _ZipfLookup:
+    """A wordfreq table sorted by a hash of its words, for a vectorised lookup of a batch's vocabulary."""
+
+    hashes: np.ndarray  # uint64, ascending
+    words: pa.Array  # large_string, in the order of `hashes`
+    zipf: np.ndarray
+
+
+def _word_hashes(words: pa.Array | pl.Series) -> np.ndarray:
+    """A 64-bit hash of each word, only compared within this process (polars' hash)."""
+    return pl.Series(words).cast(pl.String).hash(seed=0).to_numpy()
+
+
+@lru_cache(maxsize=4)
+def _zipf_lookup(language: str | None) -> _ZipfLookup | None:
+    table = _zipf_of(language)
+    if not table:
+        return None
+    words = pa.array(list(table), pa.large_string())
+    hashes = _word_hashes(words)
+    order = np.argsort(hashes, kind="stable")
+    return _ZipfLookup(hashes[order], words.take(pa.array(order)), np.fromiter(table.values(), dtype=np.float64, count=len(table))[order])
+
+
+def _zipf_values(vocab: pa.Array, language: str | None) -> np.ndarray:
+    """Zipf frequency of every distinct token in `language`'s table, OOV_ZIPF for unlisted ones (the
+    same as a dict lookup per token: candidates by hash, confirmed by comparing the words)."""
+    out = np.full(len(vocab), OOV_ZIPF)
+    lookup = _zipf_lookup(language)
+    if lookup is None or not len(vocab):
+        return out
+    vocab = vocab.cast(pa.large_string())
+    hashes = _word_hashes(vocab)
+    at = np.searchsorted(lookup.hashes, hashes)
+    pending = np.arange(len(vocab))
+    while len(pending):  # one round unless two listed words share a hash
+        pending = pending[at[pending] < len(lookup.hashes)]
+        pending = pending[lookup.hashes[at[pending]] == hashes[pending]]
+        if not len(pending):
+            break
+        same = pc.equal(vocab.take(pa.array(pending)), lookup.words.take(pa.array(at[pending]))).to_numpy(zero_copy_only=False)
+        out[pending[same]] = lookup.zipf[at[pending[same]]]
+        pending = pending[~same]
+        at[pending] += 1
+    return out
+
+
 @lru_cache(maxsize=1)
 def _kobak_style() -> frozenset[str]:
     """Kobak style words rarer than KOBAK_MAX_ZIPF in English (a word missing from the reference
@@ -259,11 +308,9 @@ def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarr
     style word, Liang adjective, first person, contraction, characters, alphabetic (no digit), rare
     alphabetic; surprise is 9 - Zipf in `language`'s table (wordfreq's floor OOV_ZIPF for unlisted
     words), 0 if not alphabetic."""
-    words = vocab.to_pylist()
-    size = len(words)
+    size = len(vocab)
     rules = token_rules()
-    zipf_of = _zipf_of(language)
-    zipf = np.fromiter((zipf_of.get(w, OOV_ZIPF) for w in words), dtype=np.float64, count=size)
+    zipf = _zipf_values(vocab, language)
     series = pl.Series(vocab)
     alpha = ~series.str.contains(r"\d").to_numpy()
     table = np.empty((size, 7), dtype=np.int32)
