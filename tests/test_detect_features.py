@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from synthscope.detect.analyzer import score_batch
 from synthscope.detect.scoring import scorer_of
@@ -111,3 +112,24 @@ def test_vectorised_features_equal_the_reference_implementation(dev_frame: pl.Da
             assert got[name].is_null().to_list() == want[name].is_null().to_list(), name
             a, b = got[name].drop_nulls().to_numpy(), want[name].drop_nulls().to_numpy()
             assert np.allclose(a, b, rtol=0, atol=1e-9), (name, float(np.abs(a - b).max()))
+
+
+def test_zipf_lookup_equals_the_word_table_even_when_hashes_collide(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+
+    from synthscope.detect import features
+
+    words = ["the", "of", "telescope", "insulin", "zzzqxj", "", "don't", "naïve", "THE", "delve"]
+    table = features._zipf_of("en")
+    want = [table.get(w, features.OOV_ZIPF) for w in words]
+    vocab = pa.array(words, pa.large_string())
+    assert features._zipf_values(vocab, "en").tolist() == want
+    # hashes cut to 1,000 values: each lookup walks past the other listed words with its hash
+    real = features._word_hashes
+    monkeypatch.setattr(features, "_word_hashes", lambda w: real(w) % 1000)
+    features._zipf_lookup.cache_clear()
+    try:
+        assert features._zipf_values(vocab, "en").tolist() == want
+    finally:
+        features._zipf_lookup.cache_clear()
+    assert features._zipf_values(vocab, None).tolist() == [features.OOV_ZIPF] * len(words)

@@ -26,6 +26,29 @@ def test_function_words_and_punctuation_kept_other_words_become_shapes() -> None
     assert _skeleton("NASA launched 3 probes in June; “wow” – I’m sure!") == 'U w D w in C ; " w " — i\'m w !'
 
 
+def _whole_text_skeleton_ids(texts: pl.Series) -> list[list[int]]:
+    """Reference: the token regex over each whole text (no splitting at spaces), then each token's id."""
+    from synthscope.detect.skeleton import _TOKEN, _vocab_ids
+
+    tokens = texts.str.extract_all(_TOKEN).to_list()
+    vocab = sorted({t for doc in tokens if doc for t in doc})
+    ids = dict(zip(vocab, _vocab_ids(pa.array(vocab, pa.large_string())).tolist())) if vocab else {}
+    return [[ids[t] for t in doc] if doc else [] for doc in tokens]
+
+
+def test_tokens_of_space_separated_pieces_equal_the_tokens_of_whole_texts(dev_frame: pl.DataFrame) -> None:
+    tricky = [
+        "", None, "  ", " lead and trail ", "two  spaces", "tab\there\nnew line\u00a0nbsp", "don't  ' x'y 'z don'' it’s",
+        "ÉCOLE İstanbul ﬁne — “quoted” ‘x’", "a.b c!? d e..f. g!", "日本語のテキストです。これはテスト。", "NASA's 3rd (big) win",
+    ]
+    texts = pl.concat([pl.Series("text", tricky, dtype=pl.String), dev_frame.sort("id")["text"].head(3000)])
+    tokens = skeleton_tokens(pl.DataFrame({"text": texts}))
+    want = _whole_text_skeleton_ids(texts)
+    assert tokens.counts.tolist() == [len(doc) for doc in want]
+    assert tokens.ids.tolist() == [i for doc in want for i in doc]
+    assert tokens.counts[:4].tolist() == [0, 0, 0, 3]
+
+
 def test_ngrams_of_every_order_stay_inside_their_document() -> None:
     frame = pl.DataFrame({"text": ["the cat sat .", "", "a dog"]})
     tokens = skeleton_tokens(frame)

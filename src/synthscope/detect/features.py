@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from synthscope.analyzer import TEXT
 from synthscope.detect import markers
@@ -186,6 +187,54 @@ def _zipf_of(language: str | None) -> dict[str, float]:
     return dict(zip(table["word"].to_list(), table["zipf"].to_list()))
 
 
+@dataclass(frozen=True)
+class _ZipfLookup:
+    """A wordfreq table sorted by a hash of its words, for a vectorised lookup of a batch's vocabulary."""
+
+    hashes: np.ndarray  # uint64, ascending
+    words: pa.Array  # large_string, in the order of `hashes`
+    zipf: np.ndarray
+
+
+def _word_hashes(words: pa.Array | pl.Series) -> np.ndarray:
+    """A 64-bit hash of each word, only compared within this process (polars' hash)."""
+    return pl.Series(words).cast(pl.String).hash(seed=0).to_numpy()
+
+
+@lru_cache(maxsize=4)
+def _zipf_lookup(language: str | None) -> _ZipfLookup | None:
+    table = _zipf_of(language)
+    if not table:
+        return None
+    words = pa.array(list(table), pa.large_string())
+    hashes = _word_hashes(words)
+    order = np.argsort(hashes, kind="stable")
+    return _ZipfLookup(hashes[order], words.take(pa.array(order)), np.fromiter(table.values(), dtype=np.float64, count=len(table))[order])
+
+
+def _zipf_values(vocab: pa.Array, language: str | None) -> np.ndarray:
+    """Zipf frequency of every distinct token in `language`'s table, OOV_ZIPF for unlisted ones (the
+    same as a dict lookup per token: candidates by hash, confirmed by comparing the words)."""
+    out = np.full(len(vocab), OOV_ZIPF)
+    lookup = _zipf_lookup(language)
+    if lookup is None or not len(vocab):
+        return out
+    vocab = vocab.cast(pa.large_string())
+    hashes = _word_hashes(vocab)
+    at = np.searchsorted(lookup.hashes, hashes)
+    pending = np.arange(len(vocab))
+    while len(pending):  # one round unless two listed words share a hash
+        pending = pending[at[pending] < len(lookup.hashes)]
+        pending = pending[lookup.hashes[at[pending]] == hashes[pending]]
+        if not len(pending):
+            break
+        same = pc.equal(vocab.take(pa.array(pending)), lookup.words.take(pa.array(at[pending]))).to_numpy(zero_copy_only=False)
+        out[pending[same]] = lookup.zipf[at[pending[same]]]
+        pending = pending[~same]
+        at[pending] += 1
+    return out
+
+
 @lru_cache(maxsize=1)
 def _kobak_style() -> frozenset[str]:
     """Kobak style words rarer than KOBAK_MAX_ZIPF in English (a word missing from the reference
@@ -259,11 +308,9 @@ def _vocab_table(vocab: pa.Array, language: str | None = "en") -> tuple[np.ndarr
     style word, Liang adjective, first person, contraction, characters, alphabetic (no digit), rare
     alphabetic; surprise is 9 - Zipf in `language`'s table (wordfreq's floor OOV_ZIPF for unlisted
     words), 0 if not alphabetic."""
-    words = vocab.to_pylist()
-    size = len(words)
+    size = len(vocab)
     rules = token_rules()
-    zipf_of = _zipf_of(language)
-    zipf = np.fromiter((zipf_of.get(w, OOV_ZIPF) for w in words), dtype=np.float64, count=size)
+    zipf = _zipf_values(vocab, language)
     series = pl.Series(vocab)
     alpha = ~series.str.contains(r"\d").to_numpy()
     table = np.empty((size, 7), dtype=np.int32)
@@ -284,6 +331,31 @@ def _segment_sums(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) ->
     return out
 
 
+_DENSE_COLUMNS = (4, 5)  # columns of the vocabulary table most tokens count in: characters, alphabetic
+_SPARSE_COLUMNS = (0, 1, 2, 3, 6)  # flags few tokens carry: listed words, first person, contraction, rare
+
+
+def _table_sums(table: np.ndarray, codes: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per document, the sums of `table`'s rows over its tokens (float64, exact: integer counts). The two
+    dense columns travel as one int64 per token (characters in the low 32 bits, the alphabetic flag
+    above: a document's characters stay below 2**32); the sparse flags are summed only over the tokens
+    that carry one (a tenth of them in web text), each found in its document by a binary search."""
+    out = np.zeros((len(counts), table.shape[1]))
+    characters, alphabetic = _DENSE_COLUMNS
+    dense = table[:, characters].astype(np.int64) | (table[:, alphabetic].astype(np.int64) << 32)
+    packed = _segment_sums(dense[codes], starts, counts)
+    out[:, characters] = packed & 0xFFFFFFFF
+    out[:, alphabetic] = packed >> 32
+    sparse = list(_SPARSE_COLUMNS)
+    flagged = np.flatnonzero(table[:, sparse].any(axis=1)[codes])
+    if len(flagged):
+        doc = np.searchsorted(starts, flagged, side="right") - 1  # empty documents share the next one's start
+        rows = table[codes[flagged]]
+        for column in sparse:
+            out[:, column] = np.bincount(doc, weights=rows[:, column], minlength=len(counts))
+    return out
+
+
 def _distinct_per_row(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Distinct values in each consecutive run of `lengths` values (hash-based, exact)."""
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -301,7 +373,7 @@ def _token_features(batch: pl.DataFrame, language: str | None = "en") -> dict[st
     codes = token_codes(batch)
     counts, starts, c = codes.counts, codes.starts, codes.codes
     table, surprise = _vocab_table(codes.vocab, language)
-    sums = _segment_sums(table[c], starts, counts).astype(np.float64)
+    sums = _table_sums(table, c, starts, counts)
     surprise_sum = _segment_sums(surprise[c], starts, counts)
     n = counts.astype(np.float64)
     # TTR over the first TTR_WINDOW words; repeated word trigrams (three tokens packed in 63 bits when
@@ -337,7 +409,9 @@ def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.Dat
     """One Float64 column per feature in FEATURE_NAMES, one row per batch row (same order); word
     frequencies from `language`'s wordfreq table (see `frequency_language`)."""
     n_words = pl.col(TOKENS).list.len().cast(pl.Float64)
-    per_word = lambda expr: (expr.cast(pl.Float64) / n_words).fill_nan(None)  # noqa: E731
+    # NaN (no words) becomes null in the last select, on computed columns: `fill_nan` on an expression
+    # evaluates it once more (every regex count ran two or three times)
+    per_word = lambda expr: expr.cast(pl.Float64) / n_words  # noqa: E731
     sentence_lengths = (
         pl.col(NORM).str.extract_all(_SENTENCE).list.eval(pl.element().str.count_matches(r"\w+")).list.eval(
             pl.element().filter(pl.element() > 0)

@@ -19,6 +19,7 @@ from synthscope.detect.skeleton import BITS, ORDERS, SkeletonTokens, describe, n
 
 DENSE_ORDER = 2  # n-grams up to this order are looked up in a dense array (2 ** (BITS * n) entries)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: slot = (id * m) >> (64 - log2(size))
+SEPARATOR = (1 << BITS) - 1  # a token id no vocabulary uses (skeleton.py keeps it below): never in a kept n-gram
 
 
 @dataclass(frozen=True)
@@ -108,21 +109,25 @@ class SkeletonModel:
         return self.dense(n)[packed] if n <= DENSE_ORDER else self.table.lookup(packed)
 
     def raw_logits(self, tokens: SkeletonTokens) -> np.ndarray:
-        """Bias + sum of weights x rates per document, before length shrinkage: the n-grams of each order
-        are packed, looked up in the hash table and summed per document (numpy, no loop over documents)."""
+        """Bias + sum of weights x rates per document, before length shrinkage (numpy, no loop over
+        documents). The documents' ids are laid back to back with `max(orders) - 1` SEPARATOR ids after
+        each, so an n-gram that would run past its document's end contains a separator, which no kept
+        n-gram does: it weighs 0 without a mask, and one segment sum per order gives each document's sum."""
         ids, counts = tokens.ids, tokens.counts
-        doc = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        ends = np.repeat(tokens.starts + counts, counts)  # one past each token's document end
-        position = np.arange(len(ids), dtype=np.int64)
+        span = max(self.orders)
+        gap = max(span - 1, 1)  # at least 1: an empty document still owns a (zero) segment
+        starts = tokens.starts + gap * np.arange(len(counts), dtype=np.int64)
+        padded = np.full(len(ids) + gap * len(counts) + span, SEPARATOR, dtype=np.int64)
+        padded[np.arange(len(ids), dtype=np.int64) + np.repeat(starts - tokens.starts, counts)] = ids
         sums = np.zeros(len(counts))
-        packed = ids
-        for n in range(1, max(self.orders) + 1):
+        if not len(counts):
+            return sums + self.bias
+        packed = padded
+        for n in range(1, span + 1):
             if n > 1:
-                packed = (packed[:-1] << BITS) | ids[n - 1:]
+                packed = (packed[:-1] << BITS) | padded[n - 1:]
             if n in self.orders:
-                weights = self._lookup(packed, n)
-                inside = position[: len(packed)] + n <= ends[: len(packed)]
-                sums += np.bincount(doc[: len(packed)], weights=weights * inside, minlength=len(counts))
+                sums += np.add.reduceat(self._lookup(packed, n), starts)
         return self.bias + sums / np.maximum(counts, 1)
 
     def logits(self, tokens: SkeletonTokens) -> np.ndarray:
