@@ -3,8 +3,7 @@
 A source's document scores are modelled as a mixture (1 - a) * H + a * S of a human score distribution H
 and a synthetic one S. Here H is the human reference's histogram: the same source's documents in the reference (text known
 to predate LLMs), or the whole reference pooled when the source is not in it, and S comes from the calibration profile. The estimate is detect's maximum-likelihood
-mixing weight (`detect.estimator.mle_alpha` on `detect.estimator.density` smoothed histograms; the reference
-histogram is smoothed more when it is small, `reference_density`).
+mixing weight (`detect.estimator.mle_alpha` on `detect.estimator.density` smoothed histograms).
 
 The synthetic reference. A new domain moves human scores (the baseline's median sits `offset` logits
 from the calibration human median). Whether its machine text moves with it is unknown: in the calibration
@@ -43,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from synthscope.detect.estimator import (  # noqa: F401  (shift_densities: re-exported, used by callers of this module)
-    BANDWIDTH_BINS, BOOTSTRAP_ROWS, MIN_DOCUMENTS, Densities, FractionEstimates, density, likelihood_interval, mle_alpha, moved_mle_alpha, shift_densities,
+    BOOTSTRAP_ROWS, MIN_DOCUMENTS, Densities, FractionEstimates, density, likelihood_interval, mle_alpha, moved_mle_alpha, shift_densities,
 )
 from synthscope.detect.profile import LOGIT_EDGES
 from synthscope.errors import InputError, UsageError
@@ -64,15 +63,6 @@ N_BOOT = 400
 # 0.5 per bin, sized for calibration histograms of hundreds of documents: on a 30-document baseline that
 # would make the human reference mostly uniform and any peaked synthetic reference would win)
 BASELINE_PRIOR_DOCUMENTS = 1.0
-# The reference histogram's smoothing grows as the reference shrinks, at the rate of Silverman's rule of
-# thumb (bandwidth ~ n ** -1/5): detect's BANDWIDTH_BINS is kept from this many documents up (the default
-# profile's median calibration human group, whose densities get that bandwidth), and a reference of n
-# documents below it is smoothed by BANDWIDTH_BINS * (REFERENCE_BANDWIDTH_DOCUMENTS / n) ** 0.2 bins. A
-# small reference's empty bins are sampling gaps, not places human text cannot reach: with a fixed
-# bandwidth, a purely human source's documents landing in them were read as synthetic (round 6: purely
-# human sources of 40-70 documents against references of 40-70 read up to 0.10).
-REFERENCE_BANDWIDTH_DOCUMENTS = 200.0
-REFERENCE_BANDWIDTH_POWER = 0.2
 
 
 @dataclass
@@ -171,34 +161,6 @@ def shift_mle_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, edges:
     return moved_mle_alpha(counts, p_h, p_s, edges, "synthetic", grid, penalty)
 
 
-def reference_bandwidth(documents: np.ndarray | float) -> np.ndarray:
-    """Smoothing bandwidth (bins) of a reference histogram of `documents` documents (see
-    REFERENCE_BANDWIDTH_DOCUMENTS): detect's BANDWIDTH_BINS from that many up, wider below."""
-    n = np.maximum(np.asarray(documents, dtype=np.float64), 1.0)
-    return BANDWIDTH_BINS * np.maximum(1.0, (REFERENCE_BANDWIDTH_DOCUMENTS / n) ** REFERENCE_BANDWIDTH_POWER)
-
-
-def reference_density(hist: np.ndarray, pseudo: float) -> np.ndarray:
-    """`detect.estimator.density(hist, pseudo=pseudo, per_row=True)` with each row's bandwidth set by
-    its own document count (`reference_bandwidth`): identical to it for rows of at least
-    REFERENCE_BANDWIDTH_DOCUMENTS documents. Works on the last axis of any stack of histograms."""
-    hist = np.asarray(hist, dtype=np.float64)
-    bins = hist.shape[-1]
-    totals = hist.sum(axis=-1, keepdims=True)
-    bandwidth = reference_bandwidth(totals)  # (..., 1)
-    reach = int(4 * float(bandwidth.max(initial=BANDWIDTH_BINS))) + 1
-    offsets = np.arange(-reach, reach + 1)
-    idx = np.clip(np.arange(bins)[:, None] + offsets[None, :], 0, bins - 1)
-    smooth = np.zeros_like(hist)
-    for j, offset in enumerate(offsets):
-        # each row's own truncated Gaussian kernel, as density() truncates it at int(4 * bandwidth) + 1
-        weight = np.where(abs(offset) <= (4 * bandwidth).astype(int) + 1, np.exp(-0.5 * (offset / bandwidth) ** 2), 0.0)
-        smooth += weight * hist[..., idx[:, j]]
-    p = smooth / np.maximum(smooth.sum(axis=-1, keepdims=True), 1e-300)
-    p = p + pseudo / np.maximum(totals, 1.0)
-    return p / p.sum(axis=-1, keepdims=True)
-
-
 def reference_densities(
     references: np.ndarray, synthetic: SyntheticReference, shift_transfer: float = SHIFT_TRANSFER, weights: np.ndarray | None = None,
     moves: np.ndarray | None = None,
@@ -214,7 +176,7 @@ def reference_densities(
     density further."""
     references = np.atleast_2d(np.asarray(references, dtype=np.float64))
     edges = synthetic.edges
-    h = reference_density(references, BASELINE_PRIOR_DOCUMENTS / references.shape[1])
+    h = density(references, pseudo=BASELINE_PRIOR_DOCUMENTS / references.shape[1], per_row=True)
     if weights is None:
         s_base = np.broadcast_to(synthetic.synthetic.pooled(), h.shape)
         calibration_human = None if synthetic.calibration_human is None else synthetic.calibration_human.pooled()[None, :]
@@ -301,7 +263,7 @@ def estimate_with_references(
             rng = np.random.default_rng(seed)
             boot_t.append(rng.multinomial(int(n[i]), targets[i] / n[i], size=n_boot))
             boot_h.append(rng.multinomial(int(round(n_ref[i])), references[i] / n_ref[i], size=n_boot) if resample_human else np.broadcast_to(references[i], (n_boot, k)))
-        h_boot = reference_density(np.asarray(boot_h, dtype=np.float64), pseudo) if resample_human else np.broadcast_to(h[rows][:, None, :], (len(rows), n_boot, k))
+        h_boot = density(np.asarray(boot_h, dtype=np.float64), pseudo=pseudo, per_row=True) if resample_human else np.broadcast_to(h[rows][:, None, :], (len(rows), n_boot, k))
         s_rows = np.broadcast_to(s_draws, (len(rows), n_boot, k)) if weights is None else np.einsum("sg,bgk->sbk", weights[rows], s_draws)
         s_boot = shift_densities(s_rows.reshape(-1, k), edges,
                                  (transfers[None, :] * offset[rows, None]).reshape(-1)).reshape(len(rows), n_boot, k)
