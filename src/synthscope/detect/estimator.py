@@ -71,16 +71,24 @@ def hdy_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, tol: float =
     return _concave_argmax(np.sqrt(q), p_h, p_s, "sqrt", tol, max_iterations)
 
 
+def _as_rows(values: np.ndarray, p_h: np.ndarray, p_s: np.ndarray) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """`values` (..., K; a 1-d array is one row) broadcast with the human and synthetic densities: their
+    common shape, then each as contiguous float64 rows of K."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[None, :]
+    shape = np.broadcast_shapes(values.shape, np.shape(p_h), np.shape(p_s))
+
+    def rows(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), shape).reshape(-1, shape[-1]))
+
+    return shape, rows(values), rows(p_h), rows(p_s)
+
+
 def _concave_argmax(weights: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, kind: str, tol: float, max_iterations: int) -> np.ndarray:
     """argmax over alpha in [0, 1] of sum_k weights_k f(h_k + alpha d_k), f = log or sqrt (concave), per row."""
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim == 1:
-        weights = weights[None, :]
-    shape = np.broadcast_shapes(weights.shape, np.shape(p_h), np.shape(p_s))
-    k = shape[-1]
-    c = np.broadcast_to(weights, shape).reshape(-1, k)
-    h = np.broadcast_to(np.asarray(p_h, dtype=np.float64), shape).reshape(-1, k)
-    d = np.broadcast_to(np.asarray(p_s, dtype=np.float64), shape).reshape(-1, k) - h
+    shape, c, h, s = _as_rows(weights, p_h, p_s)
+    d = s - h
     power = -1.0 if kind == "log" else -0.5  # f'(m) is m ** power (up to a constant factor)
     slope_0 = (c * d * h ** power).sum(axis=1)
     slope_1 = (c * d * (h + d) ** power).sum(axis=1)
@@ -136,14 +144,7 @@ def moved_mle_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, edges:
     `edges`) of the MLE mixture's log-likelihood minus `penalty` * d**2 (a Gaussian prior on the move).
     `p_h`, `p_s` broadcast against `counts`. Returns (alpha, move on the score axis), each of shape
     counts.shape[:-1]; a 1-d `counts` is one row."""
-    counts = np.asarray(counts, dtype=np.float64)
-    if counts.ndim == 1:
-        counts = counts[None, :]
-    shape = np.broadcast_shapes(counts.shape, np.shape(p_h), np.shape(p_s))
-    k = shape[-1]
-    c = np.broadcast_to(counts, shape).reshape(-1, k)
-    h = np.ascontiguousarray(np.broadcast_to(np.asarray(p_h, dtype=np.float64), shape).reshape(-1, k))
-    s = np.ascontiguousarray(np.broadcast_to(np.asarray(p_s, dtype=np.float64), shape).reshape(-1, k))
+    shape, c, h, s = _as_rows(counts, p_h, p_s)
     width = float(edges[-1] - edges[0]) / (len(edges) - 1)
     best_a, best_d = np.zeros(len(c)), np.zeros(len(c))
     best_ll = np.full(len(c), -np.inf)
