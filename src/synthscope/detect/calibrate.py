@@ -432,7 +432,7 @@ def fit_profile(data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[
     profile.cv_errors = reference_cv.error_quantiles([r for r in reference_cv.rows if r.get("kind", "group") == "group"])
     if profile.topic_centroids:
         profile.cv_errors_by_similarity = cv.errors_by_similarity()
-        sims = [r["similarity"] for r in cv.rows if r.get("similarity") is not None]
+        sims = [r["similarity"] for r in reference_cv.rows if r.get("similarity") is not None]  # 200-document sources, as before
         if sims:
             profile.matching["min_similarity"] = round(float(min(sims)), 5)
     return profile, cv
