@@ -103,13 +103,10 @@ def _value(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
-TOO_FEW_DOCUMENTS = "documents (--diversity-min-docs)"  # the end of the reason of a source not measured
-
-
 def too_few_documents(small: pl.DataFrame, settings: Settings, embedder_name: str) -> dict[str, dict[str, Any]]:
     """The fields of sources whose sample (all their documents) is under `settings.min_docs`: what
-    was measured and how, every metric null with the reason."""
-    reason = f"fewer than {settings.min_docs} {TOO_FEW_DOCUMENTS}"
+    was measured and how, every metric null, and `not_measured`: the reason (instead of `unavailable`)."""
+    reason = f"fewer than {settings.min_docs} documents (--diversity-min-docs)"
     counts = small.group_by(SOURCE, maintain_order=True).agg(pl.len().alias("docs"), pl.col(N_TOKENS).sum().alias("tokens"))
     out: dict[str, dict[str, Any]] = {}
     for name, docs, tokens in counts.iter_rows():
@@ -123,7 +120,7 @@ def too_few_documents(small: pl.DataFrame, settings: Settings, embedder_name: st
             self_bleu_hypotheses=min(settings.hypotheses, int(docs)),
             below_budget=True,
             seed=settings.seed,
-            unavailable=dict.fromkeys(METRIC_FIELDS, reason),
+            not_measured=reason,  # one reason for every metric (a long tail has thousands of such sources)
         )
         out[name] = fields
     return out

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthscope.diversity.analyzer import TOO_FEW_DOCUMENTS
 from synthscope.report.config import CheckSettings
 from synthscope.report.metrics import NEAR_DUP, SYNTHETIC, label, metric_value
 
@@ -68,8 +67,8 @@ def not_measured_reason(source: dict[str, Any], path: str) -> str | None:
     (None for any other metric or reason)."""
     if not path.startswith("diversity."):
         return None
-    reason = ((source.get("diversity") or {}).get("unavailable") or {}).get(path.split(".", 1)[1])
-    return reason if isinstance(reason, str) and reason.endswith(TOO_FEW_DOCUMENTS) else None
+    reason = (source.get("diversity") or {}).get("not_measured")
+    return reason if isinstance(reason, str) else None
 
 
 def _synthetic_record(check: str, path: str, source: dict[str, Any], value: float | None, threshold: float, s: CheckSettings, **kw: Any) -> dict[str, Any]:
