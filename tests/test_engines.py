@@ -78,7 +78,7 @@ def test_part_results_carry_accounting_and_first_malformed_rows(tmp_path: Path, 
     assert sum(r.counts.malformed for r in results) == 3
     assert [row for r in results for row, _ in r.malformed] == [6, 302, 901]
     local = LocalEngine().run(job, parts)
-    assert local.parts == len(parts) and int(local.states[0]["documents"].sum()) == 1142
+    assert local.parts == len(parts) and int(local.states[0].rows["documents"].sum()) == 1142
 
 
 def _without_run_facts(report: dict[str, Any]) -> dict[str, Any]:
