@@ -22,7 +22,7 @@ PERCENTILES = (5, 25, 50, 75, 95)
 _SCHEMA = {SOURCE: pl.String, N_TOKENS: pl.Int64, "documents": pl.Int64, "characters": pl.Int64}
 
 
-def _summed(rows: pl.DataFrame) -> pl.DataFrame:
+def summed_counts(rows: pl.DataFrame) -> pl.DataFrame:
     """One row per (source, length): the counts summed."""
     return rows.group_by(SOURCE, N_TOKENS).agg(pl.col("documents").sum(), pl.col("characters").sum())
 
@@ -55,7 +55,7 @@ class CorpusStats:
         rows = pl.concat([a.rows, b.rows])
         summed = max(a.summed_rows, b.summed_rows)
         if rows.height > 2 * max(summed, 4096):  # amortised: each row is summed O(log rows) times
-            rows = _summed(rows)
+            rows = summed_counts(rows)
             summed = rows.height
         return LengthCounts(rows, summed)
 
@@ -68,7 +68,7 @@ class CorpusStats:
             for p in PERCENTILES
         ]
         table = (
-            _summed(state.rows).sort(SOURCE, N_TOKENS)
+            summed_counts(state.rows).sort(SOURCE, N_TOKENS)
             .group_by(SOURCE, maintain_order=True)
             .agg(
                 docs.sum().alias("documents"),
