@@ -282,7 +282,8 @@ class DiversityAnalyzer:
                 per_source.update({name: {"diversity": fields} for name, fields in result.items()})
             per_source = dict(sorted(per_source.items()))
             below = [s for s, f in per_source.items() if f["diversity"]["below_budget"]]
-            summary = {**self.options(), "sources_below_budget": below}
+            not_measured = sum("not_measured" in f["diversity"] for f in per_source.values())
+            summary = {**self.options(), "sources_below_budget": below, "sources_not_measured": not_measured}
             return AnalyzerResult(per_source=per_source, summary=summary, run_figures={"spilled_rows": spilled, "groups": len(tasks)})
 
         return collect
