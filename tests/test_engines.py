@@ -15,6 +15,7 @@ from synthscope.io.discover import discover_inputs
 from synthscope.io.parts import plan_parts, read_part
 from synthscope.io.readers import ColumnSpec, read_batches
 from synthscope.pipeline import AuditConfig, run_audit
+from synthscope.stats import summed_counts
 from tests.conftest import SAMPLE_DATA, write_bytes, write_parquet
 
 SPEC = ColumnSpec(text="text", extra=("url",))
@@ -114,10 +115,45 @@ def test_pool_engine_maps_parts_in_workers(tmp_path: Path) -> None:
     job = job_of(build_analyzers(config, tmp_path), plan, config)
     parts = plan_parts(inputs, config.batch_size)
     seen: list[int] = []
-    pooled = PoolEngine(2).run(job, parts, lambda r: seen.append(r.part.index))
+    engine = PoolEngine(2)
+    try:
+        pooled = engine.run(job, parts, lambda r: seen.append(r.part.index))
+    finally:
+        engine.close()
     local = LocalEngine().run(job, parts)
     assert seen == list(range(len(parts)))  # merged in part order
     key = ["source", "n_tokens"]
-    from synthscope.stats import summed_counts
-
     assert summed_counts(pooled.states[0].rows).sort(key).equals(summed_counts(local.states[0].rows).sort(key))
+
+
+def test_pool_workers_get_the_job_from_a_file_and_their_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import synthscope.engines.pool as pool_module
+    from synthscope.engines.base import usable_cores
+    from synthscope.pipeline import build_analyzers, job_of, resolve_plan
+
+    for name in ("POLARS_MAX_THREADS", *pool_module.WORKER_MALLOC):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "12345")  # a user's own setting is kept
+    config = AuditConfig(by="domain", batch_size=200, detect=False, dedup=False, diversity=False)
+    inputs, _ = discover_inputs([str(SAMPLE_DATA / "web_corpus.parquet")])
+    plan = resolve_plan(inputs, config)
+    spill = tmp_path / "work"
+    spill.mkdir()
+    job = job_of(build_analyzers(config, spill), plan, config, spill)
+    parts = plan_parts(inputs, config.batch_size)
+    engine = PoolEngine(2)
+    try:
+        pooled = engine.run(job, parts)
+        assert [p.name for p in spill.iterdir()] and all(p.name.startswith("synthscope-job-") for p in spill.iterdir())
+        names = ["POLARS_MAX_THREADS", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "POLARS_MAX_THREADS"]
+        seen = list(engine.parallel_map(os.getenv, names))
+    finally:
+        engine.close()
+    threads = str(max(1, usable_cores() // 2))
+    assert seen == [threads, str(32 << 20), "12345", threads]
+    assert list(spill.iterdir()) == []  # the job file is gone with the pool
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ and "POLARS_MAX_THREADS" not in os.environ
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "12345"
+    assert pooled.parts == len(parts) and summed_counts(pooled.states[0].rows).height == summed_counts(LocalEngine().run(job, parts).states[0].rows).height
