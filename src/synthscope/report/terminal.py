@@ -58,7 +58,7 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
         d = report["summary"]["diversity"]
         skipped = int(d.get("sources_not_measured", 0))
         console.print(
-            (f"diversity: {skipped:,} sources under {d['min_documents']} documents not measured (--diversity-min-docs); " if skipped else "diversity: ")
+            (f"diversity: {skipped:,} source{'s' if skipped != 1 else ''} under {d['min_documents']} documents not measured (--diversity-min-docs); " if skipped else "diversity: ")
             + f"{len(below) - skipped:,} of the {len(report['sources']) - skipped:,} measured sources are below the budget "
             f"({d['budget_tokens']:,} tokens, {d['budget_documents']:,} documents); "
             "their size-sensitive metrics compare only with sources of the same size",
