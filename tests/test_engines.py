@@ -157,3 +157,31 @@ def test_pool_workers_get_the_job_from_a_file_and_their_settings_from_the_enviro
     assert "MALLOC_MMAP_THRESHOLD_" not in os.environ and "POLARS_MAX_THREADS" not in os.environ
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "12345"
     assert pooled.parts == len(parts) and summed_counts(pooled.states[0].rows).height == summed_counts(LocalEngine().run(job, parts).states[0].rows).height
+
+
+def test_a_worker_maps_without_importing_scipy(tmp_path: Path) -> None:
+    """scipy (~0.4 s to import) is only needed to fit models and in finalize: a worker's start-up and
+    map do without it."""
+    import pickle
+    import subprocess
+    import sys
+
+    from synthscope.pipeline import build_analyzers, job_of, resolve_plan
+
+    config = AuditConfig(by="domain", batch_size=200)
+    inputs, _ = discover_inputs([str(SAMPLE_DATA / "web_corpus.parquet")])
+    plan = resolve_plan(inputs, config)
+    config = plan.resolved(config)
+    (tmp_path / "job.pickle").write_bytes(pickle.dumps(job_of(build_analyzers(config, tmp_path), plan, config, tmp_path)))
+    code = (
+        "import pickle, sys\n"
+        "from synthscope.engines.work import map_part\n"
+        "from synthscope.io.discover import discover_inputs\n"
+        "from synthscope.io.parts import plan_parts\n"
+        f"job = pickle.loads(open({str(tmp_path / 'job.pickle')!r}, 'rb').read())\n"
+        f"inputs, _ = discover_inputs([{str(SAMPLE_DATA / 'web_corpus.parquet')!r}])\n"
+        "result = map_part(job, plan_parts(inputs, job.batch_size)[0])\n"
+        "print(result.counts.analysed, sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=1)
+    assert int(out[0]) > 0 and out[1].strip() == "[]"

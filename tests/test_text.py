@@ -41,3 +41,7 @@ def test_nfkc_only_where_needed_equals_normalising_everything(dev_frame: pl.Data
     texts = pl.concat([dev_frame["text"], pl.read_parquet(SAMPLE_DATA / "web_corpus.parquet")["text"], pl.Series(odd)])
     assert nfkc(texts).equals(texts.str.normalize("NFKC"))
     assert normalize_series(texts).equals(pl.select(normalize_expr(pl.lit(texts))).to_series())
+    # ASCII texts are not checked (always NFKC); nulls stay null, non-ASCII ones between them are still normalised
+    mixed = pl.Series(["plain ascii", None, "ﬁne", "", "tab\tand newline\n", "Ａ", None, "x²y"], dtype=pl.String)
+    assert nfkc(mixed).to_list() == ["plain ascii", None, "fine", "", "tab\tand newline\n", "A", None, "x2y"]
+    assert nfkc(mixed).equals(mixed.str.normalize("NFKC"))

@@ -53,10 +53,13 @@ def _after_nfkc(expr: pl.Expr) -> pl.Expr:
 
 def nfkc(texts: pl.Series) -> pl.Series:
     """NFKC of every text, normalising only the texts not already in NFKC (most are: checking with
-    `unicodedata.is_normalized` is several times cheaper than normalising). Texts that Python's
-    Unicode tables (the interpreter's version) call normalised are left as they are."""
-    values = texts.to_list()
-    changing = [i for i, text in enumerate(values) if text is not None and not unicodedata.is_normalized("NFKC", text)]
+    `unicodedata.is_normalized` is several times cheaper than normalising; ASCII texts, which are
+    always in NFKC, are not even checked). Texts that Python's Unicode tables (the interpreter's
+    version) call normalised are left as they are."""
+    # ASCII text is NFKC: only the others are checked (no Python string made for an ASCII text)
+    non_ascii = (texts.str.len_bytes() != texts.str.len_chars()).fill_null(False).arg_true()
+    values = texts.gather(non_ascii).to_list()
+    changing = [row for row, text in zip(non_ascii.to_list(), values) if not unicodedata.is_normalized("NFKC", text)]
     if not changing:
         return texts
     rows = pl.Series(changing, dtype=pl.UInt32)

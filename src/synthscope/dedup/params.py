@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from scipy.integrate import quad
-
 DEFAULT_THRESHOLD = 0.8
 # Recall first: candidate pairs are verified by estimated Jaccard afterwards, so a false positive of
 # the banding only costs a comparison while a false negative is a missed duplicate. (0.05, 0.95)
@@ -19,10 +17,14 @@ DEFAULT_WEIGHTS = (0.05, 0.95)
 
 
 def _false_positive(threshold: float, bands: int, rows: int) -> float:
+    from scipy.integrate import quad  # here: scipy takes a while to import, and only the driver needs this
+
     return quad(lambda s: 1 - (1 - s ** float(rows)) ** float(bands), 0.0, threshold)[0]
 
 
 def _false_negative(threshold: float, bands: int, rows: int) -> float:
+    from scipy.integrate import quad
+
     return quad(lambda s: 1 - (1 - (1 - s ** float(rows)) ** float(bands)), threshold, 1.0)[0]
 
 

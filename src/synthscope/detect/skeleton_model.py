@@ -10,12 +10,17 @@ document; short documents are shrunk toward the calibration mean logit, as the s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.optimize
-import scipy.sparse as sp
 
 from synthscope.detect.skeleton import BITS, ORDERS, SkeletonTokens, describe, ngram_ids
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+# scipy is imported where fitting or rate matrices need it: scoring (every audit's workers) does not,
+# and importing scipy.sparse and scipy.optimize took ~0.4 s of every process's start-up.
 
 DENSE_ORDER = 2  # n-grams up to this order are looked up in a dense array (2 ** (BITS * n) entries)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: slot = (id * m) >> (64 - log2(size))
@@ -167,6 +172,8 @@ class GramMatrix:
     @classmethod
     def of(cls, tokens: SkeletonTokens, orders: tuple[int, ...] = ORDERS, grams: np.ndarray | None = None) -> GramMatrix:
         """Rates of every n-gram (or only of `grams`, sorted) in each document."""
+        import scipy.sparse as sp
+
         ids, docs = ngram_ids(tokens, orders)
         if grams is None:
             grams, cols = np.unique(ids, return_inverse=True)
@@ -183,6 +190,8 @@ class GramMatrix:
     @classmethod
     def stack(cls, parts: list[GramMatrix]) -> GramMatrix:
         """The rows of several matrices (each with its own columns) under the union of their columns."""
+        import scipy.sparse as sp
+
         grams = np.unique(np.concatenate([p.grams for p in parts])) if parts else np.zeros(0, dtype=np.int64)
         mats = []
         for p in parts:
@@ -203,6 +212,8 @@ class GramMatrix:
 
 def _fit_logistic(x: sp.csr_matrix, y: np.ndarray, w: np.ndarray, l2: float, iterations: int = 300) -> tuple[np.ndarray, float]:
     """Weighted L2 logistic regression on a sparse matrix (L-BFGS); weights normalised to mean 1."""
+    import scipy.optimize
+
     n, d = x.shape
     w = w / w.mean()
     xt = x.T.tocsr()
@@ -235,6 +246,8 @@ def fit_skeleton(
     """Fit on n-grams found in at least `min_documents` documents, keep the `keep` of largest scaled
     |weight|, refit on those. Columns are scaled to unit standard deviation while fitting (the stored
     weights are per unit rate)."""
+    import scipy.sparse as sp
+
     df = np.asarray((matrix.rates > 0).sum(axis=0)).ravel()
     cols = np.flatnonzero(df >= min_documents)
     sub = matrix.select(columns=cols)

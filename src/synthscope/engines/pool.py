@@ -170,12 +170,14 @@ class PoolEngine:
             raise
 
     def close(self, kill: bool = False) -> None:
-        """Shut the workers down (at once, killing them, after an error or Ctrl-C)."""
+        """Shut the workers down (at once, killing them, after an error or Ctrl-C). Without `kill` it
+        does not wait for them: their work is done, and they free their memory and exit while this
+        process renders and writes the reports (the interpreter joins them before it exits)."""
         if self._pool is not None:
             if kill:
                 _stop(self._pool)
             else:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
             _restore_environment(self._saved_environment)
             self._saved_environment = {}
