@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -145,12 +146,16 @@ def test_pool_workers_get_the_job_from_a_file_and_their_settings_from_the_enviro
     parts = plan_parts(inputs, config.batch_size)
     engine = PoolEngine(2)
     try:
+        engine.start()  # the workers are spawned before any job exists
         pooled = engine.run(job, parts)
         assert [p.name for p in spill.iterdir()] and all(p.name.startswith("synthscope-job-") for p in spill.iterdir())
         names = ["POLARS_MAX_THREADS", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "POLARS_MAX_THREADS"]
         seen = list(engine.parallel_map(os.getenv, names))
+        # a second run on the same workers maps with its own job (here: every document too short)
+        second = engine.run(dataclasses.replace(job, min_chars=10**9), parts)
     finally:
         engine.close()
+    assert pooled.states[0].height > 0 and second.states[0].height == 0
     threads = str(max(1, usable_cores() // 2))
     assert seen == [threads, str(32 << 20), "12345", threads]
     assert list(spill.iterdir()) == []  # the job file is gone with the pool
