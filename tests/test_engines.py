@@ -155,7 +155,7 @@ def test_pool_workers_get_the_job_from_a_file_and_their_settings_from_the_enviro
         second = engine.run(dataclasses.replace(job, min_chars=10**9), parts)
     finally:
         engine.close()
-    assert pooled.states[0].height > 0 and second.states[0].height == 0
+    assert pooled.states[0].rows.height > 0 and second.states[0].rows.height == 0
     threads = str(max(1, usable_cores() // 2))
     assert seen == [threads, str(32 << 20), "12345", threads]
     assert list(spill.iterdir()) == []  # the job file is gone with the pool
