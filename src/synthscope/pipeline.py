@@ -18,8 +18,8 @@ from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.dedup.hashing import DEFAULT_NGRAM
 from synthscope.dedup.minhash import DEFAULT_NUM_PERM
 from synthscope.dedup.params import DEFAULT_THRESHOLD
-from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
-from synthscope.engines import ENGINE_NAMES, Engine, Job, PartResult, make_engine, single_threaded_blas, usable_cores
+from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_MIN_DOCS, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
+from synthscope.engines import ENGINE_NAMES, Engine, Job, PartResult, PoolEngine, make_engine, single_threaded_blas, usable_cores
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
@@ -67,6 +67,7 @@ class AuditConfig:
     diversity_budget_tokens: int = DEFAULT_BUDGET_TOKENS
     diversity_sample_docs: int = DEFAULT_SAMPLE_DOCS
     diversity_hypotheses: int = DEFAULT_HYPOTHESES
+    diversity_min_docs: int = DEFAULT_MIN_DOCS  # sources with fewer documents get no diversity metrics
     embedder: str = "hashed"
     calibration: str | None = None  # detect: calibration profile file (None: the shipped default)
     confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
@@ -162,6 +163,7 @@ def build_diversity(config: AuditConfig, workdir: Path | None = None) -> Diversi
         ("--diversity-budget-tokens", config.diversity_budget_tokens),
         ("--diversity-sample-docs", config.diversity_sample_docs),
         ("--self-bleu-hypotheses", config.diversity_hypotheses),
+        ("--diversity-min-docs", config.diversity_min_docs),
     ):
         if value < 1:
             raise UsageError(f"{option} must be at least 1 (got {value})")
@@ -170,6 +172,7 @@ def build_diversity(config: AuditConfig, workdir: Path | None = None) -> Diversi
         budget_tokens=config.diversity_budget_tokens,
         sample_docs=config.diversity_sample_docs,
         hypotheses=config.diversity_hypotheses,
+        min_docs=config.diversity_min_docs,
         embedder=config.embedder,
         sample_key="doc_id" if config.id_column else "text",
         workdir=workdir,
@@ -222,10 +225,11 @@ def engine_for(config: AuditConfig, parts: int, progress: bool = False) -> Engin
 
 
 def start_run(config: AuditConfig, inputs: list[InputFile], parts: int,
-              progress: ProgressSink | None) -> tuple[Engine, RunAccounting, ProgressSink | None]:
-    """The engine for a run of `parts` parts over `inputs`, the accounting of its rows, and the progress
-    sink (started; None when there is none or the engine draws its own)."""
-    engine = engine_for(config, parts, progress is not None)
+              progress: ProgressSink | None, engine: Engine | None = None) -> tuple[Engine, RunAccounting, ProgressSink | None]:
+    """The engine for a run of `parts` parts over `inputs` (`engine` if given), the accounting of its
+    rows, and the progress sink (started; None when there is none or the engine draws its own)."""
+    if engine is None:
+        engine = engine_for(config, parts, progress is not None)
     if engine.draws_progress:
         progress = None
     accounting = RunAccounting(progress)
@@ -395,14 +399,21 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
     # The run's private work folder: spill files written by map (dedup band keys, diversity sample
     # candidates), then finalize. Removed after finalize, or at once if reading fails.
     work = tempfile.TemporaryDirectory(prefix="synthscope-", dir=config.workdir)
+    engine = engine_for(config, len(parts), progress is not None)
+    if isinstance(engine, PoolEngine):
+        engine.start()  # the workers start up while the analyzers are built
     try:
         analyzers = build_analyzers(config, Path(work.name))
         if config.human_reference:
             read_human_reference(analyzers, given)  # its own defaults (id column) from its own files
     except BaseException:
         work.cleanup()
+        if isinstance(engine, PoolEngine):
+            engine.close(kill=True)  # its workers may still be starting: do not wait for them
+        else:
+            engine.close()
         raise
-    engine, run_accounting, progress = start_run(config, inputs, len(parts), progress)
+    engine, run_accounting, progress = start_run(config, inputs, len(parts), progress, engine)
     try:
         try:
             with single_threaded_blas():

@@ -27,28 +27,35 @@ from synthscope.engines.base import EngineResult, OnPart, single_threaded_blas, 
 from synthscope.engines.work import Job, PartResult, map_part
 from synthscope.io.parts import FilePart
 
-_WORKER_JOB: list[Job] = []
+_WORKER_JOB: dict[str, Job] = {}  # this worker's job, by the file it came from
 
 
-def _init_worker(job_file: str | None) -> None:
+def _init_worker() -> None:
     single_threaded_blas()
-    if job_file is not None:
-        _WORKER_JOB[:] = [pickle.loads(Path(job_file).read_bytes())]
+
+
+def _ready() -> None:
+    """Nothing: submitted by `PoolEngine.start` so that the workers are spawned at once."""
 
 
 def _job_file(job: Job) -> Path:
-    """The pickled job in a file for the workers to load. Handed to them as a short path, not inside
-    the spawn arguments: a spawned process reads its arguments from a pipe only after importing the
-    main module, so a job larger than the pipe's buffer (the analyzers' profiles: ~0.5 MB) held the
-    driver until each worker had started, and the workers began one after the other."""
+    """The pickled job in a file for the workers to load once. Handed to them as a short path with
+    every part, not inside the spawn arguments: a spawned process reads its arguments from a pipe only
+    after importing the main module, so a job larger than the pipe's buffer (the analyzers' profiles:
+    ~0.5 MB) held the driver until each worker had started, and the workers began one after the
+    other; and the workers can be started (`start`) before the job exists."""
     handle, name = tempfile.mkstemp(prefix="synthscope-job-", suffix=".pickle", dir=job.spill_dir)
     with os.fdopen(handle, "wb") as out:
         pickle.dump(job, out, protocol=pickle.HIGHEST_PROTOCOL)
     return Path(name)
 
 
-def _map_in_worker(part: FilePart) -> PartResult:
-    return map_part(_WORKER_JOB[0], part)
+def _map_in_worker(job_file: str, part: FilePart) -> PartResult:
+    job = _WORKER_JOB.get(job_file)
+    if job is None:  # the first part of a run: load its job once
+        _WORKER_JOB.clear()
+        job = _WORKER_JOB[job_file] = pickle.loads(Path(job_file).read_bytes())
+    return map_part(job, part)
 
 
 # glibc's malloc in the workers: allocations under 32 MiB come from the heap, and up to 256 MiB free at
@@ -112,19 +119,30 @@ class PoolEngine:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._saved_environment: dict[str, str | None] = {}
-        self._job_file: Path | None = None
+        self._job_files: list[Path] = []
 
-    def _executor(self, job: Job | None) -> ProcessPoolExecutor:
+    def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
             # workers are spawned on demand: their settings stay in the environment while the pool lives
             self._saved_environment = _worker_environment(self.workers)
-            self._job_file = _job_file(job) if job is not None else None
-            if self._job_file is not None:  # removed by close, else when the engine is collected or at exit
-                weakref.finalize(self, self._job_file.unlink, missing_ok=True)
-            initargs = (str(self._job_file) if self._job_file is not None else None,)
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=initargs)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
         return self._pool
+
+    def start(self) -> None:
+        """Spawn the workers now, so that they start (import, load) while this process still prepares
+        the run (builds the analyzers: the profile, the banding parameters)."""
+        pool = self._executor()
+        with _signals_ignored():
+            for _ in range(self.workers):
+                pool.submit(_ready)
+
+    def _job_path(self, job: Job) -> str:
+        """The file of this run's job (kept until `close`, so that no later run's file can take its name)."""
+        path = _job_file(job)
+        self._job_files.append(path)
+        weakref.finalize(self, path.unlink, missing_ok=True)  # if close is never called
+        return str(path)
 
     def run(self, job: Job, parts: Iterable[FilePart], on_part: OnPart | None = None) -> EngineResult:
         started = time.perf_counter()
@@ -137,11 +155,12 @@ class PoolEngine:
             if on_part is not None:
                 on_part(done)
 
-        pool = self._executor(job)
+        pool = self._executor()
+        job_file = self._job_path(job)
         try:
             for part in parts:
                 with _signals_ignored():  # workers start inside submit and inherit the dispositions
-                    pending.append(pool.submit(_map_in_worker, part))
+                    pending.append(pool.submit(_map_in_worker, job_file, part))
                 while len(pending) >= 2 * self.workers:
                     take()
             while pending:
@@ -156,7 +175,7 @@ class PoolEngine:
         """fn over items in the worker processes (fn must be importable); results in item order."""
         if len(items) <= 1:
             return map(fn, items)
-        pool = self._executor(None)
+        pool = self._executor()
         with _signals_ignored():
             futures = [pool.submit(fn, item) for item in items]
         return self._results(futures)
@@ -181,6 +200,6 @@ class PoolEngine:
             self._pool = None
             _restore_environment(self._saved_environment)
             self._saved_environment = {}
-        if self._job_file is not None:
-            self._job_file.unlink(missing_ok=True)
-            self._job_file = None
+        for path in self._job_files:
+            path.unlink(missing_ok=True)
+        self._job_files = []
