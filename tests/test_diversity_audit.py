@@ -94,7 +94,16 @@ def test_cli_options(corpus: Path, tmp_path: Path) -> None:
     result = runner.invoke(main, ["audit", str(corpus), "--id-column", "id", "-o", str(out), "-q",
                                   "--diversity-budget-tokens", "20000", "--diversity-sample-docs", "150"])
     assert result.exit_code == 0
-    assert "diversity: 1 of 3 sources are below the budget (20,000 tokens, 150 documents)" in " ".join(result.output.split())
+    assert ("diversity: 1 source under 30 documents not measured (--diversity-min-docs); 0 of the 2 measured sources are below "
+            "the budget (20,000 tokens, 150 documents)") in " ".join(result.output.split())  # tiny: 15 documents
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["diversity"]["sources_not_measured"] == 1 and "not_measured" in by_source(report)["tiny"]
+    result = runner.invoke(main, ["audit", str(corpus), "--id-column", "id", "-o", str(out), "-q",
+                                  "--diversity-budget-tokens", "20000", "--diversity-sample-docs", "150", "--diversity-min-docs", "1"])
+    assert result.exit_code == 0
+    assert "diversity: 1 of the 3 measured sources are below the budget (20,000 tokens, 150 documents)" in " ".join(result.output.split())
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["diversity"]["sources_not_measured"] == 0 and by_source(report)["tiny"]["ttr"] is not None
     result = runner.invoke(main, ["audit", str(corpus), "-o", str(out), "--json", "-q", "--no-diversity"])
     assert result.exit_code == 0
     assert all("diversity" not in s for s in json.loads(result.output)["sources"])

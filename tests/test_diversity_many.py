@@ -90,7 +90,7 @@ def _diversity(report: dict) -> dict[str, dict]:
 def test_spilled_candidates_and_any_grouping_give_the_same_metrics(tmp_path: Path, many_sources: pl.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "many.parquet"
     many_sources.select("doc_id", "source", "text").write_parquet(path)
-    options = dict(id_column="doc_id", workers=1, detect=False, dedup=False, diversity_budget_tokens=BUDGET, diversity_sample_docs=DOCS, diversity_hypotheses=HYP)
+    options = dict(id_column="doc_id", workers=1, detect=False, dedup=False, diversity_budget_tokens=BUDGET, diversity_sample_docs=DOCS, diversity_hypotheses=HYP, diversity_min_docs=5)
     in_memory = run_audit([str(path)], AuditConfig(batch_size=5000, **options))  # type: ignore[arg-type]
     assert in_memory["timings"]["analyzers"]["diversity"]["spilled_rows"] == 0
     monkeypatch.setattr(analyzer_module, "MEMORY_TOKENS", 5_000)  # spill after every few batches
@@ -102,7 +102,7 @@ def test_spilled_candidates_and_any_grouping_give_the_same_metrics(tmp_path: Pat
 
 
 def test_small_sources_get_null_metrics_with_their_reason(many_sources: pl.DataFrame) -> None:
-    analyzer = DiversityAnalyzer(budget_tokens=1_000, sample_docs=DOCS, hypotheses=HYP)
+    analyzer = DiversityAnalyzer(budget_tokens=1_000, sample_docs=DOCS, hypotheses=HYP, min_docs=1)
     from synthscope.analyzer import FinalizeContext
 
     state = analyzer.merge(analyzer.empty(), analyzer.map(many_sources))
@@ -116,6 +116,31 @@ def test_small_sources_get_null_metrics_with_their_reason(many_sources: pl.DataF
     assert no_words["sample_tokens"] == 0 and no_words["unavailable"]["mattr"] == "no tokens in the sample"
     full = result.per_source["src005"]["diversity"]  # 36 documents, 1,809 tokens: fills both budgets
     assert "unavailable" not in full and full["below_budget"] is False
+
+
+def test_sources_under_the_minimum_are_not_measured_and_the_others_are_unchanged(many_sources: pl.DataFrame) -> None:
+    from synthscope.analyzer import FinalizeContext
+
+    def finalize(min_docs: int) -> dict[str, dict]:
+        analyzer = DiversityAnalyzer(budget_tokens=BUDGET, sample_docs=DOCS, hypotheses=HYP, min_docs=min_docs)
+        state = analyzer.merge(analyzer.empty(), analyzer.map(many_sources))
+        return {name: r["diversity"] for name, r in analyzer.finalize(state, FinalizeContext(workdir=Path("."))).per_source.items()}
+
+    every, some = finalize(1), finalize(DOCS - 2)
+    sizes = many_sources.group_by("source").len().rows()
+    assert set(every) == set(some) == {name for name, _ in sizes}
+    small = {name for name, n in sizes if n < DOCS - 2}
+    assert 0 < len(small) < len(sizes)
+    for name, _ in sizes:
+        if name in small:
+            d = some[name]
+            assert all(d[k] is None for k in analyzer_module.METRIC_FIELDS), name
+            assert d["not_measured"] == f"fewer than {DOCS - 2} documents (--diversity-min-docs)" and "unavailable" not in d
+            assert d["below_budget"] is True and d["sample_documents"] == every[name]["sample_documents"]
+            assert d["sample_tokens"] == every[name]["sample_tokens"]
+            assert d.keys() - {"not_measured"} == every[name].keys() - {"unavailable"}
+        else:
+            assert some[name] == every[name], name  # measured exactly as without the minimum
 
 
 def test_empty_state_finalizes_to_nothing() -> None:

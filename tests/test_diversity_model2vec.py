@@ -41,7 +41,7 @@ def test_model2vec_embedder_in_an_audit(tmp_path: Path) -> None:
     build_tiny_model(model_dir)
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps({"text": t, "source": s}) + "\n" for s, texts in TEXTS.items() for t in texts))
-    config = AuditConfig(embedder=f"model2vec:{model_dir}", diversity_sample_docs=10, diversity_budget_tokens=100)
+    config = AuditConfig(embedder=f"model2vec:{model_dir}", diversity_sample_docs=10, diversity_budget_tokens=100, diversity_min_docs=2)
     report = run_audit([str(corpus)], config)
     model = model2vec.StaticModel.from_pretrained(model_dir)
     for src in report["sources"]:

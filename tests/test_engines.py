@@ -16,6 +16,7 @@ from synthscope.io.discover import discover_inputs
 from synthscope.io.parts import plan_parts, read_part
 from synthscope.io.readers import ColumnSpec, read_batches
 from synthscope.pipeline import AuditConfig, run_audit
+from synthscope.stats import summed_counts
 from tests.conftest import SAMPLE_DATA, write_bytes, write_parquet
 
 SPEC = ColumnSpec(text="text", extra=("url",))
@@ -79,7 +80,7 @@ def test_part_results_carry_accounting_and_first_malformed_rows(tmp_path: Path, 
     assert sum(r.counts.malformed for r in results) == 3
     assert [row for r in results for row, _ in r.malformed] == [6, 302, 901]
     local = LocalEngine().run(job, parts)
-    assert local.parts == len(parts) and int(local.states[0]["documents"].sum()) == 1142
+    assert local.parts == len(parts) and int(local.states[0].rows["documents"].sum()) == 1142
 
 
 def _without_run_facts(report: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +124,7 @@ def test_pool_engine_maps_parts_in_workers(tmp_path: Path) -> None:
     local = LocalEngine().run(job, parts)
     assert seen == list(range(len(parts)))  # merged in part order
     key = ["source", "n_tokens"]
-    assert pooled.states[0].sort(key).equals(local.states[0].sort(key))
+    assert summed_counts(pooled.states[0].rows).sort(key).equals(summed_counts(local.states[0].rows).sort(key))
 
 
 def test_pool_workers_get_the_job_from_a_file_and_their_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,13 +155,13 @@ def test_pool_workers_get_the_job_from_a_file_and_their_settings_from_the_enviro
         second = engine.run(dataclasses.replace(job, min_chars=10**9), parts)
     finally:
         engine.close()
-    assert pooled.states[0].height > 0 and second.states[0].height == 0
+    assert pooled.states[0].rows.height > 0 and second.states[0].rows.height == 0
     threads = str(max(1, usable_cores() // 2))
     assert seen == [threads, str(32 << 20), "12345", threads]
     assert list(spill.iterdir()) == []  # the job file is gone with the pool
     assert "MALLOC_MMAP_THRESHOLD_" not in os.environ and "POLARS_MAX_THREADS" not in os.environ
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "12345"
-    assert pooled.parts == len(parts) and pooled.states[0].height == LocalEngine().run(job, parts).states[0].height
+    assert pooled.parts == len(parts) and summed_counts(pooled.states[0].rows).height == summed_counts(LocalEngine().run(job, parts).states[0].rows).height
 
 
 def test_a_worker_maps_without_importing_scipy(tmp_path: Path) -> None:

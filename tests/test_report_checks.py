@@ -62,7 +62,13 @@ def test_generic_metric_rules_levels_and_per_source_overrides(audit_report) -> N
         assert record["status"] == ("pass" if dups[source] <= limit else "fail")
     assert any(r["status"] == "fail" for r in dup.values())  # planted copies are found
     warn_rules = [r for r in checks["results"] if r["metric"] == "diversity.distinct_2"]
-    assert warn_rules and all(r["level"] == "warn" and r["status"] == "pass" for r in warn_rules)
+    measured = {s["source"]: s["diversity"]["distinct_2"] is not None for s in audit_report["sources"]}
+    assert warn_rules and all(r["level"] == "warn" and r["status"] == ("pass" if measured[r["source"]] else "warn") for r in warn_rules)
+    # a source under --diversity-min-docs (pubmed: 29 documents) is not checked on diversity: a warning, not a failure
+    small = [r for r in warn_rules if not measured[r["source"]]]
+    assert small and all(r["value"] is None and "not checked: fewer than 30 documents" in r["message"] for r in small)
+    strict = run_checks(audit_report, parse_settings({"metrics": {"diversity.distinct_2": {"min": 0.0}}}, "t"))
+    assert strict["exit_code"] == 0 and strict["status"] == "warn"
     # a warn-level rule that does not hold warns without failing
     warn_only = run_checks(audit_report, parse_settings({"metrics": {"diversity.distinct_2": {"min": 2.0, "level": "warn"}}}, "t"))
     assert warn_only["status"] == "warn" and warn_only["exit_code"] == 0
@@ -122,8 +128,10 @@ def test_baseline_regressions_fail_and_record_the_baseline_value(audit_report) -
     assert rise["baseline"] == pytest.approx(old_first["synthetic_fraction"]["estimate"])
     (drop,) = _by(results, "max_diversity_drop", name)
     assert drop["status"] == "fail" and drop["value"] == pytest.approx(0.2)
-    others = [r for r in results if r["source"] != name]
+    others = [r for r in results if r["source"] != name and r["value"] is not None]
     assert others and all(r["status"] == "pass" and r["value"] == pytest.approx(0.0) for r in others)
+    unmeasured = [r for r in results if r["value"] is None]  # a source under --diversity-min-docs: warned, not failed
+    assert unmeasured and all(r["status"] == "warn" and r["check"] == "max_diversity_drop" and "not checked" in r["message"] for r in unmeasured)
     assert exit_code(new) == 1
     row = next(r for r in new["comparison"]["sources"] if r["source"] == name)
     assert row["status"] == "both" and row["metrics"]["synthetic_fraction.estimate"]["delta"] == pytest.approx(0.3)
@@ -133,7 +141,7 @@ def test_no_regression_passes_and_diversity_metrics_missing_in_baseline_fail(aud
     old, new = copy.deepcopy(audit_report), copy.deepcopy(audit_report)
     settings = CheckSettings(max_synthetic_increase=0.05, max_diversity_drop=0.1, diversity_metrics=("distinct_2", "ttr"))
     evaluate(new, settings, baseline=old)
-    assert new["checks"]["status"] == "pass" and exit_code(new) == 0
+    assert exit_code(new) == 0 and all(r["status"] == "pass" for r in new["checks"]["results"] if r["value"] is not None)
     new2 = copy.deepcopy(audit_report)
     older = copy.deepcopy(audit_report)  # a baseline from a version without three of the default key metrics
     for source in older["sources"]:
@@ -141,9 +149,10 @@ def test_no_regression_passes_and_diversity_metrics_missing_in_baseline_fail(aud
             source["diversity"].pop(metric)
     evaluate(new2, CheckSettings(max_diversity_drop=0.1), baseline=older)
     assert exit_code(new2) == 1
-    absent = [r for r in new2["checks"]["results"] if r["metric"] != "diversity.distinct_2"]
+    measured = {s["source"] for s in new2["sources"] if s["diversity"]["distinct_2"] is not None}
+    absent = [r for r in new2["checks"]["results"] if r["metric"] != "diversity.distinct_2" and r["source"] in measured]
     assert absent and all(r["status"] == "fail" and "missing" in r["message"] for r in absent)
-    present = [r for r in new2["checks"]["results"] if r["metric"] == "diversity.distinct_2"]
+    present = [r for r in new2["checks"]["results"] if r["metric"] == "diversity.distinct_2" and r["source"] in measured]
     assert present and all(r["status"] == "pass" for r in present)
 
 

@@ -39,6 +39,20 @@ def test_stats_match_direct_computation_and_merge_in_any_order(dev_frame: pl.Dat
         assert got["tokens_per_document"]["p95"] == int(np.percentile(lengths, 95, method="inverted_cdf"))
 
 
+def test_merged_state_stays_bounded_by_the_distinct_lengths(dev_frame: pl.DataFrame, tmp_path: Path) -> None:
+    """Merges append and sum again only once the table doubled: many parts of the same sources keep it
+    near its distinct (source, length) pairs, with the counts of every part."""
+    analyzer = CorpusStats()
+    part = analyzer.map(_batch(dev_frame.head(3000)))
+    state = analyzer.empty()
+    for _ in range(60):
+        state = analyzer.merge(state, part)
+    assert state.rows.height <= 2 * max(part.rows.height, 4096) + part.rows.height
+    once = analyzer.finalize(part, FinalizeContext(workdir=tmp_path)).per_source
+    many = analyzer.finalize(state, FinalizeContext(workdir=tmp_path)).per_source
+    assert {k: v["documents"] for k, v in many.items()} == {k: 60 * v["documents"] for k, v in once.items()}
+
+
 def test_weighted_percentile_nearest_rank() -> None:
     values, counts = np.array([1, 5, 9]), np.array([1, 2, 1])
     assert [weighted_percentile(values, counts, p) for p in (0, 25, 50, 75, 100)] == [1, 1, 5, 5, 9]

@@ -23,7 +23,7 @@ from synthscope.errors import SynthscopeError, Terminated
 from synthscope.dedup.hashing import DEFAULT_NGRAM
 from synthscope.dedup.minhash import DEFAULT_NUM_PERM
 from synthscope.dedup.params import DEFAULT_THRESHOLD
-from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS
+from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_MIN_DOCS, DEFAULT_SAMPLE_DOCS
 from synthscope.engines import ENGINE_NAMES, usable_cores
 from synthscope.io.storage import is_url
 from synthscope.language import parse_languages
@@ -285,6 +285,8 @@ def diversity_options(func: Any) -> Any:
                      help="Tokens per source for the lexical diversity metrics (first tokens of the seeded sample)."),
         click.option("--diversity-sample-docs", default=DEFAULT_SAMPLE_DOCS, show_default=True, type=click.IntRange(min=2),
                      help="Documents per source for self-BLEU and embedding spread."),
+        click.option("--diversity-min-docs", default=DEFAULT_MIN_DOCS, show_default=True, type=click.IntRange(min=1),
+                     help="Sources with fewer documents get no diversity metrics (null, with the reason): too few to compare."),
         click.option("--self-bleu-hypotheses", default=DEFAULT_HYPOTHESES, show_default=True, type=click.IntRange(min=1),
                      help="Sampled documents scored by BLEU against the rest of the sample."),
         click.option("--embedder", default="hashed", show_default=True,
@@ -303,6 +305,7 @@ def _apply_diversity_options(config: AuditConfig, kwargs: dict[str, Any]) -> Non
     config.diversity_budget_tokens = kwargs["diversity_budget_tokens"]
     config.diversity_sample_docs = kwargs["diversity_sample_docs"]
     config.diversity_hypotheses = kwargs["self_bleu_hypotheses"]
+    config.diversity_min_docs = kwargs["diversity_min_docs"]
     config.embedder = kwargs["embedder"]
 
 

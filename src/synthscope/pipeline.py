@@ -18,7 +18,7 @@ from synthscope.dedup.analyzer import DedupAnalyzer, DedupOptions
 from synthscope.dedup.hashing import DEFAULT_NGRAM
 from synthscope.dedup.minhash import DEFAULT_NUM_PERM
 from synthscope.dedup.params import DEFAULT_THRESHOLD
-from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
+from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_MIN_DOCS, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
 from synthscope.engines import ENGINE_NAMES, Engine, Job, PartResult, PoolEngine, make_engine, single_threaded_blas, usable_cores
 from synthscope.errors import InputError, UsageError
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
@@ -67,6 +67,7 @@ class AuditConfig:
     diversity_budget_tokens: int = DEFAULT_BUDGET_TOKENS
     diversity_sample_docs: int = DEFAULT_SAMPLE_DOCS
     diversity_hypotheses: int = DEFAULT_HYPOTHESES
+    diversity_min_docs: int = DEFAULT_MIN_DOCS  # sources with fewer documents get no diversity metrics
     embedder: str = "hashed"
     calibration: str | None = None  # detect: calibration profile file (None: the shipped default)
     confidence: float = 0.9  # detect: confidence level of synthetic-fraction intervals
@@ -162,6 +163,7 @@ def build_diversity(config: AuditConfig, workdir: Path | None = None) -> Diversi
         ("--diversity-budget-tokens", config.diversity_budget_tokens),
         ("--diversity-sample-docs", config.diversity_sample_docs),
         ("--self-bleu-hypotheses", config.diversity_hypotheses),
+        ("--diversity-min-docs", config.diversity_min_docs),
     ):
         if value < 1:
             raise UsageError(f"{option} must be at least 1 (got {value})")
@@ -170,6 +172,7 @@ def build_diversity(config: AuditConfig, workdir: Path | None = None) -> Diversi
         budget_tokens=config.diversity_budget_tokens,
         sample_docs=config.diversity_sample_docs,
         hypotheses=config.diversity_hypotheses,
+        min_docs=config.diversity_min_docs,
         embedder=config.embedder,
         sample_key="doc_id" if config.id_column else "text",
         workdir=workdir,

@@ -1,11 +1,15 @@
 """Corpus statistics analyzer: documents, characters, tokens and length percentiles per source.
 
 The state is a small table of (source, n_tokens) -> documents, characters: exact, mergeable, and
-bounded by the number of distinct document lengths rather than by the number of documents.
+bounded by the number of distinct document lengths rather than by the number of documents. A merge
+appends; the table is summed again only once it has doubled since it last was, so merging the parts
+of a long tail (a million (source, length) pairs) costs time in proportion to the rows, not to the
+rows times the parts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,25 +22,44 @@ PERCENTILES = (5, 25, 50, 75, 95)
 _SCHEMA = {SOURCE: pl.String, N_TOKENS: pl.Int64, "documents": pl.Int64, "characters": pl.Int64}
 
 
+def summed_counts(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per (source, length): the counts summed."""
+    return rows.group_by(SOURCE, N_TOKENS).agg(pl.col("documents").sum(), pl.col("characters").sum())
+
+
+@dataclass(frozen=True)
+class LengthCounts:
+    """(source, n_tokens) -> documents, characters; `rows` may repeat a key until it is summed again."""
+
+    rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_SCHEMA))
+    summed_rows: int = 0  # the height of `rows` when it was last summed (0: never)
+
+
 class CorpusStats:
     """Documents, characters, tokens and token-length percentiles per source."""
 
     name = "stats"
 
-    def empty(self) -> pl.DataFrame:
-        return pl.DataFrame(schema=_SCHEMA)
+    def empty(self) -> LengthCounts:
+        return LengthCounts()
 
-    def map(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return (
+    def map(self, batch: pl.DataFrame) -> LengthCounts:
+        rows = (
             batch.group_by(SOURCE, N_TOKENS)
             .agg(pl.len().cast(pl.Int64).alias("documents"), pl.col(TEXT).str.len_chars().sum().cast(pl.Int64).alias("characters"))
             .select(list(_SCHEMA))
         )
+        return LengthCounts(rows, rows.height)
 
-    def merge(self, a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
-        return pl.concat([a, b]).group_by(SOURCE, N_TOKENS).agg(pl.col("documents").sum(), pl.col("characters").sum())
+    def merge(self, a: LengthCounts, b: LengthCounts) -> LengthCounts:
+        rows = pl.concat([a.rows, b.rows])
+        summed = max(a.summed_rows, b.summed_rows)
+        if rows.height > 2 * max(summed, 4096):  # amortised: each row is summed O(log rows) times
+            rows = summed_counts(rows)
+            summed = rows.height
+        return LengthCounts(rows, summed)
 
-    def finalize(self, state: pl.DataFrame, ctx: FinalizeContext) -> AnalyzerResult:
+    def finalize(self, state: LengthCounts, ctx: FinalizeContext) -> AnalyzerResult:
         """All sources at once: one group-by over (source, length) counts, percentiles by nearest rank."""
         docs = pl.col("documents")
         cumulative = docs.cum_sum()
@@ -45,7 +68,7 @@ class CorpusStats:
             for p in PERCENTILES
         ]
         table = (
-            state.sort(SOURCE, N_TOKENS)
+            summed_counts(state.rows).sort(SOURCE, N_TOKENS)
             .group_by(SOURCE, maintain_order=True)
             .agg(
                 docs.sum().alias("documents"),

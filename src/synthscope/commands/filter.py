@@ -191,7 +191,7 @@ def _input_record(file: InputFile, file_counts: dict[str, RowCounts], outputs: l
 
 def _report_options(plan: BatchPlan, config: AuditConfig, options: FilterOptions) -> dict[str, Any]:
     recorded = plan.report_options(config)
-    for name in ("detect", "dedup", "diversity", "diversity_budget_tokens", "diversity_sample_docs", "diversity_hypotheses", "embedder"):
+    for name in ("detect", "dedup", "diversity", "diversity_budget_tokens", "diversity_sample_docs", "diversity_hypotheses", "diversity_min_docs", "embedder"):
         recorded.pop(name, None)
     return {**recorded, **asdict(options)}
 

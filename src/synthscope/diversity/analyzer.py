@@ -7,7 +7,10 @@ nor on the number of sources. finalize reads one group of partitions at a time (
 engine offers workers), truncates every source's candidates to its sample and measures all the
 group's sources at once (many.py): the lexical metrics on the first `budget_tokens` tokens of the
 sample (documents in hash order), self-BLEU and embedding spread on the first `sample_docs`
-documents, so every source is measured on the same budget.
+documents, so every source is measured on the same budget. A source with fewer than `min_docs`
+documents is not measured (every metric null with the reason): on a long tail of sites most sources
+have a handful of documents, whose figures are noise and not comparable with a full budget's, and
+measuring them would cost as much as measuring every document of the corpus.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from synthscope.text import N_TOKENS
 DEFAULT_BUDGET_TOKENS = 50_000
 DEFAULT_SAMPLE_DOCS = 500
 DEFAULT_HYPOTHESES = 200
+DEFAULT_MIN_DOCS = 30  # the report's small-source size (report.overview.DETAIL_MIN_DOCUMENTS)
 COMPRESSION_LEVEL = 3  # zstd
 MEMORY_TOKENS = 12_000_000  # candidate tokens held in memory before they go to disk (~100 MB)
 GROUP_TOKENS = 1_500_000  # candidate tokens measured together in one finalize step (~300 MB of arrays)
@@ -44,6 +48,7 @@ LEXICAL_FIELDS = (
     "hapax_share", "zipf_exponent", "tail_mass", "compression_ratio",
 )
 NO_TOKENS = "no tokens in the sample"
+METRIC_FIELDS = (*LEXICAL_FIELDS, "self_bleu", "embedding_cosine_distance", "vendi_score")
 _REASONS = {
     "distinct_2": "no document of two tokens or more in the budget",
     "bigram_entropy": "no document of two tokens or more in the budget",
@@ -76,6 +81,7 @@ class Settings:
     mattr_window: int
     mtld_threshold: float
     tail_rank: int
+    min_docs: int = 1
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,43 @@ def _value(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
+def too_few_documents(small: pl.DataFrame, settings: Settings, embedder_name: str) -> dict[str, dict[str, Any]]:
+    """The fields of sources whose sample (all their documents) is under `settings.min_docs`: what
+    was measured and how, every metric null, and `not_measured`: the reason (instead of `unavailable`)."""
+    reason = f"fewer than {settings.min_docs} documents (--diversity-min-docs)"
+    counts = small.group_by(SOURCE, maintain_order=True).agg(pl.len().alias("docs"), pl.col(N_TOKENS).sum().alias("tokens"))
+    out: dict[str, dict[str, Any]] = {}
+    for name, docs, tokens in counts.iter_rows():
+        fields: dict[str, Any] = dict.fromkeys(METRIC_FIELDS)
+        fields.update(
+            embedder=embedder_name,
+            budget_tokens=settings.budget_tokens,
+            budget_documents=settings.sample_docs,
+            sample_tokens=min(int(tokens), settings.budget_tokens),
+            sample_documents=int(docs),
+            self_bleu_hypotheses=min(settings.hypotheses, int(docs)),
+            below_budget=True,
+            seed=settings.seed,
+            not_measured=reason,  # one reason for every metric (a long tail has thousands of such sources)
+        )
+        out[name] = fields
+    return out
+
+
 def measure(sample: pl.DataFrame, settings: Settings) -> dict[str, dict[str, Any]]:
-    """All diversity fields of every source of a sample (sorted by source, then sample order)."""
+    """All diversity fields of every source of a sample (sorted by source, then sample order); a
+    source of fewer than `settings.min_docs` documents gets its metrics null (`too_few_documents`)."""
+    small: dict[str, dict[str, Any]] = {}
+    if settings.min_docs > 1 and sample.height:
+        enough = pl.len().over(SOURCE) >= settings.min_docs
+        small = too_few_documents(sample.filter(~enough), settings, _embedder(settings.embedder, settings.seed).name)
+        if small:
+            sample = sample.filter(enough)
+    measured = _measure_all(sample, settings)
+    return {**measured, **small} if small else measured
+
+
+def _measure_all(sample: pl.DataFrame, settings: Settings) -> dict[str, dict[str, Any]]:
     st = many.streams_of(sample, SOURCE, JOINED, N_TOKENS)
     k = st.n_sources
     if k == 0:
@@ -142,7 +183,7 @@ def measure(sample: pl.DataFrame, settings: Settings) -> dict[str, dict[str, Any
             below_budget=bool(lex_tokens[i] < settings.budget_tokens or docs < settings.sample_docs),
             seed=settings.seed,
         )
-        missing = {key: (NO_TOKENS if not lex_tokens[i] else _REASONS.get(key, NO_TOKENS)) for key in (*LEXICAL_FIELDS, "self_bleu", "embedding_cosine_distance", "vendi_score") if fields[key] is None}
+        missing = {key: (NO_TOKENS if not lex_tokens[i] else _REASONS.get(key, NO_TOKENS)) for key in METRIC_FIELDS if fields[key] is None}
         if missing:
             fields["unavailable"] = missing
         out[name] = fields
@@ -173,6 +214,7 @@ class DiversityAnalyzer:
         budget_tokens: int = DEFAULT_BUDGET_TOKENS,
         sample_docs: int = DEFAULT_SAMPLE_DOCS,
         hypotheses: int = DEFAULT_HYPOTHESES,
+        min_docs: int = DEFAULT_MIN_DOCS,
         embedder: str = "hashed",
         mattr_window: int = MATTR_WINDOW,
         mtld_threshold: float = MTLD_THRESHOLD,
@@ -186,6 +228,10 @@ class DiversityAnalyzer:
         self.budget_tokens = budget_tokens
         self.sample_docs = sample_docs
         self.hypotheses = hypotheses
+        if min_docs < 1:
+            raise ValueError(f"the minimum of documents must be at least 1 (got {min_docs})")
+        # at most the documents sampled per source: a sample under min_docs rows then holds all its source's documents
+        self.min_docs = min(min_docs, sample_docs)
         self.embedder_spec = embedder
         self.embedder = parse_embedder(embedder, seed)
         self.mattr_window = mattr_window
@@ -201,7 +247,7 @@ class DiversityAnalyzer:
     def settings(self) -> Settings:
         return Settings(
             self.seed, self.budget_tokens, self.sample_docs, self.hypotheses, self.embedder_spec,
-            self.mattr_window, self.mtld_threshold, self.tail_rank,
+            self.mattr_window, self.mtld_threshold, self.tail_rank, self.min_docs,
         )
 
     def empty(self) -> DiversityState:
@@ -236,7 +282,8 @@ class DiversityAnalyzer:
                 per_source.update({name: {"diversity": fields} for name, fields in result.items()})
             per_source = dict(sorted(per_source.items()))
             below = [s for s, f in per_source.items() if f["diversity"]["below_budget"]]
-            summary = {**self.options(), "sources_below_budget": below}
+            not_measured = sum("not_measured" in f["diversity"] for f in per_source.values())
+            summary = {**self.options(), "sources_below_budget": below, "sources_not_measured": not_measured}
             return AnalyzerResult(per_source=per_source, summary=summary, run_figures={"spilled_rows": spilled, "groups": len(tasks)})
 
         return collect
@@ -263,6 +310,7 @@ class DiversityAnalyzer:
             "seed": self.seed,
             "budget_tokens": self.budget_tokens,
             "budget_documents": self.sample_docs,
+            "min_documents": self.min_docs,
             "self_bleu_hypotheses": self.hypotheses,
             "self_bleu": f"sentence BLEU-{MAX_N}, nltk smoothing method1 (epsilon {EPSILON}), other sampled documents as references",
             "mattr_window": self.mattr_window,

@@ -1,7 +1,9 @@
 """CI checks: thresholds per metric (optionally per source) and baseline regressions, with exit codes.
 
 Every check records the value compared, the threshold and the baseline value used. A metric a
-check needs that is missing (the analyzer did not run, or could not compute it) fails the check.
+check needs that is missing (the analyzer did not run, or could not compute it) fails the check,
+except a diversity metric of a source too small to be measured (`--diversity-min-docs`): that
+check warns ("not checked") and does not fail.
 Exit code 0 when nothing failed (warnings allowed), 1 when a check at level 'error' failed.
 """
 
@@ -60,6 +62,15 @@ def unsupported_reason(source: dict[str, Any]) -> str | None:
     )
 
 
+def not_measured_reason(source: dict[str, Any], path: str) -> str | None:
+    """Why a `diversity.*` metric of the source is null when the source was too small to be measured
+    (None for any other metric or reason)."""
+    if not path.startswith("diversity."):
+        return None
+    reason = (source.get("diversity") or {}).get("not_measured")
+    return reason if isinstance(reason, str) else None
+
+
 def _synthetic_record(check: str, path: str, source: dict[str, Any], value: float | None, threshold: float, s: CheckSettings, **kw: Any) -> dict[str, Any]:
     """A check on the synthetic fraction: a null estimate fails with the detector's reason, or warns
     when the settings allow unsupported languages."""
@@ -86,6 +97,9 @@ def _threshold_checks(source: dict[str, Any], s: CheckSettings) -> list[dict[str
         level = "warn" if reason and s.allow_unsupported_language else rule.level
         if reason and s.allow_unsupported_language:
             reason += "; not checked (allow_unsupported_language)"
+        small = not_measured_reason(source, path) if value is None else None
+        if small:
+            level, reason = "warn", f"{label(path)} not checked: {small}"
         if rule.max is not None:
             out.append(_record("metric", path, name, "<=", value, rule.max, level=level, missing=reason))
         if rule.min is not None:
@@ -119,14 +133,19 @@ def _baseline_checks(
             new_value, old_value = metric_value(source, path), metric_value(old, path)
             drop = None
             missing = None
-            if new_value is None or old_value is None:
+            level = "error"
+            small = not_measured_reason(source, path) if new_value is None else not_measured_reason(old, path) if old_value is None else None
+            if small:
+                where = "in this report" if new_value is None else "in the baseline"
+                level, missing = "warn", f"{label(path)} not checked: {small} {where}"
+            elif new_value is None or old_value is None:
                 where = "in this report" if new_value is None else "in the baseline"
                 missing = f"{label(path)} is missing {where}: the drop cannot be computed"
             elif old_value == 0:
                 missing = f"{label(path)} is 0 in the baseline: a relative drop is undefined"
             else:
                 drop = (old_value - new_value) / abs(old_value)
-            out.append(_record("max_diversity_drop", path, name, "<=", drop, s.max_diversity_drop, baseline=old_value, missing=missing))
+            out.append(_record("max_diversity_drop", path, name, "<=", drop, s.max_diversity_drop, baseline=old_value, level=level, missing=missing))
     return out
 
 

@@ -56,8 +56,10 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
     below = report.get("summary", {}).get("diversity", {}).get("sources_below_budget", [])
     if below:
         d = report["summary"]["diversity"]
+        skipped = int(d.get("sources_not_measured", 0))
         console.print(
-            f"diversity: {len(below)} of {len(report['sources'])} sources are below the budget "
+            (f"diversity: {skipped:,} source{'s' if skipped != 1 else ''} under {d['min_documents']} documents not measured (--diversity-min-docs); " if skipped else "diversity: ")
+            + f"{len(below) - skipped:,} of the {len(report['sources']) - skipped:,} measured sources are below the budget "
             f"({d['budget_tokens']:,} tokens, {d['budget_documents']:,} documents); "
             "their size-sensitive metrics compare only with sources of the same size",
             style="yellow",
