@@ -19,9 +19,16 @@ Round 6:
   anchor of 100 / 200 / 400 documents; measured, then reverted: it cost MAE on held-out datasets); the reference's own sampling noise in the likelihood (the human density
   fitted jointly to the reference and the source's human part by EM, the reference's documents weighted
   1-8); the joint likelihood-ratio test of alpha > 0 (estimate 0 below a gain).
+Round 7 (`--round7`: only these, on every kind of split, dataset included):
+- why purely human l2r sources read up to 1.00 when l2r is held out: per l2r genre the median score
+  (logits) of its human documents, the matched calibration group and its human median, the fitted human
+  move, and how the purely human source reads against the matched densities, against each calibration
+  group alone and against the best single group in hindsight (an oracle: what any matching could do);
+- the human move's prior weakened (8 / 2 / 0.5 per squared logit) and set from the calibration groups'
+  own spread (empirical Bayes: 1 / (2 var) of the groups' mean human logits).
 Point estimates only except the interval rules. Printed per kind of split: MAE, purely human max / mean.
 
-    python benchmarks/estimator_trials.py
+    python benchmarks/estimator_trials.py [--round7]
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ BIN = float(LOGIT_EDGES[1] - LOGIT_EDGES[0])
 CV_SOURCE_DOCUMENTS = 200  # calibrate.cross_validate's mix_size: the held-out sources' size
 
 
-def load_cases() -> list[dg.Case]:
+def load_cases(kinds: tuple[str, ...] = ("genre", "family")) -> list[dg.Case]:
     """The harness's cases (profiles from its cache), built exactly as its main() builds them."""
     from _heldout_data import base_features, cached_features, gram_matrix, load_documents, topics as topic_table
 
@@ -54,7 +61,7 @@ def load_cases() -> list[dg.Case]:
     real_parse = dg.argparse.ArgumentParser.parse_args
 
     def grab(self, *a, **k):
-        captured["args"] = real_parse(self, ["--kinds", "genre", "family", "--cv", "--profile-cache"])
+        captured["args"] = real_parse(self, ["--kinds", *kinds, "--cv", "--profile-cache"])
         raise SystemExit(0)
 
     dg.argparse.ArgumentParser.parse_args = grab
@@ -241,9 +248,9 @@ def interval_rules(cases: list[dg.Case]) -> pl.DataFrame:
     captured = {}
     real = est._widen
 
-    def spy(estimate, lo_q, hi_q, profile, confidence, similarity=None):
-        captured["v"] = (estimate, lo_q, hi_q, est.calibration_error(profile, estimate, confidence, similarity))
-        return real(estimate, lo_q, hi_q, profile, confidence, similarity)
+    def spy(estimate, lo_q, hi_q, profile, confidence, similarity=None, documents=None):
+        captured["v"] = (estimate, lo_q, hi_q, est.calibration_error(profile, estimate, confidence, similarity, documents))
+        return real(estimate, lo_q, hi_q, profile, confidence, similarity, documents)
 
     est._widen = spy
     rows = []
@@ -279,7 +286,79 @@ def table(cases: list[dg.Case], variants) -> pl.DataFrame:
     ).pivot(on="kind", index="variant", values=["mae", "human_max", "human_mean"])
 
 
+CENTRES = 0.5 * (LOGIT_EDGES[1:] + LOGIT_EDGES[:-1])
+
+
+def median_logit(hist: np.ndarray) -> float:
+    cdf = np.cumsum(hist) / np.sum(hist)
+    return float(CENTRES[np.searchsorted(cdf, 0.5)])
+
+
+def round7_variants(case: dg.Case) -> dict[str, np.ndarray]:
+    """The default estimator with the human move's prior weakened or set from the groups' spread."""
+    counts = case.counts
+    _, p_h, p_s = matched(case)
+    out = {}
+    for prior in (32, 8, 2, 0.5):
+        out[f"human move, prior {prior}" + (" (shipped)" if prior == 32 else "")] = moved_mle_alpha(
+            counts, p_h, p_s, LOGIT_EDGES, "human", HUMAN_MOVE_GRID, prior * BIN ** 2)[0]
+    groups = group_densities(case.profile)
+    spread = float(np.var(groups.human @ CENTRES))
+    out["human move, prior from the groups' spread (empirical Bayes)"] = moved_mle_alpha(
+        counts, p_h, p_s, LOGIT_EDGES, "human", HUMAN_MOVE_GRID, BIN ** 2 / (2 * spread))[0]
+    return out
+
+
+def l2r_diagnosis(cases: list[dg.Case]) -> pl.DataFrame:
+    """Per genre of the held-out l2r dataset: where its human scores sit and how its purely human source reads."""
+    rows = []
+    for case in cases:
+        if case.kind != "dataset" or case.split != "l2r":
+            continue
+        groups = group_densities(case.profile)
+        w, p_h, p_s = matched(case)
+        pure = np.flatnonzero(case.truth == 0)[:1]
+        shipped = est.estimate_fractions(case.counts[pure], case.profile, topic_sums=case.topic_sums[pure])
+        alone = {name: moved_mle_alpha(case.counts[pure], groups.human[j], groups.synthetic[j], LOGIT_EDGES, "human", HUMAN_MOVE_GRID,
+                                       32 * BIN ** 2)[0][0] for j, name in enumerate(groups.names)}
+        mae_alone = {name: float(np.abs(moved_mle_alpha(case.counts, groups.human[j], groups.synthetic[j], LOGIT_EDGES, "human",
+                                                        HUMAN_MOVE_GRID, 32 * BIN ** 2)[0] - case.truth).mean()) for j, name in enumerate(groups.names)}
+        best = min(mae_alone, key=mae_alone.get)
+        top = int(np.argmax(w[pure[0]]))
+        rows.append({"genre": case.genre, "documents": int(case.counts[pure[0]].sum()), "human_median": median_logit(case.counts[pure[0]]),
+                     "matched_group": groups.names[top], "matched_human_median": median_logit(groups.human_counts[top]),
+                     "matched_synthetic_median": median_logit(groups.synthetic_counts[top]), "similarity": float(shipped.similarity[0]),
+                     "move": float(shipped.human_shift[0]), "purely_human_reads": float(shipped.estimate[0]),
+                     "against_each_group": " ".join(f"{k}={v:.2f}" for k, v in alone.items()),
+                     "best_group_in_hindsight": best, "its_purely_human": alone[best], "its_mae": mae_alone[best]})
+    return pl.DataFrame(rows).sort("human_median")
+
+
+def round7() -> None:
+    with recorded("estimator_trials_round7"):
+        cases = load_cases(("genre", "family", "dataset"))
+        with pl.Config(tbl_rows=100, tbl_cols=20, float_precision=3, tbl_width_chars=260, tbl_hide_dataframe_shape=True,
+                       tbl_hide_column_data_types=True, tbl_formatting="ASCII_MARKDOWN", fmt_str_lengths=90):
+            groups = group_densities(next(c for c in cases if c.kind == "dataset" and c.split == "l2r").profile)
+            print("l2r held out: calibration groups and the median of their human / synthetic out-of-fold scores (logits):",
+                  ", ".join(f"{n} {median_logit(h):+.2f} / {median_logit(s):+.2f}" for n, h, s in zip(groups.names, groups.human_counts, groups.synthetic_counts)))
+            print(l2r_diagnosis(cases))
+            print("default estimator, point estimates: the human move's prior (per squared logit)")
+            print(table(cases, round7_variants))
+            t = []
+            for case in cases:
+                if case.kind == "dataset":
+                    for name, values in round7_variants(case).items():
+                        t += [{"split": case.split, "variant": name, "err": abs(float(v) - tr), "truth": tr, "estimate": float(v)} for tr, v in zip(case.truth, values)]
+            print(pl.DataFrame(t).group_by("split", "variant", maintain_order=True).agg(
+                pl.col("err").mean().alias("mae"), pl.col("estimate").filter(pl.col("truth") == 0).max().alias("human_max")))
+        sys.stdout.flush()
+
+
 def main() -> None:
+    if "--round7" in sys.argv:
+        round7()
+        return
     with recorded("estimator_trials"):
         cases = load_cases()
         with pl.Config(tbl_rows=100, tbl_cols=20, float_precision=3, tbl_width_chars=220, tbl_hide_dataframe_shape=True,

@@ -63,11 +63,12 @@ def main() -> None:
     pl.DataFrame(cv.rows).write_parquet(rows)  # the held-out estimates behind the intervals (not committed)
     print(f"wrote {args.output} in {time.perf_counter() - started:.0f} s: {profile.training['human_documents']} human, "
           f"{profile.training['synthetic_documents']} synthetic, {len(profile.human_group_hists)} groups")
-    print(f"held-out quantification MAE: leave-one-group-out {cv.mae('group'):.3f}, half of every group {cv.mae('half'):.3f}; "
+    at200 = cv.at_size()
+    print(f"held-out quantification MAE (200-document sources): leave-one-group-out {at200.mae('group'):.3f}, half of every group {at200.mae('half'):.3f}; "
           f"threshold {profile.threshold:.3f}")
     for band in profile.cv_errors_by_similarity:
         q = np.interp([0.05, 0.95], np.linspace(0, 1, len(band["errors"])), band["errors"])
-        print(f"  similarity >= {band['similarity']:.3f}: 90% of held-out errors in [{q[0]:+.3f}, {q[1]:+.3f}]")
+        print(f"  {band.get('documents', 200)} documents, similarity >= {band['similarity']:.3f}: 90% of held-out errors in [{q[0]:+.3f}, {q[1]:+.3f}]")
     for name, w in sorted(zip(profile.features, profile.weights), key=lambda t: -abs(t[1]))[:10]:
         print(f"  {name:24s} {w:+.3f}")
     if profile.skeleton:

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from synthscope.detect.analyzer import DetectAnalyzer
-from synthscope.detect.calibrate import FitOptions, LabelledFeatures, fit_profile
+from synthscope.detect.calibrate import CV_SOURCE_SIZES, FitOptions, LabelledFeatures, fit_profile
 from synthscope.detect.estimator import estimate_fractions
 from synthscope.detect.features import compute_features
 from synthscope.detect.profile import CalibrationProfile, histogram
@@ -45,8 +45,15 @@ def test_fitted_profile_has_every_part_and_held_out_errors(fitted) -> None:
     assert profile.skeleton and profile.combine and set(profile.topic_centroids) == {"pubmed", "writing", "xsum"}
     assert profile.matching["quantifier"] == "mle" and 0 < profile.matching["min_similarity"] < 1
     bands = profile.cv_errors_by_similarity
-    edges = sorted({b["similarity"] for b in bands})
-    assert len(edges) == 3 and edges[0] == 0.0 and len(bands) == 3 * len({b["estimate"] for b in bands})
+    assert sorted({b["documents"] for b in bands}) == list(CV_SOURCE_SIZES)  # held-out errors at every source size
+    for size in CV_SOURCE_SIZES:
+        at_size = [b for b in bands if b["documents"] == size]
+        edges = sorted({b["similarity"] for b in at_size})
+        assert len(edges) == 3 and edges[0] == 0.0 and len(at_size) == 3 * len({b["estimate"] for b in at_size})
+    # small held-out sources carry more sampling noise: their central 90% of errors is wider than large ones'
+    spread = {size: np.mean([np.subtract(*np.interp([0.95, 0.05], np.linspace(0, 1, 101), b["errors"])) for b in bands if b["documents"] == size])
+              for size in CV_SOURCE_SIZES}
+    assert spread[CV_SOURCE_SIZES[0]] > spread[CV_SOURCE_SIZES[-1]]
     assert {r["kind"] for r in cv.rows} == {"group", "half"}
     assert cv.mae("half") < cv.mae("group")  # documents of a calibration genre are easier than an unseen genre
     again = CalibrationProfile.from_json(json.loads(json.dumps(profile.to_json())))
@@ -130,6 +137,28 @@ def test_a_source_unlike_every_group_gets_a_wider_interval_and_low_confidence() 
     high = histogram(np.concatenate([rng.normal(2, 1, 700), rng.normal(-2, 1, 300)]))
     both = estimate_fractions(np.stack([counts, high]), profile, topic_sums=np.stack([like_a, like_a]), seed=2)
     assert both.ci_high[1] - both.estimate[1] > 0.2 > both.ci_high[0] - both.estimate[0]
+
+
+def test_bands_measured_at_several_source_sizes_are_read_at_each_source_size() -> None:
+    profile = _gaussian_matched_profile()
+    profile.cv_errors_by_similarity = [
+        {"similarity": 0.0, "estimate": 0.0, "documents": 50, "errors": np.linspace(-0.3, 0.3, 101).round(5).tolist()},
+        {"similarity": 0.0, "estimate": 0.0, "documents": 1000, "errors": np.linspace(-0.05, 0.05, 101).round(5).tolist()},
+    ]
+    rng = np.random.default_rng(3)
+    scores = np.concatenate([rng.normal(2, 1, 300), rng.normal(-2, 1, 700)])
+    like_a = np.zeros(DIM)
+    like_a[0] = 1.0
+    sizes = (20, 50, 1000)
+    counts = np.stack([histogram(rng.choice(scores, n, replace=False)) for n in sizes])
+    result = estimate_fractions(counts, profile, topic_sums=np.stack([like_a] * 3), seed=2)
+    width = result.ci_high - result.ci_low
+    # 1000 documents: the band at 1000 alone (its held-out sources held that sampling noise already): 0.1 wide
+    assert abs(width[2] - 0.09) < 0.011 and result.ci_low[2] < 0.3 < result.ci_high[2]
+    # 50 documents: the band at 50 (0.27 either side, unless clipped at 0 / 1) and no bootstrap on top
+    assert abs(result.ci_high[1] - min(result.estimate[1] + 0.27, 1.0)) < 1e-9
+    # 20 documents: the band at 50 and the sampling noise beyond a 50-document source's, in quadrature
+    assert result.ci_high[0] - result.estimate[0] > 0.28 and result.estimate[0] - result.ci_low[0] > 0.28
 
 
 def test_format_1_profiles_still_load_and_estimate_against_pooled_densities(fitted, tmp_path: Path) -> None:

@@ -40,6 +40,10 @@ ERROR_QUANTILES = 101  # stored quantiles (0, 0.01, ..., 1) of held-out estimate
 SIMILARITY_BANDS = 3  # held-out errors are stored for this many bands of similarity to the nearest group
 ESTIMATE_EDGES = (0.0,)  # ... and, within each, by the estimate (lower edges; (0.0, 0.1, 0.5) measured: see notes/detect.md)
 MIN_BAND_ROWS = 30
+# sizes (documents) of the held-out sources whose errors widen the intervals: a source's band is read at its own
+# size (interpolated in 1/sqrt(documents)), since the sampling noise in the errors depends on it (notes/detect.md, round 7)
+CV_SOURCE_SIZES = (50, 200, 1000)
+CV_REFERENCE_SIZE = 200  # the size whose errors `calibrate` prints and the L2 choice uses (round 6 and earlier: the only one)
 
 
 @dataclass
@@ -96,6 +100,13 @@ class CrossValidation:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
 
+    def at_size(self, documents: int = CV_REFERENCE_SIZE) -> CrossValidation:
+        """The rows of held-out sources of `documents` documents (rows without a size count as 200)."""
+        return CrossValidation([r for r in self.rows if r.get("documents", CV_REFERENCE_SIZE) == documents])
+
+    def sizes(self) -> list[int]:
+        return sorted({int(r.get("documents", CV_REFERENCE_SIZE)) for r in self.rows})
+
     def mae(self, kind: str | None = None) -> float:
         rows = [r for r in self.rows if kind is None or r.get("kind") == kind]
         return float(np.mean([abs(r["estimate"] - r["truth"]) for r in rows])) if rows else float("nan")
@@ -109,6 +120,16 @@ class CrossValidation:
         return [round(float(v), 5) for v in np.quantile(errors, np.linspace(0, 1, ERROR_QUANTILES))]
 
     def errors_by_similarity(self) -> list[dict[str, Any]]:
+        """`errors_by_size_and_similarity` of every source size held out, each band with its size
+        (`documents`); rows without a size (older callers) give bands without it."""
+        if not any("documents" in r for r in self.rows):
+            return self._errors_by_similarity()
+        out = []
+        for size in self.sizes():
+            out += [{**band, "documents": size} for band in self.at_size(size)._errors_by_similarity()]
+        return out
+
+    def _errors_by_similarity(self) -> list[dict[str, Any]]:
         """Error quantiles by the held-out source's similarity to its nearest calibration group
         (SIMILARITY_BANDS bands of equal size; lower edge of each, the first starts at 0) and by the
         estimate itself (lower edges ESTIMATE_EDGES; a cell of fewer than MIN_BAND_ROWS rows takes its
@@ -332,11 +353,16 @@ def _mixtures(test: LabelledFeatures, logits: np.ndarray, rng: np.random.Generat
     return np.asarray(rows), (np.asarray(topics) if topics else None), np.asarray(truth)
 
 
-def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, seed: int = 0, mix_size: int = 200) -> CrossValidation:
+def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, seed: int = 0,
+                   mix_size: int | tuple[int, ...] = CV_SOURCE_SIZES) -> CrossValidation:
     """Held-out estimates on pure and mixed sets: leave-one-group-out folds (kind `group`), and, with topic
-    vectors, halves of every group (kind `half`: sources of calibration genres)."""
+    vectors, halves of every group (kind `half`: sources of calibration genres). Sources of every size in
+    `mix_size` (documents drawn with replacement from the held-out group) are made from the same held-out
+    scores; each row records its size (`documents`). Each size draws from its own random stream (the
+    200-document one from `seed` itself, as when it was the only size)."""
     options = options or FitOptions()
-    rng = np.random.default_rng(seed)
+    sizes = (mix_size,) if isinstance(mix_size, int) else tuple(mix_size)
+    streams = {size: np.random.default_rng(seed if size == CV_REFERENCE_SIZE else [seed, size]) for size in sizes}
     result = CrossValidation()
     folds = [("group", m) for m in _group_folds(data, options.max_group_folds)]
     if data.topics is not None and options.english:
@@ -351,15 +377,17 @@ def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, se
         logits = scorer.combine(style, skeleton)
         for g in np.unique(test.group):
             part = test.subset(test.group == g)
-            counts, topics, truth = _mixtures(part, logits[test.group == g], rng, mix_size)
-            if not len(truth):
-                continue
-            estimate, similarity = point_estimates(counts, profile, topics)
-            acc = [adjusted_count(c, profile)[1] for c in counts]
             fold = str(g) if kind == "group" or len(np.unique(test.group)) > 1 else "random"
-            for i in range(len(truth)):
-                result.rows.append({"kind": kind, "fold": fold, "truth": float(truth[i]), "estimate": float(estimate[i]),
-                                    "similarity": None if similarity is None else float(similarity[i]), "adjusted_count": float(acc[i])})
+            for size in sizes:
+                counts, topics, truth = _mixtures(part, logits[test.group == g], streams[size], size)
+                if not len(truth):
+                    continue
+                estimate, similarity = point_estimates(counts, profile, topics)
+                acc = [adjusted_count(c, profile)[1] for c in counts]
+                for i in range(len(truth)):
+                    result.rows.append({"kind": kind, "fold": fold, "truth": float(truth[i]), "estimate": float(estimate[i]),
+                                        "similarity": None if similarity is None else float(similarity[i]),
+                                        "adjusted_count": float(acc[i]), "documents": size})
     return result
 
 
@@ -383,27 +411,28 @@ def fit_profile(data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[
         for c in L2_GRID:
             trial = FitOptions(**{**options.__dict__, "l2": c})
             choices.append((c, cross_validate(data, trial)))
-        l2, cv = min(choices, key=lambda t: t[1].mae("group"))
+        l2, cv = min(choices, key=lambda t: t[1].at_size().mae("group"))
         options = FitOptions(**{**options.__dict__, "l2": l2})
     else:
         options = FitOptions(**{**options.__dict__, "l2": l2})
         cv = cross_validate(data, options) if options.cross_validate else CrossValidation()
     scorer, logits = fit_scorer(data, options, folds=options.folds)
+    reference_cv = cv.at_size() if CV_REFERENCE_SIZE in cv.sizes() else cv  # 200-document sources, as in earlier profiles
     training = {
         "human_documents": int((data.label == 0).sum()),
         "synthetic_documents": int((data.label == 1).sum()),
         "groups": sorted({str(g) for g in data.group}),
         "l2": l2,
-        "cv_quantification_mae": cv.mae(),
+        "cv_quantification_mae": reference_cv.mae(),
         "histograms": f"out-of-fold scores ({options.folds} random folds)",
         **({"skeleton_l2": options.skeleton_l2, "skeleton_weight": options.skeleton_weight} if scorer.skeleton is not None else {}),
         **(metadata or {}),
     }
-    profile = _profile_from(scorer, logits, data, options, cv.shift_sd(), training)
-    profile.cv_errors = cv.error_quantiles([r for r in cv.rows if r.get("kind", "group") == "group"])
+    profile = _profile_from(scorer, logits, data, options, reference_cv.shift_sd(), training)
+    profile.cv_errors = reference_cv.error_quantiles([r for r in reference_cv.rows if r.get("kind", "group") == "group"])
     if profile.topic_centroids:
         profile.cv_errors_by_similarity = cv.errors_by_similarity()
-        sims = [r["similarity"] for r in cv.rows if r.get("similarity") is not None]
+        sims = [r["similarity"] for r in reference_cv.rows if r.get("similarity") is not None]  # 200-document sources, as before
         if sims:
             profile.matching["min_similarity"] = round(float(min(sims)), 5)
     return profile, cv

@@ -25,7 +25,7 @@ from synthscope.detect.scoring import scorer_of
 from synthscope.detect.skeleton import skeleton_tokens
 from synthscope.detect.skeleton_model import GramMatrix
 from synthscope.detect.topics import topic_vectors
-from synthscope.detect.calibrate import CrossValidation, LabelledFeatures, fit_profile
+from synthscope.detect.calibrate import CV_REFERENCE_SIZE, CrossValidation, LabelledFeatures, fit_profile
 from synthscope.detect.features import frequency_language
 from synthscope.detect.profile import DEFAULT_LANGUAGES, CalibrationProfile
 from synthscope.engines import single_threaded_blas
@@ -249,6 +249,7 @@ def held_out_lines(profile: CalibrationProfile, cv: CrossValidation) -> list[str
     """What `synthscope calibrate` prints about a fitted profile's held-out quantification error."""
     groups = profile.training.get("groups", [])
     out = []
+    cv = cv.at_size() if CV_REFERENCE_SIZE in cv.sizes() else cv  # the 200-document sources (bands of every size below)
     for kind, what in (("group", "held-out groups" if len(groups) > 1 else "held-out folds"), ("half", "held-out halves of every group")):
         rows = [r for r in cv.rows if r.get("kind", "group") == kind]
         if not rows:
@@ -258,7 +259,8 @@ def held_out_lines(profile: CalibrationProfile, cv: CrossValidation) -> list[str
         out.append(f"held-out synthetic-fraction error on {what} (fractions 0-1): mean absolute error {cv.mae(kind):.3f}{worst}")
     for band in profile.cv_errors_by_similarity:
         lo, hi = np.interp([0.05, 0.95], np.linspace(0, 1, len(band["errors"])), band["errors"])
-        out.append(f"  sources with topic similarity >= {band['similarity']:.3f} to their nearest group: 90% of held-out errors in [{lo:+.3f}, {hi:+.3f}]")
+        size = f"sources of {band['documents']} documents" if "documents" in band else "sources"
+        out.append(f"  {size} with topic similarity >= {band['similarity']:.3f} to their nearest group: 90% of held-out errors in [{lo:+.3f}, {hi:+.3f}]")
     out.append(f"held-out error on pure human / pure synthetic: {profile.shift_sd['human']:.3f} / {profile.shift_sd['synthetic']:.3f}; "
                f"decision threshold {profile.threshold:.3f}; skeleton n-grams {'yes' if profile.skeleton else 'no'}; "
                f"topic matching {'yes' if profile.topic_centroids else 'no'}")

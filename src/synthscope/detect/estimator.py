@@ -228,7 +228,7 @@ class Densities:
 
 
 def calibration_error(profile: CalibrationProfile, estimate: np.ndarray | float, confidence: float,
-                      similarity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      similarity: np.ndarray | None = None, documents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """How far below and above each estimate the truth may lie from calibration error alone.
 
     With the profile's held-out error quantiles (estimate - truth on sources from calibration groups the
@@ -236,24 +236,31 @@ def calibration_error(profile: CalibrationProfile, estimate: np.ndarray | float,
     `confidence` share of held-out errors (split conformal). With `similarity` (each source's cosine to
     its nearest calibration group) and errors recorded by similarity and estimate, each source takes the
     errors of held-out sources as close to their nearest group as it is and estimated as high (Mondrian
-    conformal; the least similar band below the lowest edge). Older profiles fall back to the held-out RMS error on pure sources,
-    sigma(a) = hypot((1 - a) sigma_h, a sigma_s), times the normal quantile. Vectorised over `estimate`.
+    conformal; the least similar band below the lowest edge). When the bands were measured at several
+    source sizes (`documents` in each band) and `documents` (each source's size) is given, each source
+    reads them at its own size: the quantiles interpolated linearly in 1/sqrt(documents) between the two
+    measured sizes around it (the nearest measured size outside their range). Older profiles fall back
+    to the held-out RMS error on pure sources, sigma(a) = hypot((1 - a) sigma_h, a sigma_s), times the
+    normal quantile. Vectorised over `estimate`.
     """
     estimate = np.asarray(estimate, dtype=np.float64)
     tail = (1 - confidence) / 2
     if similarity is not None and profile.cv_errors_by_similarity:
         bands = profile.cv_errors_by_similarity
-        sim_edges = np.array([b["similarity"] for b in bands])
-        est_edges = np.array([b.get("estimate", 0.0) for b in bands])
         sim = np.broadcast_to(np.asarray(similarity, dtype=np.float64), estimate.shape)
-        # the band of each source: the largest similarity edge at or below it, then the largest estimate edge
-        sim_at = np.max(np.where(sim_edges[None, :] <= sim[..., None], sim_edges[None, :], sim_edges.min()), axis=-1)
-        fits = (sim_edges[None, :] == sim_at[..., None]) & (est_edges[None, :] <= estimate[..., None] + 1e-12)
-        score = np.where(fits, est_edges[None, :], -np.inf)
-        which = np.argmax(score, axis=-1)
-        grid = np.linspace(0, 1, len(bands[0]["errors"]))
-        q = np.array([np.interp([tail, 1 - tail], grid, b["errors"]) for b in bands])  # (bands, 2)
-        return np.maximum(q[which, 1], 0.0), np.maximum(-q[which, 0], 0.0)
+        sizes = band_sizes(profile)
+        if not sizes:
+            return _band_error(bands, estimate, sim, tail)
+        if documents is None:  # no sizes given: the bands of the size earlier profiles were measured at
+            at = min(sizes, key=lambda m: abs(m - 200))
+            return _band_error([b for b in bands if b["documents"] == at], estimate, sim, tail)
+        per_size = np.stack([np.stack(_band_error([b for b in bands if b["documents"] == m], estimate, sim, tail)) for m in sizes])  # (M, 2, ...)
+        x = 1 / np.sqrt(np.asarray(sizes, dtype=np.float64))[::-1]  # increasing
+        at = 1 / np.sqrt(np.maximum(np.broadcast_to(np.asarray(documents, dtype=np.float64), estimate.shape), 1.0))
+        hats = np.eye(len(sizes))[:, ::-1]  # hat function of each size on x (linear interpolation, constant outside)
+        weights = np.stack([np.interp(at, x, hat) for hat in hats])  # (M, ...)
+        value = (weights[:, None] * per_size).sum(axis=0)
+        return value[0], value[1]
     if profile.cv_errors:
         grid = np.linspace(0, 1, len(profile.cv_errors))
         q_lo, q_hi = np.interp([tail, 1 - tail], grid, profile.cv_errors)
@@ -261,6 +268,36 @@ def calibration_error(profile: CalibrationProfile, estimate: np.ndarray | float,
     z = NormalDist().inv_cdf(1 - tail)
     sd = np.hypot((1 - estimate) * profile.shift_sd.get("human", 0.0), estimate * profile.shift_sd.get("synthetic", 0.0))
     return z * sd, z * sd
+
+
+def band_sizes(profile: CalibrationProfile) -> list[int]:
+    """The source sizes (documents) the profile's held-out error bands were measured at ([] for older profiles)."""
+    return sorted({int(b["documents"]) for b in profile.cv_errors_by_similarity if "documents" in b})
+
+
+def _band_error(bands: list[dict], estimate: np.ndarray, sim: np.ndarray, tail: float) -> tuple[np.ndarray, np.ndarray]:
+    """(below, above) of each source from the Mondrian bands of one source size (see `calibration_error`)."""
+    sim_edges = np.array([b["similarity"] for b in bands])
+    est_edges = np.array([b.get("estimate", 0.0) for b in bands])
+    # the band of each source: the largest similarity edge at or below it, then the largest estimate edge
+    sim_at = np.max(np.where(sim_edges[None, :] <= sim[..., None], sim_edges[None, :], sim_edges.min()), axis=-1)
+    fits = (sim_edges[None, :] == sim_at[..., None]) & (est_edges[None, :] <= estimate[..., None] + 1e-12)
+    score = np.where(fits, est_edges[None, :], -np.inf)
+    which = np.argmax(score, axis=-1)
+    grid = np.linspace(0, 1, len(bands[0]["errors"]))
+    q = np.array([np.interp([tail, 1 - tail], grid, b["errors"]) for b in bands])  # (bands, 2)
+    return np.maximum(q[which, 1], 0.0), np.maximum(-q[which, 0], 0.0)
+
+
+def sampling_share(profile: CalibrationProfile, documents: np.ndarray | None) -> np.ndarray | float:
+    """The share of a source's bootstrap interval to add (in quadrature) to its held-out error band: all of
+    it when the band was measured at one size (older profiles: quadrature), else only the sampling noise
+    beyond that of the smallest held-out sources, sqrt(1 - n / smallest size) (0 for sources at least that
+    large: their band, read at their own size, holds their sampling noise already)."""
+    sizes = band_sizes(profile)
+    if not sizes or documents is None:
+        return 1.0
+    return np.sqrt(np.clip(1 - np.asarray(documents, dtype=np.float64) / sizes[0], 0.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -405,11 +442,13 @@ class FractionEstimates:
 
 
 def _widen(estimate: np.ndarray, lo_q: np.ndarray, hi_q: np.ndarray, profile: CalibrationProfile, confidence: float,
-           similarity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The sampling interval [lo_q, hi_q] widened in quadrature by the profile's calibration error."""
-    below, above = calibration_error(profile, estimate, confidence, similarity)
-    ci_low = estimate - np.hypot(np.maximum(estimate - lo_q, 0.0), below)
-    ci_high = estimate + np.hypot(np.maximum(hi_q - estimate, 0.0), above)
+           similarity: np.ndarray | None = None, documents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The sampling interval [lo_q, hi_q] widened in quadrature by the profile's calibration error (read at
+    each source's size when the profile has bands by size; then only the sampling noise the band lacks is added)."""
+    below, above = calibration_error(profile, estimate, confidence, similarity, documents if similarity is not None else None)
+    share = sampling_share(profile, documents) if similarity is not None else 1.0
+    ci_low = estimate - np.hypot(share * np.maximum(estimate - lo_q, 0.0), below)
+    ci_high = estimate + np.hypot(share * np.maximum(hi_q - estimate, 0.0), above)
     return np.maximum(ci_low, 0.0), np.minimum(ci_high, 1.0)
 
 
@@ -566,7 +605,7 @@ def estimate_matched(
     lo_q, hi_q = np.fmin(lo_q, estimate), np.fmax(hi_q, estimate)  # HDy's point may sit outside the likelihood interval
     ci_low, ci_high = np.full(len(n), np.nan), np.full(len(n), np.nan)
     if has.any():
-        ci_low[has], ci_high[has] = _widen(estimate[has], lo_q[has], hi_q[has], profile, confidence, similarity[has])
+        ci_low[has], ci_high[has] = _widen(estimate[has], lo_q[has], hi_q[has], profile, confidence, similarity[has], n[has])
     low = (n < min_documents) | (similarity < float(profile.matching.get("min_similarity", 0.0)))
     return FractionEstimates(estimate, ci_low, ci_high, n, low, MATCHED_METHODS[groups.quantifier], similarity, moves)
 
