@@ -236,7 +236,6 @@ def quapy_quantifiers(profile: CalibrationProfile) -> dict[str, object]:
 
 def fit_options(args: argparse.Namespace) -> FitOptions:
     return FitOptions(l2=args.l2, skeleton_l2=args.skeleton_l2, skeleton_keep=args.skeleton_keep, skeleton_weight=args.skeleton_weight,
-                      skeleton_weights=tuple(args.skeleton_weights) or None,
                       tau=args.tau, quantifier=args.quantifier, cross_validate=args.cv, center_topics=args.center_topics)
 
 
@@ -467,8 +466,6 @@ def main() -> None:
     parser.add_argument("--skeleton-l2", type=float, default=FitOptions.skeleton_l2)
     parser.add_argument("--skeleton-keep", type=int, default=FitOptions.skeleton_keep)
     parser.add_argument("--skeleton-weight", type=float, default=FitOptions.skeleton_weight)
-    parser.add_argument("--skeleton-weights", type=float, nargs="*", default=list(FitOptions.skeleton_weights or ()),
-                        help="candidate skeleton weights chosen inside each fit by leave-groups-out (none: --skeleton-weight as given)")
     parser.add_argument("--no-skeleton", action="store_true", help="fit the style features only")
     parser.add_argument("--tau", type=float, default=FitOptions.tau)
     parser.add_argument("--taus", type=float, nargs="*", default=list(TAUS), help="temperatures of the matched MLE / HDy compared")

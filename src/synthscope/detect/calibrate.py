@@ -40,7 +40,6 @@ ERROR_QUANTILES = 101  # stored quantiles (0, 0.01, ..., 1) of held-out estimate
 SIMILARITY_BANDS = 3  # held-out errors are stored for this many bands of similarity to the nearest group
 ESTIMATE_EDGES = (0.0,)  # ... and, within each, by the estimate (lower edges; (0.0, 0.1, 0.5) measured: see notes/detect.md)
 MIN_BAND_ROWS = 30
-SKELETON_WEIGHTS = (0.3, 0.45, 0.6, 0.75, 0.9)
 # sizes (documents) of the held-out sources whose errors widen the intervals: a source's band is read at its own
 # size (interpolated in 1/sqrt(documents)), since the sampling noise in the errors depends on it (notes/detect.md, round 7)
 CV_SOURCE_SIZES = (50, 200, 1000)
@@ -55,9 +54,6 @@ class FitOptions:
     skeleton_l2: float = 3.0
     skeleton_keep: int = 10_000
     skeleton_weight: float = 0.6
-    # candidate skeleton weights, one chosen by the leave-groups-out quantification error inside the fit (with
-    # cross-validation; None or without it: `skeleton_weight` as given)
-    skeleton_weights: tuple[float, ...] | None = SKELETON_WEIGHTS
     skeleton_min_documents: int = 20
     tau: float = DEFAULT_TAU
     quantifier: str = "mle"
@@ -252,27 +248,9 @@ def _part_logits(style: LinearModel, skeleton: Any, data: LabelledFeatures) -> t
     return model_logits(style, data), None if skeleton is None or data.grams is None else skeleton.logits_of_rates(data.grams)
 
 
-@dataclass
-class ScorerParts:
-    """The style and skeleton models fitted on all documents and each document's out-of-fold logit of each."""
-
-    style: LinearModel
-    skeleton: Any
-    style_oof: np.ndarray
-    skeleton_oof: np.ndarray
-
-    def scorer(self, data: LabelledFeatures, skeleton_weight: float) -> tuple[Scorer, np.ndarray]:
-        """The scorer combining both at `skeleton_weight` (fitted on the out-of-fold logits) and every
-        document's out-of-fold score logit."""
-        if self.skeleton is None:
-            return Scorer(self.style), self.style_oof
-        combination = fit_combination(self.style_oof, self.skeleton_oof, data.label, group_weights(data.label, data.group), skeleton_weight)
-        return Scorer(self.style, self.skeleton, combination), combination.logits(self.style_oof, self.skeleton_oof)
-
-
-def fit_parts(data: LabelledFeatures, options: FitOptions, folds: int = RANDOM_FOLDS) -> ScorerParts:
-    """Both models fitted on all documents and every document's out-of-fold logit of each (`folds` random
-    folds of clusters; 0 = in-sample)."""
+def fit_scorer(data: LabelledFeatures, options: FitOptions, folds: int = RANDOM_FOLDS) -> tuple[Scorer, np.ndarray]:
+    """The scorer fitted on all documents and every document's out-of-fold score logit (`folds` random
+    folds of clusters; 0 = in-sample). The style/skeleton combination is fitted on out-of-fold logits."""
     n = len(data.label)
     style_oof, skeleton_oof = np.zeros(n), np.zeros(n)
     style, skeleton = _fit_parts(data, options)
@@ -287,13 +265,10 @@ def fit_parts(data: LabelledFeatures, options: FitOptions, folds: int = RANDOM_F
         style_oof, sk = _part_logits(style, skeleton, data)
         if sk is not None:
             skeleton_oof = sk
-    return ScorerParts(style, skeleton, style_oof, skeleton_oof)
-
-
-def fit_scorer(data: LabelledFeatures, options: FitOptions, folds: int = RANDOM_FOLDS) -> tuple[Scorer, np.ndarray]:
-    """The scorer fitted on all documents and every document's out-of-fold score logit (`folds` random
-    folds of clusters; 0 = in-sample). The style/skeleton combination is fitted on out-of-fold logits."""
-    return fit_parts(data, options, folds).scorer(data, options.skeleton_weight)
+    if skeleton is None:
+        return Scorer(style), style_oof
+    combination = fit_combination(style_oof, skeleton_oof, data.label, group_weights(data.label, data.group), options.skeleton_weight)
+    return Scorer(style, skeleton, combination), combination.logits(style_oof, skeleton_oof)
 
 
 def topic_centroids(data: LabelledFeatures) -> dict[str, list[float]]:
@@ -378,40 +353,16 @@ def _mixtures(test: LabelledFeatures, logits: np.ndarray, rng: np.random.Generat
     return np.asarray(rows), (np.asarray(topics) if topics else None), np.asarray(truth)
 
 
-def _candidate_weights(data: LabelledFeatures, options: FitOptions) -> tuple[float, ...]:
-    """The skeleton weights cross-validation compares: the candidates when there is a skeleton model to weigh."""
-    if options.skeleton_weights and data.grams is not None and options.english:
-        return tuple(options.skeleton_weights)
-    return (options.skeleton_weight,)
-
-
-def chosen_skeleton_weight(cv: CrossValidation) -> tuple[float | None, dict[float, float]]:
-    """The candidate skeleton weight whose leave-groups-out sources (200 documents) read with the smallest
-    mean absolute error (ties: the first), and every candidate's error; (None, {}) without candidates."""
-    rows = [r for r in cv.at_size().rows if "skeleton_weight" in r and r.get("kind", "group") == "group"]
-    if not rows:
-        return None, {}
-    errors: dict[float, list[float]] = {}
-    for r in rows:
-        errors.setdefault(r["skeleton_weight"], []).append(abs(r["estimate"] - r["truth"]))
-    mae = {w: float(np.mean(e)) for w, e in errors.items()}
-    return min(mae, key=lambda w: (round(mae[w], 12), w)), mae
-
-
 def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, seed: int = 0,
                    mix_size: int | tuple[int, ...] = CV_SOURCE_SIZES) -> CrossValidation:
     """Held-out estimates on pure and mixed sets: leave-one-group-out folds (kind `group`), and, with topic
     vectors, halves of every group (kind `half`: sources of calibration genres). Sources of every size in
     `mix_size` (documents drawn with replacement from the held-out group) are made from the same held-out
     scores; each row records its size (`documents`). Each size draws from its own random stream (the
-    200-document one from `seed` itself, as when it was the only size). With candidate skeleton weights
-    (`FitOptions.skeleton_weights`) every fold's sources are read at each weight (rows record it), for
-    `chosen_skeleton_weight`."""
+    200-document one from `seed` itself, as when it was the only size)."""
     options = options or FitOptions()
     sizes = (mix_size,) if isinstance(mix_size, int) else tuple(mix_size)
-    weights = _candidate_weights(data, options)
-    # one stream per (candidate weight, size): every candidate reads sources drawn alike (the same documents)
-    streams = {(w, size): np.random.default_rng(seed if size == CV_REFERENCE_SIZE else [seed, size]) for w in weights for size in sizes}
+    streams = {size: np.random.default_rng(seed if size == CV_REFERENCE_SIZE else [seed, size]) for size in sizes}
     result = CrossValidation()
     folds = [("group", m) for m in _group_folds(data, options.max_group_folds)]
     if data.topics is not None and options.english:
@@ -419,27 +370,24 @@ def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, se
     inner = INNER_FOLDS if data.grams is not None and options.english else 0
     for kind, held in folds:
         train = data.subset(~held)
-        parts = fit_parts(train, options, folds=inner)
+        scorer, oof = fit_scorer(train, options, folds=inner)
+        profile = _profile_from(scorer, oof, train, options, {"human": 0.0, "synthetic": 0.0}, {})
         test = data.subset(held)
-        style, skeleton = _part_logits(parts.style, parts.skeleton, test)
-        for weight in weights:
-            scorer, oof = parts.scorer(train, weight)
-            profile = _profile_from(scorer, oof, train, options, {"human": 0.0, "synthetic": 0.0}, {})
-            logits = scorer.combine(style, skeleton)
-            for g in np.unique(test.group):
-                part = test.subset(test.group == g)
-                fold = str(g) if kind == "group" or len(np.unique(test.group)) > 1 else "random"
-                for size in sizes:
-                    counts, topics, truth = _mixtures(part, logits[test.group == g], streams[(weight, size)], size)
-                    if not len(truth):
-                        continue
-                    estimate, similarity = point_estimates(counts, profile, topics)
-                    acc = [adjusted_count(c, profile)[1] for c in counts]
-                    for i in range(len(truth)):
-                        result.rows.append({"kind": kind, "fold": fold, "truth": float(truth[i]), "estimate": float(estimate[i]),
-                                            "similarity": None if similarity is None else float(similarity[i]),
-                                            "adjusted_count": float(acc[i]), "documents": size,
-                                            **({"skeleton_weight": weight} if len(weights) > 1 else {})})
+        style, skeleton = _part_logits(scorer.style, scorer.skeleton, test)
+        logits = scorer.combine(style, skeleton)
+        for g in np.unique(test.group):
+            part = test.subset(test.group == g)
+            fold = str(g) if kind == "group" or len(np.unique(test.group)) > 1 else "random"
+            for size in sizes:
+                counts, topics, truth = _mixtures(part, logits[test.group == g], streams[size], size)
+                if not len(truth):
+                    continue
+                estimate, similarity = point_estimates(counts, profile, topics)
+                acc = [adjusted_count(c, profile)[1] for c in counts]
+                for i in range(len(truth)):
+                    result.rows.append({"kind": kind, "fold": fold, "truth": float(truth[i]), "estimate": float(estimate[i]),
+                                        "similarity": None if similarity is None else float(similarity[i]),
+                                        "adjusted_count": float(acc[i]), "documents": size})
     return result
 
 
@@ -463,15 +411,11 @@ def fit_profile(data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[
         for c in L2_GRID:
             trial = FitOptions(**{**options.__dict__, "l2": c})
             choices.append((c, cross_validate(data, trial)))
-        l2, cv = min(choices, key=lambda t: min(chosen_skeleton_weight(t[1])[1].values(), default=t[1].at_size().mae("group")))
+        l2, cv = min(choices, key=lambda t: t[1].at_size().mae("group"))
         options = FitOptions(**{**options.__dict__, "l2": l2})
     else:
         options = FitOptions(**{**options.__dict__, "l2": l2})
         cv = cross_validate(data, options) if options.cross_validate else CrossValidation()
-    weight, weight_errors = chosen_skeleton_weight(cv)
-    if weight is not None:  # the chosen weight's held-out rows are the ones behind the intervals
-        options = FitOptions(**{**options.__dict__, "skeleton_weight": weight})
-        cv = CrossValidation([{k: v for k, v in r.items() if k != "skeleton_weight"} for r in cv.rows if r["skeleton_weight"] == weight])
     scorer, logits = fit_scorer(data, options, folds=options.folds)
     reference_cv = cv.at_size() if CV_REFERENCE_SIZE in cv.sizes() else cv  # 200-document sources, as in earlier profiles
     training = {
@@ -482,7 +426,6 @@ def fit_profile(data: LabelledFeatures, l2: float | None = 10.0, metadata: dict[
         "cv_quantification_mae": reference_cv.mae(),
         "histograms": f"out-of-fold scores ({options.folds} random folds)",
         **({"skeleton_l2": options.skeleton_l2, "skeleton_weight": options.skeleton_weight} if scorer.skeleton is not None else {}),
-        **({"skeleton_weight_cv_mae": {str(w): round(e, 5) for w, e in weight_errors.items()}} if weight_errors else {}),
         **(metadata or {}),
     }
     profile = _profile_from(scorer, logits, data, options, reference_cv.shift_sd(), training)
