@@ -58,7 +58,10 @@ def test_contract_fields_and_budget_record(corpus: Path) -> None:
     assert div["tiny"]["below_budget"] is True and div["tiny"]["sample_documents"] == 15
     options = report["analyzers"]["diversity"]
     assert options["seed"] == 1 and options["budget_tokens"] == 20_000 and options["budget_documents"] == 150
-    assert report["summary"]["diversity"]["sources_below_budget"] == ["tiny"]
+    assert report["summary"]["diversity"]["sources_below_budget"] == []  # tiny (15 documents) is not measured
+    assert report["summary"]["diversity"]["sources_not_measured"] == 1
+    every = audit(corpus, diversity_min_docs=1)
+    assert every["summary"]["diversity"]["sources_below_budget"] == ["tiny"] and every["summary"]["diversity"]["sources_not_measured"] == 0
     assert {"map_seconds", "finalize_seconds", "spilled_rows", "groups"} == set(report["timings"]["analyzers"]["diversity"])
 
 

@@ -281,7 +281,7 @@ class DiversityAnalyzer:
             for result in results:
                 per_source.update({name: {"diversity": fields} for name, fields in result.items()})
             per_source = dict(sorted(per_source.items()))
-            below = [s for s, f in per_source.items() if f["diversity"]["below_budget"]]
+            below = [s for s, f in per_source.items() if f["diversity"]["below_budget"] and "not_measured" not in f["diversity"]]
             not_measured = sum("not_measured" in f["diversity"] for f in per_source.values())
             summary = {**self.options(), "sources_below_budget": below, "sources_not_measured": not_measured}
             return AnalyzerResult(per_source=per_source, summary=summary, run_figures={"spilled_rows": spilled, "groups": len(tasks)})

@@ -32,6 +32,7 @@ SAMPLE_SCHEMA = {
     N_TOKENS: pl.Int64,
 }
 SORT_KEY = [SOURCE, HASH, DOC_ID, FILE, ROW]
+_BATCH_ROW = "_batch_row"
 
 
 def id_hashes(keys: pl.Series, seed: int) -> pl.Series:
@@ -64,10 +65,17 @@ def sample_batch(batch: pl.DataFrame, seed: int, docs: int, tokens: int, key: st
         pl.col(DOC_ID).cast(pl.String),
         pl.col(FILE).cast(pl.String),
         pl.col(ROW).cast(pl.Int64),
-        pl.col(TOKENS).list.join(" ").alias(JOINED),
         pl.col(N_TOKENS).cast(pl.Int64),
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(_BATCH_ROW),
     )
-    return truncate(frame, docs, tokens)
+    kept = truncate(frame, docs, tokens)
+    rows = kept[_BATCH_ROW]
+    if 2 * kept.height < batch.height:  # a few large sources: join the tokens of the kept rows only
+        joined = batch[TOKENS].gather(rows).list.join(" ")
+    else:  # a long tail keeps most rows: joining them all and picking is cheaper than picking the lists
+        joined = batch[TOKENS].list.join(" ").gather(rows)
+    joined = joined.alias(JOINED)
+    return kept.with_columns(joined).select(list(SAMPLE_SCHEMA))
 
 
 def merge_samples(a: pl.DataFrame, b: pl.DataFrame, docs: int, tokens: int) -> pl.DataFrame:

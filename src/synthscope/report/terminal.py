@@ -54,12 +54,12 @@ def render_summary(report: dict[str, Any], console: Console) -> None:
     if hidden > 0:
         console.print(rest_line(overview) or f"… and {hidden:,} more sources (see report.json)", markup=False, highlight=False)
     below = report.get("summary", {}).get("diversity", {}).get("sources_below_budget", [])
-    if below:
+    skipped = int(report.get("summary", {}).get("diversity", {}).get("sources_not_measured", 0))
+    if below or skipped:
         d = report["summary"]["diversity"]
-        skipped = int(d.get("sources_not_measured", 0))
         console.print(
             (f"diversity: {skipped:,} source{'s' if skipped != 1 else ''} under {d['min_documents']} documents not measured (--diversity-min-docs); " if skipped else "diversity: ")
-            + f"{len(below) - skipped:,} of the {len(report['sources']) - skipped:,} measured sources are below the budget "
+            + f"{len(below):,} of the {len(report['sources']) - skipped:,} measured sources are below the budget "
             f"({d['budget_tokens']:,} tokens, {d['budget_documents']:,} documents); "
             "their size-sensitive metrics compare only with sources of the same size",
             style="yellow",
