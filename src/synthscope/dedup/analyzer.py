@@ -9,6 +9,7 @@ with union-find and reports per source.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,17 @@ class DedupAnalyzer:
         return DedupState(parts=tuple(sorted(a.parts + b.parts)))
 
     def finalize(self, state: DedupState, ctx: FinalizeContext) -> AnalyzerResult:
+        return self.start_finalize(state, ctx)()
+
+    def start_finalize(self, state: DedupState, ctx: FinalizeContext) -> Callable[[], AnalyzerResult]:
+        """Hand the clustering to one of the engine's workers (it reads the spill files in the work
+        folder) and return what gathers its result, so that the pipeline finalizes the other analyzers
+        meanwhile; without workers it runs when gathered."""
+        results = ctx.parallel_map(finalize_dedup, [(self, state)])
+        return lambda: next(iter(results))
+
+    def clusters_summary(self, state: DedupState) -> AnalyzerResult:
+        """Clusters and per-source duplicate rates of everything mapped into `state`."""
         found = self.find_clusters(state)
         if found.documents == 0:
             return AnalyzerResult(per_source={}, summary={})
@@ -161,6 +173,12 @@ class DedupAnalyzer:
         """Per-document cluster table held in memory (small corpora, tests); see `find_clusters`."""
         found = self.find_clusters(state)
         return document_table(found), found.stats
+
+
+def finalize_dedup(task: tuple[DedupAnalyzer, DedupState]) -> AnalyzerResult:
+    """The dedup finalize of (analyzer, state), as an engine's worker runs it."""
+    analyzer, state = task
+    return analyzer.clusters_summary(state)
 
 
 def _fraction(count: str) -> pl.Expr:

@@ -173,8 +173,8 @@ class PoolEngine:
 
     def parallel_map(self, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
         """fn over items in the worker processes (fn must be importable); results in item order."""
-        if len(items) <= 1:
-            return map(fn, items)
+        if not items:
+            return iter(())
         pool = self._executor()
         with _signals_ignored():
             futures = [pool.submit(fn, item) for item in items]

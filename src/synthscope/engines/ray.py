@@ -143,8 +143,8 @@ class RayEngine:
 
     def parallel_map(self, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
         """fn over items in Ray tasks (fn must be importable); results in item order."""
-        if len(items) <= 1:
-            return map(fn, items)
+        if not items:
+            return iter(())
         ray = self.connect()
         remote = ray.remote(num_cpus=1)(_call_single_threaded)
         refs = [remote.remote(fn, item) for item in items]
