@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from synthscope.detect.estimator import (
-    DEFAULT_TAU, HUMAN_MOVE_PENALTY, Densities, adjusted_count, group_densities, human_move_penalty, matched_alpha, matched_weights, mle_alpha,
+    CV_REFERENCE_SIZE, DEFAULT_TAU, HUMAN_MOVE_PENALTY, Densities, adjusted_count, group_densities, human_move_penalty, matched_alpha, matched_weights, mle_alpha,
 )
 from synthscope.detect.features import DIRECTIONS, FEATURE_NAMES, features_for
 from synthscope.detect.profile import DEFAULT_LANGUAGES, LOGIT_EDGES, CalibrationProfile, histogram
@@ -43,7 +43,6 @@ MIN_BAND_ROWS = 30
 # sizes (documents) of the held-out sources whose errors widen the intervals: a source's band is read at its own
 # size (interpolated in 1/sqrt(documents)), since the sampling noise in the errors depends on it (notes/detect.md, round 7)
 CV_SOURCE_SIZES = (50, 200, 1000)
-CV_REFERENCE_SIZE = 200  # the size whose errors `calibrate` prints and the L2 choice uses (round 6 and earlier: the only one)
 
 
 @dataclass

@@ -26,6 +26,9 @@ from synthscope.detect.profile import LOGIT_EDGES, N_BINS, CalibrationProfile
 METHOD = "mle-mixture"
 MIN_DOCUMENTS = 30
 BANDWIDTH_BINS = 1.5
+# the source size (documents) of the held-out errors behind the intervals of profiles fitted before errors were
+# measured at several sizes; `calibrate` still prints and chooses L2 on this size
+CV_REFERENCE_SIZE = 200
 PSEUDO_COUNT = 0.5
 
 
@@ -252,7 +255,7 @@ def calibration_error(profile: CalibrationProfile, estimate: np.ndarray | float,
         if not sizes:
             return _band_error(bands, estimate, sim, tail)
         if documents is None:  # no sizes given: the bands of the size earlier profiles were measured at
-            at = min(sizes, key=lambda m: abs(m - 200))
+            at = min(sizes, key=lambda m: abs(m - CV_REFERENCE_SIZE))
             return _band_error([b for b in bands if b["documents"] == at], estimate, sim, tail)
         per_size = np.stack([np.stack(_band_error([b for b in bands if b["documents"] == m], estimate, sim, tail)) for m in sizes])  # (M, 2, ...)
         x = 1 / np.sqrt(np.asarray(sizes, dtype=np.float64))[::-1]  # increasing
