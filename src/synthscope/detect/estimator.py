@@ -464,10 +464,14 @@ def likelihood_interval(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, co
     if p_h.ndim == 1 and p_s.ndim == 1:
         log_mix = np.log(grid[:, None] * p_s[None, :] + (1 - grid[:, None]) * p_h[None, :])  # (A, K)
         ll = counts @ log_mix.T  # (S, A)
-    else:
+    else:  # per row: the log-likelihood over the row's occupied bins only (a small source fills a few of the K)
         p_h, p_s = np.broadcast_to(p_h, counts.shape), np.broadcast_to(p_s, counts.shape)
-        log_mix = np.log(grid[None, :, None] * p_s[:, None, :] + (1 - grid[None, :, None]) * p_h[:, None, :])  # (S, A, K)
-        ll = np.einsum("sk,sak->sa", counts, log_mix)
+        rows, bins = np.nonzero(counts)
+        log_mix = np.log(grid[None, :] * p_s[rows, bins][:, None] + (1 - grid[None, :]) * p_h[rows, bins][:, None])  # (cells, A)
+        ll = np.zeros((counts.shape[0], grid.size))
+        if rows.size:
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            ll[rows[starts]] = np.add.reduceat(counts[rows, bins][:, None] * log_mix, starts, axis=0)
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     inside = ll >= ll.max(axis=1, keepdims=True) - 0.5 * z * z
     lo = grid[np.argmax(inside, axis=1)]
