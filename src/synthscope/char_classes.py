@@ -81,3 +81,60 @@ def byte_classes(strings: pa.Array) -> ByteClasses:
         owner = np.cumsum(is_lead) - 1
         classes[high] = char_class[owner]
     return ByteClasses(data, offsets, classes)
+
+
+_APOSTROPHES = ((0x27,), (0xE2, 0x80, 0x99))  # ' and ’ in UTF-8
+
+
+def _joining_apostrophes(chars: ByteClasses, word: np.ndarray) -> np.ndarray:
+    """Byte positions of the apostrophes (`'` or `’`, every byte of one) with a word character on both
+    sides in the same string: the apostrophes inside a token such as "don't"."""
+    data, offsets = chars.data, chars.offsets
+    found = []
+    for pattern in _APOSTROPHES:
+        at = np.flatnonzero(data == pattern[0])
+        for k, byte in enumerate(pattern[1:], start=1):
+            at = at[at + k < len(data)]
+            at = at[data[at + k] == byte]
+        width = len(pattern)
+        at = at[(at > 0) & (at + width < len(data))]
+        at = at[word[at - 1] & word[at + width]]
+        if len(at):
+            string = np.searchsorted(offsets, at, side="right") - 1
+            at = at[(at > offsets[string]) & (at + width < offsets[string + 1])]
+        found.extend(at + k for k in range(width))
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _run_edges(flags: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first byte, byte past the last) of every run of True in `flags`, runs cut at string edges."""
+    starts = np.empty_like(flags)
+    ends = np.empty_like(flags)
+    if len(flags):
+        starts[0] = flags[0]
+        np.greater(flags[1:], flags[:-1], out=starts[1:])
+        ends[-1] = flags[-1]
+        np.greater(flags[:-1], flags[1:], out=ends[:-1])
+        nonempty = offsets[:-1] < offsets[1:]
+        firsts, lasts = offsets[:-1][nonempty], offsets[1:][nonempty] - 1
+        starts[firsts] = flags[firsts]
+        ends[lasts] = flags[lasts]
+    return np.flatnonzero(starts), np.flatnonzero(ends) + 1
+
+
+def word_tokens(strings: pa.Array) -> pa.LargeListArray:
+    """Every string's tokens of the pattern `\\w+(?:['’]\\w+)*` (runs of word characters joined by single
+    inner apostrophes), as a list per string (null strings give empty lists): the same lists as that
+    regex's `extract_all`, from one classification of the bytes instead of a match per token."""
+    chars = byte_classes(strings)
+    offsets = chars.offsets
+    token = chars.classes == WORD
+    token[_joining_apostrophes(chars, token)] = True  # positions found before any is set
+    starts, ends = _run_edges(token, offsets)
+    token_bytes = pl.Series(chars.data, dtype=pl.UInt8).filter(pl.Series(token)).to_numpy()
+    string_offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(ends - starts, out=string_offsets[1:])
+    list_offsets = np.searchsorted(starts, offsets)
+    values = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(string_offsets), pa.py_buffer(token_bytes))
+    mask = strings.is_null() if strings.null_count else None
+    return pa.LargeListArray.from_arrays(pa.array(list_offsets, pa.int64()), values, mask=mask)
