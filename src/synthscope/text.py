@@ -23,6 +23,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from synthscope.char_classes import word_tokens
+
 TOKEN_PATTERN = r"\w+(?:['’]\w+)*"
 # Every run of white space becomes one space: matching only runs of two or more and single
 # non-space white space (tab, newline, no-break space) gives the same text as r"\s+" -> " " and
@@ -94,29 +96,51 @@ def unspaced_documents(normalized: pl.Series) -> pl.Series:
     return candidates & (3 * unspaced >= word)
 
 
-def tokenize_series(normalized: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """(tokens, tokenization) of normalised texts: each document in the tokenisation of its script."""
+def _word_tokens(texts: pl.Series) -> tuple[pl.Series, pa.LargeListArray]:
+    """`texts.str.extract_all(TOKEN_PATTERN)` computed from the texts' character classes (same lists),
+    and the same lists as arrow."""
+    arrow = texts.cast(pl.String).to_arrow()
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    lists = word_tokens(arrow)
+    out = pl.from_arrow(lists)
+    assert isinstance(out, pl.Series)
+    return out.alias(texts.name), lists
+
+
+def _tokenize(normalized: pl.Series) -> tuple[pl.Series, pl.Series, pa.LargeListArray | None]:
+    """`tokenize_series`, and the tokens as arrow when every document is in the `words` tokenisation."""
     unspaced = unspaced_documents(normalized)
     if not unspaced.any():
-        tokens = normalized.str.extract_all(TOKEN_PATTERN)
-        return tokens.alias(TOKENS), pl.Series(TOKENIZATION, [WORDS] * normalized.len(), dtype=pl.String)
+        tokens, lists = _word_tokens(normalized)
+        return tokens.alias(TOKENS), pl.Series(TOKENIZATION, [WORDS] * normalized.len(), dtype=pl.String), lists
     rows = unspaced.arg_true()
     others = (~unspaced).arg_true()
     parts = pl.concat([
-        normalized.gather(others).str.extract_all(TOKEN_PATTERN),
+        _word_tokens(normalized.gather(others))[0],
         normalized.gather(rows).str.extract_all(CHARACTER_TOKEN_PATTERN),
     ])
     tokens = parts.gather(pl.concat([others, rows]).arg_sort())
     kind = pl.Series(TOKENIZATION, [WORDS] * normalized.len(), dtype=pl.String).scatter(rows, CHARACTERS)
-    return tokens.alias(TOKENS), kind
+    return tokens.alias(TOKENS), kind, None
+
+
+def tokenize_series(normalized: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(tokens, tokenization) of normalised texts: each document in the tokenisation of its script."""
+    tokens, kind, _ = _tokenize(normalized)
+    return tokens, kind
 
 
 def prepare(frame: pl.DataFrame, text_column: str = "text") -> pl.DataFrame:
     """Add `norm` (normalised text), `tokens` (list of str), `n_tokens` and `tokenization` (`words` or
     `characters`, chosen per document from its script) to a batch."""
     frame = frame.with_columns(normalize_series(frame[text_column]).alias(NORM))
-    tokens, kind = tokenize_series(frame[NORM])
-    return frame.with_columns(tokens, kind).with_columns(pl.col(TOKENS).list.len().cast(pl.Int64).alias(N_TOKENS))
+    tokens, kind, lists = _tokenize(frame[NORM])
+    frame = frame.with_columns(tokens, kind).with_columns(pl.col(TOKENS).list.len().cast(pl.Int64).alias(N_TOKENS))
+    # the analyzers' shared encoding of this batch (`token_codes`) starts from these lists, not from
+    # the frame's column converted back to arrow
+    _PREPARED_TOKENS[:] = [(frame, lists)] if lists is not None else []
+    return frame
 
 
 def normalize(text: str) -> str:
@@ -162,6 +186,7 @@ class TokenCodes:
 
 
 _LAST_CODES: list[tuple[pl.DataFrame, TokenCodes]] = []
+_PREPARED_TOKENS: list[tuple[pl.DataFrame, pa.LargeListArray]] = []  # the last batch `prepare` made, its tokens
 KEPT_ENCODINGS = 2  # a batch and the rows of it that one analyzer filtered (detect's supported rows)
 
 
@@ -173,7 +198,8 @@ def token_codes(batch: pl.DataFrame) -> TokenCodes:
     for frame, kept in _LAST_CODES:
         if frame is batch:
             return kept
-    tokens = batch[TOKENS].to_arrow()
+    prepared = [lists for frame, lists in _PREPARED_TOKENS if frame is batch]
+    tokens = prepared[0] if prepared else batch[TOKENS].to_arrow()
     if isinstance(tokens, pa.ChunkedArray):
         tokens = tokens.combine_chunks() if tokens.num_chunks != 1 else tokens.chunk(0)
     counts = pc.fill_null(pc.list_value_length(tokens), 0).to_numpy(zero_copy_only=False).astype(np.int64)
