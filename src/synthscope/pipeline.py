@@ -21,6 +21,7 @@ from synthscope.dedup.params import DEFAULT_THRESHOLD
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_MIN_DOCS, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
 from synthscope.engines import ENGINE_NAMES, Engine, Job, PartResult, PoolEngine, make_engine, single_threaded_blas, usable_cores
 from synthscope.errors import InputError, UsageError
+from synthscope.gc_pause import gc_paused
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
 from synthscope.io.parts import plan_parts, read_part
@@ -427,7 +428,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
                 progress.finish()
         accounting, file_counts = run_accounting.accounting, run_accounting.file_counts
         states, map_seconds = engine_result.states, engine_result.map_seconds
-        with work as workdir, single_threaded_blas():
+        with work as workdir, single_threaded_blas(), gc_paused():
             ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options(), parallel_map=engine.parallel_map)
             results, finalize_seconds = finalize_all(analyzers, states, ctx)
             explain_leading(analyzers, states, results, finalize_seconds)
@@ -457,17 +458,18 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
             for i, a in enumerate(analyzers)
         },
     }
-    report = build_report(
-        options=plan.report_options(config),
-        source_spec=plan.sources.describe(),
-        inputs=inputs_record,
-        ignored_files=ignored,
-        accounting=accounting,
-        analyzers=analyzers,
-        results=results,
-        timings=timings,
-    )
-    add_overview(report, analyzers)
+    with gc_paused():
+        report = build_report(
+            options=plan.report_options(config),
+            source_spec=plan.sources.describe(),
+            inputs=inputs_record,
+            ignored_files=ignored,
+            accounting=accounting,
+            analyzers=analyzers,
+            results=results,
+            timings=timings,
+        )
+        add_overview(report, analyzers)
     return report
 
 

@@ -78,10 +78,12 @@ def write_outputs(report: dict[str, Any], out_dir: Path, formats: tuple[str, ...
     files of formats not written this time (left by an earlier run) are removed, so the folder never
     holds a mix of two runs.
     """
+    from synthscope.gc_pause import gc_paused
     from synthscope.io.writable import replace_set
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {out_dir / FILENAMES[fmt]: (_parquet(report) if fmt == "parquet" else render(report, fmt)) for fmt in formats}
+    with gc_paused():
+        files = {out_dir / FILENAMES[fmt]: (_parquet(report) if fmt == "parquet" else render(report, fmt)) for fmt in formats}
     stale = [out_dir / FILENAMES[fmt] for fmt in FORMATS if fmt not in formats]
     replace_set(files, stale)
     return list(files)
