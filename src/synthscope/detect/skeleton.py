@@ -144,8 +144,8 @@ def skeleton_tokens(batch: pl.DataFrame, text_column: str = TEXT) -> SkeletonTok
     """The skeleton token ids of every document of a batch (raw text: case and punctuation matter).
 
     A token never contains white space and the pattern looks at nothing outside the token, so the
-    tokens of a text are the tokens of its space-separated pieces in order: the texts are split at
-    spaces, the pieces dictionary encoded (a batch of web text repeats most of them), and the token
+    tokens of a text are the tokens of its space-separated pieces in order: the texts are cut after
+    their spaces (`_pieces`), the pieces dictionary encoded (a batch of web text repeats most of them), and the token
     regex runs on the distinct pieces only (about a twentieth of the pieces). Other white space
     (tabs, line breaks) stays inside pieces, where the regex skips it as it does in the whole text."""
     flat, pieces_per_doc = _pieces(_single_chunk(batch[text_column].to_arrow()))
