@@ -385,7 +385,10 @@ def _token_features(batch: pl.DataFrame, language: str | None = "en") -> dict[st
     at = np.flatnonzero(is_start)
     if len(codes.vocab) < 1 << 21:
         c64 = c.astype(np.uint64)
-        trigrams = (c64[at] << np.uint64(42)) | (c64[at + 1] << np.uint64(21)) | c64[at + 2]
+        # every window of three consecutive tokens packed (slices, no index arrays), then those that
+        # start a trigram inside their document
+        windows = (c64[:-2] << np.uint64(42)) | (c64[1:-1] << np.uint64(21)) | c64[2:]
+        trigrams = windows[at]
         distinct_trigrams = _distinct_per_row(trigrams, trigram_counts)
     else:  # pragma: no cover - a batch with over two million distinct tokens
         packed = pl.DataFrame({"a": c[at], "b": c[at + 1], "c": c[at + 2]}).select(pl.struct("a", "b", "c").hash()).to_series()
