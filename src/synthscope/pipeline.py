@@ -430,6 +430,7 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
         with work as workdir, single_threaded_blas():
             ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options(), parallel_map=engine.parallel_map)
             results, finalize_seconds = finalize_all(analyzers, states, ctx)
+            explain_leading(analyzers, states, results, finalize_seconds)
         fingerprints = list(engine.parallel_map(fingerprint_file, [f.path for f in inputs]))  # a URL's object is read again
     finally:
         engine.close()
@@ -474,7 +475,8 @@ def finalize_all(analyzers: list[Analyzer[Any]], states: list[Any], ctx: Finaliz
     """Finalize every analyzer: first hand the engine the steps of those that offer `start_finalize`
     (its workers run them while this process finalizes the others), then gather them. Returns the
     results and the seconds each analyzer's finalize took in this process (for one that started
-    early: starting plus gathering, waiting included), both in analyzer order."""
+    early: starting plus gathering, waiting included), both in analyzer order. An analyzer with
+    `finalize_deferred` leaves part of its results pending (`explain_leading` completes them)."""
     started: dict[str, tuple[Any, float]] = {}
     for analyzer, state in zip(analyzers, states):
         start = getattr(analyzer, "start_finalize", None)
@@ -486,7 +488,7 @@ def finalize_all(analyzers: list[Analyzer[Any]], states: list[Any], ctx: Finaliz
     for analyzer, state in zip(analyzers, states):
         if analyzer.name not in started:
             t0 = time.perf_counter()
-            results[analyzer.name] = analyzer.finalize(state, ctx)
+            results[analyzer.name] = getattr(analyzer, "finalize_deferred", analyzer.finalize)(state, ctx)
             seconds[analyzer.name] = time.perf_counter() - t0
     for name, (collect, start_seconds) in started.items():
         t0 = time.perf_counter()
@@ -494,6 +496,29 @@ def finalize_all(analyzers: list[Analyzer[Any]], states: list[Any], ctx: Finaliz
         seconds[name] = start_seconds + time.perf_counter() - t0
     order = [a.name for a in analyzers]
     return {n: results[n] for n in order}, {n: seconds[n] for n in order}
+
+
+def explain_leading(analyzers: list[Analyzer[Any]], states: list[Any], results: dict[str, Any], seconds: dict[str, float]) -> None:
+    """Complete the results `finalize_deferred` left `PENDING` (the examples) for the sources the report leads
+    with (report/overview.py: its selection reads the other analyzers' fields only) and drop the others',
+    which the report would not keep (`keep_examples_of_leading`); the seconds go to the analyzer's finalize."""
+    from synthscope.detect.examples import PENDING
+    from synthscope.report.model import merged_sources
+    from synthscope.report.overview import select_leading
+
+    deferred = [(a, s) for a, s in zip(analyzers, states) if hasattr(a, "finalize_deferred")]
+    if not deferred:
+        return
+    t0 = time.perf_counter()
+    others = {name: r for name, r in results.items() if name not in {a.name for a, _ in deferred}}
+    shown = {name for names in select_leading(merged_sources(others)).values() for name in names}
+    spent = time.perf_counter() - t0
+    for analyzer, state in deferred:
+        t0 = time.perf_counter()
+        result = results[analyzer.name]
+        wanted = [s for s, fields in result.per_source.items() if s in shown and PENDING in fields.values()]
+        result.per_source = analyzer.explain(state, wanted) if wanted else {}
+        seconds[analyzer.name] += spent / len(deferred) + time.perf_counter() - t0
 
 
 def add_overview(report: dict[str, Any], analyzers: list[Analyzer[Any]]) -> None:

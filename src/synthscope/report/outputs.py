@@ -45,8 +45,9 @@ def render_json(report: dict[str, Any]) -> str:
     # one join of the pieces: the text is built once (at 50,000 sources it is ~80 MB; each extra
     # concatenation or replace held another copy of it at the audit's peak memory)
     pieces = [before, "[\n"]
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # json.dumps' own encoder, made once
     for i, source in enumerate(sources):
-        pieces.append(("    " if i == 0 else ",\n    ") + json.dumps(source, ensure_ascii=False, separators=(",", ":")))
+        pieces.append(("    " if i == 0 else ",\n    ") + encode(source))
     pieces += ["\n  ]", after, "\n"]
     return "".join(pieces)
 
