@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 
 from synthscope.char_classes import word_tokens
-from synthscope.text import TOKEN_PATTERN, TOKENS, prepare, token_codes, tokenize_series
+from synthscope.text import TOKEN_PATTERN, TOKENS, norm_classes, prepare, token_codes, tokenize_series
 from tests.conftest import SAMPLE_DATA
 from tests.multilingual_text import SENTENCES, documents
 
@@ -71,3 +71,11 @@ def test_prepare_tokens_and_the_shared_encoding_are_those_of_the_regex() -> None
     rebuilt = token_codes(words_only.clone())  # from the frame's column
     assert np.array_equal(shared.codes, rebuilt.codes) and np.array_equal(shared.counts, rebuilt.counts)
     assert shared.vocab.to_pylist() == rebuilt.vocab.to_pylist()
+
+
+def test_norm_classes_of_a_prepared_batch_are_those_of_its_normalised_text() -> None:
+    batch = prepare(pl.DataFrame({"text": ["Don\u2019t stop. Caf\u00e9!", "", "It's 42... ok"]}))
+    kept, fresh = norm_classes(batch), norm_classes(batch.clone())  # prepare's, and computed again
+    assert kept is norm_classes(batch) and kept is not fresh
+    for name in ("data", "offsets", "classes"):
+        assert np.array_equal(getattr(kept, name), getattr(fresh, name)), name

@@ -122,11 +122,13 @@ def _run_edges(flags: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.n
     return np.flatnonzero(starts), np.flatnonzero(ends) + 1
 
 
-def word_tokens(strings: pa.Array) -> pa.LargeListArray:
+def word_tokens(strings: pa.Array, chars: ByteClasses | None = None) -> pa.LargeListArray:
     """Every string's tokens of the pattern `\\w+(?:['’]\\w+)*` (runs of word characters joined by single
-    inner apostrophes), as a list per string (null strings give empty lists): the same lists as that
-    regex's `extract_all`, from one classification of the bytes instead of a match per token."""
-    chars = byte_classes(strings)
+    inner apostrophes), as a list per string (null strings give null lists): the same lists as that
+    regex's `extract_all`, from one classification of the bytes instead of a match per token
+    (`chars`: the strings' `byte_classes` when already computed)."""
+    if chars is None:
+        chars = byte_classes(strings)
     offsets = chars.offsets
     token = chars.classes == WORD
     token[_joining_apostrophes(chars, token)] = True  # positions found before any is set

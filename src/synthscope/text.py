@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthscope.char_classes import word_tokens
+from synthscope.char_classes import ByteClasses, byte_classes, word_tokens
 
 TOKEN_PATTERN = r"\w+(?:['’]\w+)*"
 # Every run of white space becomes one space: matching only runs of two or more and single
@@ -96,24 +96,36 @@ def unspaced_documents(normalized: pl.Series) -> pl.Series:
     return candidates & (3 * unspaced >= word)
 
 
-def _word_tokens(texts: pl.Series) -> tuple[pl.Series, pa.LargeListArray]:
+def _word_tokens(texts: pl.Series) -> tuple[pl.Series, pa.LargeListArray, ByteClasses]:
     """`texts.str.extract_all(TOKEN_PATTERN)` computed from the texts' character classes (same lists),
-    and the same lists as arrow."""
+    the same lists as arrow, and the classes."""
     arrow = texts.cast(pl.String).to_arrow()
     if isinstance(arrow, pa.ChunkedArray):
         arrow = arrow.combine_chunks()
-    lists = word_tokens(arrow)
+    chars = byte_classes(arrow)
+    lists = word_tokens(arrow, chars)
     out = pl.from_arrow(lists)
     assert isinstance(out, pl.Series)
-    return out.alias(texts.name), lists
+    return out.alias(texts.name), lists, chars
 
 
-def _tokenize(normalized: pl.Series) -> tuple[pl.Series, pl.Series, pa.LargeListArray | None]:
-    """`tokenize_series`, and the tokens as arrow when every document is in the `words` tokenisation."""
+@dataclass(frozen=True)
+class _Prepared:
+    """What `prepare` computed for a batch that analyzers reuse: its tokens as arrow, the character
+    classes of its normalised text."""
+
+    frame: pl.DataFrame
+    tokens: pa.LargeListArray
+    norm_classes: ByteClasses
+
+
+def _tokenize(normalized: pl.Series) -> tuple[pl.Series, pl.Series, tuple[pa.LargeListArray, ByteClasses] | None]:
+    """`tokenize_series`, and (the tokens as arrow, the character classes of `normalized`) when every
+    document is in the `words` tokenisation."""
     unspaced = unspaced_documents(normalized)
     if not unspaced.any():
-        tokens, lists = _word_tokens(normalized)
-        return tokens.alias(TOKENS), pl.Series(TOKENIZATION, [WORDS] * normalized.len(), dtype=pl.String), lists
+        tokens, lists, chars = _word_tokens(normalized)
+        return tokens.alias(TOKENS), pl.Series(TOKENIZATION, [WORDS] * normalized.len(), dtype=pl.String), (lists, chars)
     rows = unspaced.arg_true()
     others = (~unspaced).arg_true()
     parts = pl.concat([
@@ -123,6 +135,21 @@ def _tokenize(normalized: pl.Series) -> tuple[pl.Series, pl.Series, pa.LargeList
     tokens = parts.gather(pl.concat([others, rows]).arg_sort())
     kind = pl.Series(TOKENIZATION, [WORDS] * normalized.len(), dtype=pl.String).scatter(rows, CHARACTERS)
     return tokens.alias(TOKENS), kind, None
+
+
+_PREPARED: list[_Prepared] = []  # the last batch `prepare` made (held with its frame: an id cannot be reused)
+
+
+def norm_classes(batch: pl.DataFrame) -> ByteClasses:
+    """The character classes of a prepared batch's normalised text (`char_classes.byte_classes`): those
+    `prepare` computed for its tokens when `batch` is the frame it returned, else computed now."""
+    for kept in _PREPARED:
+        if kept.frame is batch:
+            return kept.norm_classes
+    norm = batch[NORM].to_arrow()
+    if isinstance(norm, pa.ChunkedArray):
+        norm = norm.combine_chunks()
+    return byte_classes(norm)
 
 
 def tokenize_series(normalized: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -135,11 +162,11 @@ def prepare(frame: pl.DataFrame, text_column: str = "text") -> pl.DataFrame:
     """Add `norm` (normalised text), `tokens` (list of str), `n_tokens` and `tokenization` (`words` or
     `characters`, chosen per document from its script) to a batch."""
     frame = frame.with_columns(normalize_series(frame[text_column]).alias(NORM))
-    tokens, kind, lists = _tokenize(frame[NORM])
+    tokens, kind, reused = _tokenize(frame[NORM])
     frame = frame.with_columns(tokens, kind).with_columns(pl.col(TOKENS).list.len().cast(pl.Int64).alias(N_TOKENS))
     # the analyzers' shared encoding of this batch (`token_codes`) starts from these lists, not from
-    # the frame's column converted back to arrow
-    _PREPARED_TOKENS[:] = [(frame, lists)] if lists is not None else []
+    # the frame's column converted back to arrow; `norm_classes` gives the classes again
+    _PREPARED[:] = [_Prepared(frame, *reused)] if reused is not None else []
     return frame
 
 
@@ -186,7 +213,6 @@ class TokenCodes:
 
 
 _LAST_CODES: list[tuple[pl.DataFrame, TokenCodes]] = []
-_PREPARED_TOKENS: list[tuple[pl.DataFrame, pa.LargeListArray]] = []  # the last batch `prepare` made, its tokens
 KEPT_ENCODINGS = 2  # a batch and the rows of it that one analyzer filtered (detect's supported rows)
 
 
@@ -198,7 +224,7 @@ def token_codes(batch: pl.DataFrame) -> TokenCodes:
     for frame, kept in _LAST_CODES:
         if frame is batch:
             return kept
-    prepared = [lists for frame, lists in _PREPARED_TOKENS if frame is batch]
+    prepared = [kept.tokens for kept in _PREPARED if kept.frame is batch]
     tokens = prepared[0] if prepared else batch[TOKENS].to_arrow()
     if isinstance(tokens, pa.ChunkedArray):
         tokens = tokens.combine_chunks() if tokens.num_chunks != 1 else tokens.chunk(0)

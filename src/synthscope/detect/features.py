@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from synthscope.analyzer import TEXT
 from synthscope.detect import markers
 from synthscope.detect.sentences import sentence_length_stats
-from synthscope.text import NORM, TOKENS, token_codes
+from synthscope.text import NORM, TOKENS, norm_classes, token_codes
 
 # Kobak style words more common than this Zipf frequency (their, these, this, were, into, ...) are too
 # frequent in all writing to act as markers: Kobak et al. rank them by excess *gap*, not ratio.
@@ -365,12 +365,6 @@ def _distinct_per_row(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return series.list.n_unique().to_numpy().astype(np.float64)
 
 
-def _single_chunk(array: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(array, pa.ChunkedArray):
-        return array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
-    return array
-
-
 def _token_features(batch: pl.DataFrame, language: str | None = "en") -> dict[str, np.ndarray]:
     """Word-level features of every row from the batch's dictionary-encoded tokens: attributes are
     computed once per distinct token, gathered per token and summed per document (numpy); word
@@ -391,7 +385,10 @@ def _token_features(batch: pl.DataFrame, language: str | None = "en") -> dict[st
     at = np.flatnonzero(is_start)
     if len(codes.vocab) < 1 << 21:
         c64 = c.astype(np.uint64)
-        trigrams = (c64[at] << np.uint64(42)) | (c64[at + 1] << np.uint64(21)) | c64[at + 2]
+        # every window of three consecutive tokens packed (slices, no index arrays), then those that
+        # start a trigram inside their document
+        windows = (c64[:-2] << np.uint64(42)) | (c64[1:-1] << np.uint64(21)) | c64[2:]
+        trigrams = windows[at]
         distinct_trigrams = _distinct_per_row(trigrams, trigram_counts)
     else:  # pragma: no cover - a batch with over two million distinct tokens
         packed = pl.DataFrame({"a": c[at], "b": c[at + 1], "c": c[at + 2]}).select(pl.struct("a", "b", "c").hash()).to_series()
@@ -435,7 +432,7 @@ def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.Dat
         per_word(matches["transition_rate"]).alias("transition_rate"),
         per_word(matches["participle_clause_rate"]).alias("participle_clause_rate"),
     )
-    mean, variation = sentence_length_stats(_single_chunk(batch[NORM].to_arrow()))
+    mean, variation = sentence_length_stats(norm_classes(batch))
     columns = {"sentence_length_mean": mean, "sentence_length_cv": variation, **_token_features(batch, language)}
     out = frame.with_columns(pl.Series(name, values, dtype=pl.Float64) for name, values in columns.items())
     return out.select([pl.col(name).cast(pl.Float64).fill_nan(None) for name in FEATURE_NAMES])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from synthscope.char_classes import SENTENCE_END, SPACE, WORD, byte_classes
+from synthscope.char_classes import SENTENCE_END, SPACE, WORD, ByteClasses, byte_classes
 
 SENTENCE_PATTERN = r"(?:[^.!?]|[.!?]\S)+[.!?]*"
 
@@ -52,10 +52,10 @@ def _sentence_ends(classes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return after[(run_length % 2 == 1) & (at_document_end | spaced)]
 
 
-def sentence_lengths(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def sentence_lengths(texts: pa.Array | ByteClasses) -> tuple[np.ndarray, np.ndarray]:
     """(words of every sentence that has one, the document of each), documents in order, sentences in
-    text order; null texts have no sentences."""
-    chars = byte_classes(texts)
+    text order; null texts have no sentences. `texts` may be given as their `byte_classes`."""
+    chars = texts if isinstance(texts, ByteClasses) else byte_classes(texts)
     offsets, classes = chars.offsets, chars.classes
     documents = len(offsets) - 1
     words = _word_starts(classes, offsets)
@@ -69,11 +69,11 @@ def sentence_lengths(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return counts[keep], bound_doc[keep]
 
 
-def sentence_length_stats(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def sentence_length_stats(texts: pa.Array | ByteClasses) -> tuple[np.ndarray, np.ndarray]:
     """Per document: (mean words per sentence, their coefficient of variation: sample standard deviation
     over the mean); NaN without a sentence (the mean) or with fewer than two (the variation)."""
     lengths, doc = sentence_lengths(texts)
-    documents = len(texts)
+    documents = len(texts.offsets) - 1 if isinstance(texts, ByteClasses) else len(texts)
     n = np.bincount(doc, minlength=documents).astype(np.float64)
     values = lengths.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
