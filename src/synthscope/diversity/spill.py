@@ -62,7 +62,7 @@ def write_spill(frame: pl.DataFrame, root: Path) -> Spill:
     table = frame[order].to_arrow()  # one conversion; each row group is a zero-copy slice of it
     starts = np.concatenate([[0], np.cumsum(rows)])
     # dictionary pages only for the columns that repeat (a source's name, the file): trying them on the
-    # texts, ids and hashes, all distinct, and min/max statistics nobody reads were most of the cost beyond compression
+    # texts, ids and hashes, all distinct, and min/max statistics nobody reads cost CPU for nothing
     with pq.ParquetWriter(path, table.schema, compression="zstd", compression_level=1, use_dictionary=[SOURCE, FILE], write_statistics=False) as writer:
         for part in np.flatnonzero(rows).tolist():
             writer.write_table(table.slice(int(starts[part]), int(rows[part])), row_group_size=int(rows[part]))
