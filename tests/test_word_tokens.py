@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 
 from synthscope.char_classes import word_tokens
-from synthscope.text import TOKEN_PATTERN, TOKENS, norm_classes, prepare, token_codes, tokenize_series
+from synthscope.text import TOKEN_PATTERN, TOKENS, filter_prepared, norm_classes, prepare, token_codes, tokenize_series
 from tests.conftest import SAMPLE_DATA
 from tests.multilingual_text import SENTENCES, documents
 
@@ -79,3 +79,25 @@ def test_norm_classes_of_a_prepared_batch_are_those_of_its_normalised_text() -> 
     assert kept is norm_classes(batch) and kept is not fresh
     for name in ("data", "offsets", "classes"):
         assert np.array_equal(getattr(kept, name), getattr(fresh, name)), name
+
+
+def test_filtered_rows_carry_the_batch_encoding_and_classes_and_score_the_same() -> None:
+    """detect scores the rows of a batch in languages its profile covers: the filtered frame reuses the
+    batch's token encoding and text classes, and its features equal those of the same rows prepared
+    on their own (bit for bit)."""
+    from synthscope.detect.features import compute_features
+
+    web = pl.read_parquet(SAMPLE_DATA / "web_corpus.parquet")["text"].head(400)
+    batch = prepare(pl.DataFrame({"text": web}))
+    keep = np.arange(batch.height) % 3 != 1
+    rows = filter_prepared(batch, keep)
+    assert rows.height == int(keep.sum())
+    codes, fresh = token_codes(rows), token_codes(rows.clone())
+    assert np.array_equal(codes.counts, fresh.counts)
+    assert codes.vocab.take(pa.array(codes.codes)).to_pylist() == fresh.vocab.take(pa.array(fresh.codes)).to_pylist()
+    assert token_codes(batch) is token_codes(batch)  # the whole batch's encoding is still kept
+    kept, again = norm_classes(rows), norm_classes(rows.clone())
+    for name in ("data", "offsets", "classes"):
+        assert np.array_equal(getattr(kept, name), getattr(again, name)), name
+    got, want = compute_features(rows), compute_features(prepare(pl.DataFrame({"text": web.filter(pl.Series(keep))})))
+    assert got.equals(want)

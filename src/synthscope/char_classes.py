@@ -46,6 +46,16 @@ class ByteClasses:
     offsets: np.ndarray
     classes: np.ndarray
 
+    def take_rows(self, keep: np.ndarray) -> ByteClasses:
+        """The classes of the strings where the boolean `keep` is True (their bytes, in order)."""
+        lengths = np.diff(self.offsets)
+        offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+        np.cumsum(lengths[keep], out=offsets[1:])
+        per_byte = pl.Series(np.repeat(keep, lengths))
+        data = pl.Series(self.data, dtype=pl.UInt8).filter(per_byte).to_numpy()
+        classes = pl.Series(self.classes, dtype=pl.UInt8).filter(per_byte).to_numpy()
+        return ByteClasses(data, offsets, classes)
+
 
 def string_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(bytes, offsets rebased to 0) of a string array without copying (nulls read as empty strings)."""

@@ -140,12 +140,19 @@ def _tokenize(normalized: pl.Series) -> tuple[pl.Series, pl.Series, tuple[pa.Lar
 _PREPARED: list[_Prepared] = []  # the last batch `prepare` made (held with its frame: an id cannot be reused)
 
 
+_FILTERED_CLASSES: list[tuple[pl.DataFrame, ByteClasses]] = []  # the last frame `filter_prepared` made
+
+
 def norm_classes(batch: pl.DataFrame) -> ByteClasses:
     """The character classes of a prepared batch's normalised text (`char_classes.byte_classes`): those
-    `prepare` computed for its tokens when `batch` is the frame it returned, else computed now."""
+    `prepare` computed for its tokens when `batch` is the frame it returned (or `filter_prepared` took
+    rows of), else computed now."""
     for kept in _PREPARED:
         if kept.frame is batch:
             return kept.norm_classes
+    for frame, classes in _FILTERED_CLASSES:
+        if frame is batch:
+            return classes
     norm = batch[NORM].to_arrow()
     if isinstance(norm, pa.ChunkedArray):
         norm = norm.combine_chunks()
@@ -195,7 +202,7 @@ class TokenCodes:
     batch (documents back to back), `counts[d]` is the number of tokens of document d."""
 
     codes: np.ndarray  # int32
-    vocab: pa.Array  # large_string, distinct tokens in order of first occurrence
+    vocab: pa.Array  # large_string, distinct tokens (in order of first occurrence; a superset after `filter_prepared`)
     counts: np.ndarray  # int64
 
     @property
@@ -214,6 +221,21 @@ class TokenCodes:
 
 _LAST_CODES: list[tuple[pl.DataFrame, TokenCodes]] = []
 KEPT_ENCODINGS = 2  # a batch and the rows of it that one analyzer filtered (detect's supported rows)
+
+
+def filter_prepared(batch: pl.DataFrame, keep: np.ndarray) -> pl.DataFrame:
+    """The rows of a prepared batch where the boolean `keep` is True, with the batch's shared token
+    encoding (`token_codes`) and, when `prepare` made the batch, the classes of its normalised text
+    (`norm_classes`) taken for those rows: an analyzer that reads them from the filtered frame does not
+    encode or classify its rows again, and the whole batch's encoding is kept for the analyzers after it.
+    The filtered encoding keeps the batch's vocabulary (tokens of dropped rows included)."""
+    rows = batch.filter(pl.Series(keep))
+    codes = token_codes(batch)
+    subset = TokenCodes(codes.codes[np.repeat(keep, codes.counts)], codes.vocab, codes.counts[keep])
+    _LAST_CODES[:] = [(rows, subset), (batch, codes)]
+    prepared = [kept.norm_classes for kept in _PREPARED if kept.frame is batch]
+    _FILTERED_CLASSES[:] = [(rows, prepared[0].take_rows(keep))] if prepared else []
+    return rows
 
 
 def token_codes(batch: pl.DataFrame) -> TokenCodes:

@@ -30,6 +30,7 @@ from synthscope.detect.reference import (
 )
 from synthscope.errors import InputError
 from synthscope.language import LANGUAGE, UNDETERMINED
+from synthscope.text import filter_prepared
 from synthscope.detect.scorer import LinearModel
 from synthscope.detect.scoring import BatchScores, Scorer, scorer_of, style_model_of
 from synthscope.detect.states import SourceScores, SourceTable, merge_tables
@@ -159,7 +160,7 @@ class DetectAnalyzer:
         """(supported-row mask or None for all rows, the scores of those rows, those rows) of the rows in a
         language the profile covers: documents in other languages are never scored."""
         supported = supported_rows(batch, self.profile)
-        scored = batch if supported is None else batch.filter(pl.Series(supported))
+        scored = batch if supported is None else filter_prepared(batch, supported)
         if scored.height == 0:
             skeleton = None if self.scorer.skeleton is None else np.zeros(0)
             empty = BatchScores(pl.DataFrame(), np.zeros((0, len(self.model.features))), np.zeros(0), skeleton, np.zeros(0))
