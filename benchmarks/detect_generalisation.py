@@ -108,7 +108,7 @@ def labelled(corpus: Corpus, mask: np.ndarray, group: str = "genre") -> Labelled
     return LabelledFeatures(
         f.select(FEATURE_NAMES), f["_n_words"].to_numpy(), (d["label"] == "machine").to_numpy().astype(int),
         groups.to_numpy().astype(str), None if corpus.grams is None else corpus.grams.select(rows=rows),
-        corpus.topics[mask], d["cluster"].to_numpy(), d["dataset"].to_numpy().astype(str),
+        corpus.topics[mask], d["cluster"].to_numpy(),
     )
 
 
@@ -259,7 +259,17 @@ def _profile_key(train: np.ndarray, args: argparse.Namespace) -> str:
                                        check=True).stdout for name in PROFILE_CODE)
     else:
         code = b"".join((Path(detect.__file__).parent / name).read_bytes() for name in PROFILE_CODE)
-    h = hashlib.sha1(np.packbits(train).tobytes() + repr((fit_options(args), args.group)).encode() + code)
+    options = repr(fit_options(args))
+    if args.profile_code:  # fields added to FitOptions since that revision are left out of the key, as they were then
+        import dataclasses
+        import re
+
+        then = subprocess.run(["git", "show", f"{args.profile_code}:{rel.as_posix()}/calibrate.py"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout
+        for f in dataclasses.fields(FitOptions):
+            if not re.search(rf"^    {f.name}:", then, flags=re.M):
+                options = re.sub(rf", {f.name}=[^,)]*", "", options)
+    h = hashlib.sha1(np.packbits(train).tobytes() + f"({options}, {args.group!r})".encode() + code)
     return h.hexdigest()[:16]
 
 

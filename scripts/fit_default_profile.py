@@ -49,7 +49,7 @@ def main() -> None:
         data = LabelledFeatures(
             f.select(FEATURE_NAMES), f["_n_words"].to_numpy(), (d["label"] == "machine").to_numpy().astype(int),
             d["genre"].to_numpy().astype(str), None if args.style_only else gram_matrix(docs).select(rows=rows),
-            topics(docs)[keep], d["cluster"].to_numpy(), d["dataset"].to_numpy().astype(str),
+            topics(docs)[keep], d["cluster"].to_numpy(),
         )
         options = FitOptions(cross_validate=not args.no_cross_validation)
         profile, cv = fit_profile(data, l2=options.l2, options=options, metadata={

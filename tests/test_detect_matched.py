@@ -199,26 +199,3 @@ def test_inconsistent_format_2_profiles_are_refused(fitted, tmp_path: Path) -> N
     (tmp_path / "token.json").write_text(json.dumps(broken))
     with pytest.raises(InputError, match="token.json"):
         CalibrationProfile.load(tmp_path / "token.json")
-
-
-def test_cross_validation_also_holds_out_whole_datasets(dev_frame: pl.DataFrame) -> None:
-    """With the dataset of each document known, every dataset is held out once (kind `dataset`, its genres
-    read as sources); the rows join the bands; without datasets, or with the option off, there are none."""
-    from synthscope.detect.calibrate import cross_validate
-
-    dev = dev_frame.filter((pl.col("label") == "human") | pl.col("generator").is_in(MODERN)).sort("id")
-    batch = prepare(dev)
-    domain = dev["domain"].to_numpy()
-    dataset = np.where(domain == "pubmed", "medical-collection", "web-collection")  # two collections of the dev domains
-    data = LabelledFeatures(
-        compute_features(batch), batch["n_tokens"].to_numpy().astype(float), (dev["label"] == "machine").to_numpy().astype(int),
-        domain, None, topic_vectors(batch), dev["pair"].to_numpy(), dataset,
-    )
-    cv = cross_validate(data, FitOptions(), mix_size=200)
-    held = [r for r in cv.rows if r["kind"] == "dataset"]
-    assert {r["fold"] for r in held} == {f"{c}/{d}" for c, d in zip(dataset, domain)}
-    assert {r["kind"] for r in cv.rows} == {"group", "half", "dataset"}
-    assert len(held) == len([r for r in cv.rows if r["kind"] == "group"])  # every genre read once, as by the group folds
-    assert cv.mae("half") < cv.mae("dataset")  # a collection never seen is harder than documents of seen genres
-    assert not [r for r in cross_validate(data, FitOptions(dataset_folds=False), mix_size=200).rows if r["kind"] == "dataset"]
-    assert not [r for r in cross_validate(data.subset(dataset == "web-collection"), FitOptions(), mix_size=200).rows if r["kind"] == "dataset"]

@@ -59,7 +59,6 @@ class FitOptions:
     human_move_penalty: float | None = HUMAN_MOVE_PENALTY  # the default estimator's fitted human move (None: none)
     center_topics: bool = False
     max_group_folds: int = 8  # leave-groups-out folds of the cross-validation (0: one per group)
-    dataset_folds: bool = True  # also hold out each whole dataset (when the documents say which: LabelledFeatures.dataset)
     # languages of the calibration text: only the features that apply to them are fitted (features_for);
     # the skeleton vocabulary and the topic vectors' common words are English, so other languages go without
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
@@ -74,8 +73,7 @@ class FitOptions:
 @dataclass
 class LabelledFeatures:
     """Labelled documents: style features, word counts, label (1 = synthetic), calibration group, and
-    optionally skeleton n-gram rates, topic vectors, clusters (documents that must share a fold) and the
-    dataset (collection) each document comes from (cross-validation then also holds out whole datasets)."""
+    optionally skeleton n-gram rates, topic vectors and clusters (documents that must share a fold)."""
 
     features: pl.DataFrame
     n_words: np.ndarray
@@ -84,7 +82,6 @@ class LabelledFeatures:
     grams: GramMatrix | None = None
     topics: np.ndarray | None = None
     cluster: np.ndarray | None = None
-    dataset: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> LabelledFeatures:
         rows = np.flatnonzero(mask)
@@ -93,7 +90,6 @@ class LabelledFeatures:
             None if self.grams is None else self.grams.select(rows=rows),
             None if self.topics is None else self.topics[mask],
             None if self.cluster is None else self.cluster[mask],
-            None if self.dataset is None else self.dataset[mask],
         )
 
 
@@ -230,23 +226,6 @@ def _group_folds(data: LabelledFeatures, max_folds: int = 0) -> list[np.ndarray]
     return folds if len(folds) >= 2 else _random_folds(data)
 
 
-def _dataset_folds(data: LabelledFeatures) -> list[np.ndarray]:
-    """Held-out masks, one per dataset (collection) whose removal leaves both classes to train on, when the
-    documents come from at least two: a held-out dataset brings its own registers, prompts and generators,
-    the kind of shift a new corpus brings (closer to it than a held-out genre whose neighbours stay in training)."""
-    if data.dataset is None:
-        return []
-    names = np.unique(data.dataset)
-    if len(names) < 2:
-        return []
-    folds = []
-    for name in names:
-        held = data.dataset == name
-        if len(np.unique(data.label[~held])) == 2 and held.any():
-            folds.append(held)
-    return folds
-
-
 def _half_folds(data: LabelledFeatures) -> list[np.ndarray]:
     """Two held-out masks: halves of every group's clusters (or documents), so the held-out sources are of
     calibration genres but their documents were never seen."""
@@ -375,9 +354,8 @@ def _mixtures(test: LabelledFeatures, logits: np.ndarray, rng: np.random.Generat
 
 def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, seed: int = 0,
                    mix_size: int | tuple[int, ...] = CV_SOURCE_SIZES) -> CrossValidation:
-    """Held-out estimates on pure and mixed sets: leave-one-group-out folds (kind `group`), with topic
-    vectors halves of every group (kind `half`: sources of calibration genres), and with datasets (and
-    `options.dataset_folds`) each whole dataset held out (kind `dataset`; its sources are its genres). Sources of every size in
+    """Held-out estimates on pure and mixed sets: leave-one-group-out folds (kind `group`), and, with topic
+    vectors, halves of every group (kind `half`: sources of calibration genres). Sources of every size in
     `mix_size` (documents drawn with replacement from the held-out group) are made from the same held-out
     scores; each row records its size (`documents`). Each size draws from its own random stream (the
     200-document one from `seed` itself, as when it was the only size)."""
@@ -388,8 +366,6 @@ def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, se
     folds = [("group", m) for m in _group_folds(data, options.max_group_folds)]
     if data.topics is not None and options.english:
         folds += [("half", m) for m in _half_folds(data)]
-    if options.dataset_folds:
-        folds += [("dataset", m) for m in _dataset_folds(data)]
     inner = INNER_FOLDS if data.grams is not None and options.english else 0
     for kind, held in folds:
         train = data.subset(~held)
@@ -400,9 +376,7 @@ def cross_validate(data: LabelledFeatures, options: FitOptions | None = None, se
         logits = scorer.combine(style, skeleton)
         for g in np.unique(test.group):
             part = test.subset(test.group == g)
-            fold = str(g) if kind != "half" or len(np.unique(test.group)) > 1 else "random"
-            if kind == "dataset":
-                fold = f"{test.dataset[0]}/{g}"
+            fold = str(g) if kind == "group" or len(np.unique(test.group)) > 1 else "random"
             for size in sizes:
                 counts, topics, truth = _mixtures(part, logits[test.group == g], streams[size], size)
                 if not len(truth):
