@@ -9,7 +9,6 @@ from synthscope.analyzer import TEXT
 from synthscope.detect import markers
 from synthscope.detect.features import (
     _PARTICIPLE,
-    _SENTENCE,
     FEATURE_NAMES,
     FIRST_PERSON,
     KOBAK_MAX_ZIPF,
@@ -19,6 +18,7 @@ from synthscope.detect.features import (
     TTR_WINDOW,
     _phrase_pattern,
 )
+from synthscope.detect.sentences import SENTENCE_PATTERN as _SENTENCE
 from synthscope.text import NORM, TOKENS
 
 _ROW = "_feature_row"

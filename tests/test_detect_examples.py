@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from synthscope.detect.examples import HEAD, ID, LOGIT, PREVIEW_CHARS, SOURCE, TIE, Z, ExampleState, ExamplesAnalyzer, select_rows
+from synthscope.detect.examples import HEAD, ID, LOGIT, PENDING, PREVIEW_CHARS, SOURCE, TIE, Z, ExampleState, ExamplesAnalyzer, select_rows
 from synthscope.analyzer import FinalizeContext
 from synthscope.pipeline import AuditConfig, build_analyzers, run_audit
 from synthscope.text import prepare
@@ -144,3 +144,26 @@ def test_shared_source_merge_keeps_the_exact_top_k(seed: int) -> None:
         state, stale = merged.rows, merged.stale
         assert stale <= state.height
     assert set(state.drop(Z).rows()) == expected
+
+
+def test_the_audit_explains_only_the_sources_it_leads_with(tmp_path: Path) -> None:
+    """34 sources of 30 documents and 122 of one: the overview leads with 30 of the large ones; they get
+    exactly the examples a full finalize gives them, the other four none, and nothing stays pending."""
+    frame = pl.read_parquet(PARQUET).with_row_index("i").with_columns(
+        pl.when(pl.col("i") < 1020).then(pl.format("site{}", pl.col("i") // 30)).otherwise(pl.format("tiny{}", pl.col("i"))).alias("source")
+    ).drop("i")
+    frame.write_parquet(tmp_path / "many.parquet")
+    config = AuditConfig(dedup=False, diversity=False, workers=1)
+    report = run_audit([str(tmp_path / "many.parquet")], config)
+    analyzer = next(a for a in build_analyzers(config, tmp_path) if isinstance(a, ExamplesAnalyzer))
+    prepared = prepare(frame.select(pl.col("id").alias("doc_id"), "text", "source"))
+    state = analyzer.merge(analyzer.empty(), analyzer.map(prepared))
+    full = analyzer.finalize(state, FinalizeContext(workdir=tmp_path)).per_source
+    assert len(full) == 34
+    deferred = analyzer.finalize_deferred(state, FinalizeContext(workdir=tmp_path)).per_source
+    assert deferred == {s: {"examples": PENDING} for s in full}
+    shown = {n for reason in ("largest", "most_synthetic", "most_duplicated") for n in report["overview"][reason]}
+    with_examples = {s["source"]: s["examples"] for s in report["sources"] if "examples" in s}
+    assert set(with_examples) == shown & set(full) and len(with_examples) == 30
+    assert with_examples == {s: full[s]["examples"] for s in with_examples}
+    assert analyzer.explain(state, {"site3", "tiny1100"}) == {"site3": full["site3"]}

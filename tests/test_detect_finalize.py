@@ -121,3 +121,30 @@ def test_likelihood_interval_narrows_with_documents_and_contains_truth() -> None
 def test_empty_histogram_reads_null() -> None:
     out = estimator.estimate_fractions(np.zeros((2, N_BINS)), pooled_default())
     assert out.record(0) == {"estimate": None, "ci_low": None, "ci_high": None, "method": "mle-mixture", "low_confidence": True}
+
+
+def test_per_row_likelihood_interval_sums_the_occupied_bins_as_the_dense_form() -> None:
+    """Per-row densities: the interval over each row's occupied bins equals the dense log-likelihood's
+    (rows of 1 to 29 documents, scores drawn from real calibration densities, some rows empty)."""
+    profile = default_profile()
+    rng = np.random.default_rng(3)
+    h = np.stack([density(np.asarray(x)) for x in profile.human_group_hists.values()])
+    s = np.stack([density(np.asarray(x)) for x in profile.synthetic_group_hists.values()])
+    w = rng.dirichlet(np.ones(len(h)), size=300)
+    p_h, p_s = w @ h, w @ s
+    alpha = rng.uniform(size=300)[:, None]
+    counts = np.stack([rng.multinomial(int(n), p) for n, p in zip(rng.integers(0, 30, 300), alpha * p_s + (1 - alpha) * p_h)]).astype(float)
+    lo, hi = estimator.likelihood_interval(counts, p_h, p_s, 0.9)
+    grid = estimator.LIKELIHOOD_GRID
+    ll = np.einsum("sk,sak->sa", counts, np.log(grid[None, :, None] * p_s[:, None, :] + (1 - grid[None, :, None]) * p_h[:, None, :]))
+    inside = ll >= ll.max(axis=1, keepdims=True) - 0.5 * 1.6448536269514722 ** 2
+    assert np.array_equal(lo, grid[np.argmax(inside, axis=1)]) and np.array_equal(hi, grid[len(grid) - 1 - np.argmax(inside[:, ::-1], axis=1)])
+    assert (counts.sum(axis=1) == 0).any() and (hi - lo > 0).all()
+
+
+def test_replicates_move_as_each_row_alone() -> None:
+    rng = np.random.default_rng(0)
+    dens = rng.dirichlet(np.ones(N_BINS), size=(7, 50))
+    moves = np.array([0.0, 0.3, -0.3, 2.5, -9.0, 9.0, 0.125])  # inside, across and beyond the edges
+    expected = estimator.shift_densities(dens.reshape(-1, N_BINS), estimator.LOGIT_EDGES, np.repeat(moves, 50)).reshape(dens.shape)
+    assert np.array_equal(estimator.shift_replicates(dens, estimator.LOGIT_EDGES, moves), expected)

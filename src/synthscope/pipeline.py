@@ -21,6 +21,7 @@ from synthscope.dedup.params import DEFAULT_THRESHOLD
 from synthscope.diversity.analyzer import DEFAULT_BUDGET_TOKENS, DEFAULT_HYPOTHESES, DEFAULT_MIN_DOCS, DEFAULT_SAMPLE_DOCS, DiversityAnalyzer
 from synthscope.engines import ENGINE_NAMES, Engine, Job, PartResult, PoolEngine, make_engine, single_threaded_blas, usable_cores
 from synthscope.errors import InputError, UsageError
+from synthscope.gc_pause import gc_paused
 from synthscope.io.accounting import Accounting, RowCounts, fingerprint_file
 from synthscope.io.discover import InputFile, discover_inputs
 from synthscope.io.parts import plan_parts, read_part
@@ -427,9 +428,10 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
                 progress.finish()
         accounting, file_counts = run_accounting.accounting, run_accounting.file_counts
         states, map_seconds = engine_result.states, engine_result.map_seconds
-        with work as workdir, single_threaded_blas():
+        with work as workdir, single_threaded_blas(), gc_paused():
             ctx = FinalizeContext(workdir=Path(workdir), options=config.as_report_options(), parallel_map=engine.parallel_map)
             results, finalize_seconds = finalize_all(analyzers, states, ctx)
+            explain_leading(analyzers, states, results, finalize_seconds)
         fingerprints = list(engine.parallel_map(fingerprint_file, [f.path for f in inputs]))  # a URL's object is read again
     finally:
         engine.close()
@@ -456,17 +458,18 @@ def run_audit(paths: list[str], config: AuditConfig, progress: ProgressSink | No
             for i, a in enumerate(analyzers)
         },
     }
-    report = build_report(
-        options=plan.report_options(config),
-        source_spec=plan.sources.describe(),
-        inputs=inputs_record,
-        ignored_files=ignored,
-        accounting=accounting,
-        analyzers=analyzers,
-        results=results,
-        timings=timings,
-    )
-    add_overview(report, analyzers)
+    with gc_paused():
+        report = build_report(
+            options=plan.report_options(config),
+            source_spec=plan.sources.describe(),
+            inputs=inputs_record,
+            ignored_files=ignored,
+            accounting=accounting,
+            analyzers=analyzers,
+            results=results,
+            timings=timings,
+        )
+        add_overview(report, analyzers)
     return report
 
 
@@ -474,7 +477,8 @@ def finalize_all(analyzers: list[Analyzer[Any]], states: list[Any], ctx: Finaliz
     """Finalize every analyzer: first hand the engine the steps of those that offer `start_finalize`
     (its workers run them while this process finalizes the others), then gather them. Returns the
     results and the seconds each analyzer's finalize took in this process (for one that started
-    early: starting plus gathering, waiting included), both in analyzer order."""
+    early: starting plus gathering, waiting included), both in analyzer order. An analyzer with
+    `finalize_deferred` leaves part of its results pending (`explain_leading` completes them)."""
     started: dict[str, tuple[Any, float]] = {}
     for analyzer, state in zip(analyzers, states):
         start = getattr(analyzer, "start_finalize", None)
@@ -486,7 +490,7 @@ def finalize_all(analyzers: list[Analyzer[Any]], states: list[Any], ctx: Finaliz
     for analyzer, state in zip(analyzers, states):
         if analyzer.name not in started:
             t0 = time.perf_counter()
-            results[analyzer.name] = analyzer.finalize(state, ctx)
+            results[analyzer.name] = getattr(analyzer, "finalize_deferred", analyzer.finalize)(state, ctx)
             seconds[analyzer.name] = time.perf_counter() - t0
     for name, (collect, start_seconds) in started.items():
         t0 = time.perf_counter()
@@ -494,6 +498,29 @@ def finalize_all(analyzers: list[Analyzer[Any]], states: list[Any], ctx: Finaliz
         seconds[name] = start_seconds + time.perf_counter() - t0
     order = [a.name for a in analyzers]
     return {n: results[n] for n in order}, {n: seconds[n] for n in order}
+
+
+def explain_leading(analyzers: list[Analyzer[Any]], states: list[Any], results: dict[str, Any], seconds: dict[str, float]) -> None:
+    """Complete the results `finalize_deferred` left `PENDING` (the examples) for the sources the report leads
+    with (report/overview.py: its selection reads the other analyzers' fields only) and drop the others',
+    which the report would not keep (`keep_examples_of_leading`); the seconds go to the analyzer's finalize."""
+    from synthscope.detect.examples import PENDING
+    from synthscope.report.model import merged_sources
+    from synthscope.report.overview import select_leading
+
+    deferred = [(a, s) for a, s in zip(analyzers, states) if hasattr(a, "finalize_deferred")]
+    if not deferred:
+        return
+    t0 = time.perf_counter()
+    others = {name: r for name, r in results.items() if name not in {a.name for a, _ in deferred}}
+    shown = {name for names in select_leading(merged_sources(others)).values() for name in names}
+    spent = time.perf_counter() - t0
+    for analyzer, state in deferred:
+        t0 = time.perf_counter()
+        result = results[analyzer.name]
+        wanted = [s for s, fields in result.per_source.items() if s in shown and PENDING in fields.values()]
+        result.per_source = analyzer.explain(state, wanted) if wanted else {}
+        seconds[analyzer.name] += spent / len(deferred) + time.perf_counter() - t0
 
 
 def add_overview(report: dict[str, Any], analyzers: list[Analyzer[Any]]) -> None:

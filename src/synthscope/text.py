@@ -23,6 +23,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from synthscope.char_classes import ByteClasses, byte_classes, word_tokens
+
 TOKEN_PATTERN = r"\w+(?:['’]\w+)*"
 # Every run of white space becomes one space: matching only runs of two or more and single
 # non-space white space (tab, newline, no-break space) gives the same text as r"\s+" -> " " and
@@ -94,29 +96,85 @@ def unspaced_documents(normalized: pl.Series) -> pl.Series:
     return candidates & (3 * unspaced >= word)
 
 
-def tokenize_series(normalized: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """(tokens, tokenization) of normalised texts: each document in the tokenisation of its script."""
+def _word_tokens(texts: pl.Series) -> tuple[pl.Series, pa.LargeListArray, ByteClasses]:
+    """`texts.str.extract_all(TOKEN_PATTERN)` computed from the texts' character classes (same lists),
+    the same lists as arrow, and the classes."""
+    arrow = texts.cast(pl.String).to_arrow()
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    chars = byte_classes(arrow)
+    lists = word_tokens(arrow, chars)
+    out = pl.from_arrow(lists)
+    assert isinstance(out, pl.Series)
+    return out.alias(texts.name), lists, chars
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What `prepare` computed for a batch that analyzers reuse: its tokens as arrow, the character
+    classes of its normalised text."""
+
+    frame: pl.DataFrame
+    tokens: pa.LargeListArray
+    norm_classes: ByteClasses
+
+
+def _tokenize(normalized: pl.Series) -> tuple[pl.Series, pl.Series, tuple[pa.LargeListArray, ByteClasses] | None]:
+    """`tokenize_series`, and (the tokens as arrow, the character classes of `normalized`) when every
+    document is in the `words` tokenisation."""
     unspaced = unspaced_documents(normalized)
     if not unspaced.any():
-        tokens = normalized.str.extract_all(TOKEN_PATTERN)
-        return tokens.alias(TOKENS), pl.Series(TOKENIZATION, [WORDS] * normalized.len(), dtype=pl.String)
+        tokens, lists, chars = _word_tokens(normalized)
+        return tokens.alias(TOKENS), pl.Series(TOKENIZATION, [WORDS] * normalized.len(), dtype=pl.String), (lists, chars)
     rows = unspaced.arg_true()
     others = (~unspaced).arg_true()
     parts = pl.concat([
-        normalized.gather(others).str.extract_all(TOKEN_PATTERN),
+        _word_tokens(normalized.gather(others))[0],
         normalized.gather(rows).str.extract_all(CHARACTER_TOKEN_PATTERN),
     ])
     tokens = parts.gather(pl.concat([others, rows]).arg_sort())
     kind = pl.Series(TOKENIZATION, [WORDS] * normalized.len(), dtype=pl.String).scatter(rows, CHARACTERS)
-    return tokens.alias(TOKENS), kind
+    return tokens.alias(TOKENS), kind, None
+
+
+_PREPARED: list[_Prepared] = []  # the last batch `prepare` made (held with its frame: an id cannot be reused)
+
+
+_FILTERED_CLASSES: list[tuple[pl.DataFrame, ByteClasses]] = []  # the last frame `filter_prepared` made
+
+
+def norm_classes(batch: pl.DataFrame) -> ByteClasses:
+    """The character classes of a prepared batch's normalised text (`char_classes.byte_classes`): those
+    `prepare` computed for its tokens when `batch` is the frame it returned (or `filter_prepared` took
+    rows of), else computed now."""
+    for kept in _PREPARED:
+        if kept.frame is batch:
+            return kept.norm_classes
+    for frame, classes in _FILTERED_CLASSES:
+        if frame is batch:
+            return classes
+    norm = batch[NORM].to_arrow()
+    if isinstance(norm, pa.ChunkedArray):
+        norm = norm.combine_chunks()
+    return byte_classes(norm)
+
+
+def tokenize_series(normalized: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(tokens, tokenization) of normalised texts: each document in the tokenisation of its script."""
+    tokens, kind, _ = _tokenize(normalized)
+    return tokens, kind
 
 
 def prepare(frame: pl.DataFrame, text_column: str = "text") -> pl.DataFrame:
     """Add `norm` (normalised text), `tokens` (list of str), `n_tokens` and `tokenization` (`words` or
     `characters`, chosen per document from its script) to a batch."""
     frame = frame.with_columns(normalize_series(frame[text_column]).alias(NORM))
-    tokens, kind = tokenize_series(frame[NORM])
-    return frame.with_columns(tokens, kind).with_columns(pl.col(TOKENS).list.len().cast(pl.Int64).alias(N_TOKENS))
+    tokens, kind, reused = _tokenize(frame[NORM])
+    frame = frame.with_columns(tokens, kind).with_columns(pl.col(TOKENS).list.len().cast(pl.Int64).alias(N_TOKENS))
+    # the analyzers' shared encoding of this batch (`token_codes`) starts from these lists, not from
+    # the frame's column converted back to arrow; `norm_classes` gives the classes again
+    _PREPARED[:] = [_Prepared(frame, *reused)] if reused is not None else []
+    return frame
 
 
 def normalize(text: str) -> str:
@@ -144,7 +202,7 @@ class TokenCodes:
     batch (documents back to back), `counts[d]` is the number of tokens of document d."""
 
     codes: np.ndarray  # int32
-    vocab: pa.Array  # large_string, distinct tokens in order of first occurrence
+    vocab: pa.Array  # large_string, distinct tokens (in order of first occurrence; a superset after `filter_prepared`)
     counts: np.ndarray  # int64
 
     @property
@@ -165,6 +223,21 @@ _LAST_CODES: list[tuple[pl.DataFrame, TokenCodes]] = []
 KEPT_ENCODINGS = 2  # a batch and the rows of it that one analyzer filtered (detect's supported rows)
 
 
+def filter_prepared(batch: pl.DataFrame, keep: np.ndarray) -> pl.DataFrame:
+    """The rows of a prepared batch where the boolean `keep` is True, with the batch's shared token
+    encoding (`token_codes`) and, when `prepare` made the batch, the classes of its normalised text
+    (`norm_classes`) taken for those rows: an analyzer that reads them from the filtered frame does not
+    encode or classify its rows again, and the whole batch's encoding is kept for the analyzers after it.
+    The filtered encoding keeps the batch's vocabulary (tokens of dropped rows included)."""
+    rows = batch.filter(pl.Series(keep))
+    codes = token_codes(batch)
+    subset = TokenCodes(codes.codes[np.repeat(keep, codes.counts)], codes.vocab, codes.counts[keep])
+    _LAST_CODES[:] = [(rows, subset), (batch, codes)]
+    prepared = [kept.norm_classes for kept in _PREPARED if kept.frame is batch]
+    _FILTERED_CLASSES[:] = [(rows, prepared[0].take_rows(keep))] if prepared else []
+    return rows
+
+
 def token_codes(batch: pl.DataFrame) -> TokenCodes:
     """The dictionary encoding of a prepared batch's `tokens` (arrow hash encoding, one pass).
 
@@ -173,7 +246,8 @@ def token_codes(batch: pl.DataFrame) -> TokenCodes:
     for frame, kept in _LAST_CODES:
         if frame is batch:
             return kept
-    tokens = batch[TOKENS].to_arrow()
+    prepared = [kept.tokens for kept in _PREPARED if kept.frame is batch]
+    tokens = prepared[0] if prepared else batch[TOKENS].to_arrow()
     if isinstance(tokens, pa.ChunkedArray):
         tokens = tokens.combine_chunks() if tokens.num_chunks != 1 else tokens.chunk(0)
     counts = pc.fill_null(pc.list_value_length(tokens), 0).to_numpy(zero_copy_only=False).astype(np.int64)

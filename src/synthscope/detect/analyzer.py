@@ -10,6 +10,7 @@ contribution (weight x shift from the calibration human mean) is largest.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from synthscope.detect.reference import (
 )
 from synthscope.errors import InputError
 from synthscope.language import LANGUAGE, UNDETERMINED
+from synthscope.text import filter_prepared
 from synthscope.detect.scorer import LinearModel
 from synthscope.detect.scoring import BatchScores, Scorer, scorer_of, style_model_of
 from synthscope.detect.states import SourceScores, SourceTable, merge_tables
@@ -158,7 +160,7 @@ class DetectAnalyzer:
         """(supported-row mask or None for all rows, the scores of those rows, those rows) of the rows in a
         language the profile covers: documents in other languages are never scored."""
         supported = supported_rows(batch, self.profile)
-        scored = batch if supported is None else batch.filter(pl.Series(supported))
+        scored = batch if supported is None else filter_prepared(batch, supported)
         if scored.height == 0:
             skeleton = None if self.scorer.skeleton is None else np.zeros(0)
             empty = BatchScores(pl.DataFrame(), np.zeros((0, len(self.model.features))), np.zeros(0), skeleton, np.zeros(0))
@@ -229,13 +231,14 @@ class DetectAnalyzer:
         groups = group_densities(self.profile)
         assert groups is not None
         weights, similarity = matched_weights(groups, topic_sums, counts.sum(axis=1))
-        names = np.asarray(groups.names, dtype=object)
-        out = []
-        for w, sim in zip(weights, similarity):
-            shown = np.flatnonzero(w >= MATCH_REPORTED)
-            shown = shown[np.argsort(-w[shown], kind="stable")]
-            out.append({"similarity": round(float(sim), 4), "groups": {str(names[j]): round(float(w[j]), 3) for j in shown}})
-        return out
+        names = [str(n) for n in groups.names]
+        order = np.argsort(-weights, axis=1, kind="stable")  # heaviest first (ties by group order)
+        ranked = np.take_along_axis(weights, order, axis=1)
+        shown = (ranked >= MATCH_REPORTED).sum(axis=1)  # those reported are a prefix of each row
+        return [
+            {"similarity": round(sim, 4), "groups": {names[j]: round(w, 3) for j, w in zip(o[:k], r[:k])}}
+            for sim, o, r, k in zip(similarity.tolist(), order.tolist(), ranked.tolist(), shown.tolist())
+        ]
 
     def topic_sums(self, state: Mapping[str, SourceScores], sources: list[str]) -> np.ndarray | None:
         """(S, DIM) topic-vector sums of the sources, or None when the profile does not match sources to groups."""
@@ -309,19 +312,20 @@ class DetectAnalyzer:
         top = np.take_along_axis(contribution, order, axis=1)
         means = centre[order] + spread[order] * np.take_along_axis(mean_z, order, axis=1)
         descriptions = {**_DESCRIPTIONS, SKELETON_FEATURE: self.skeleton_description()}
+        plain = functools.lru_cache(maxsize=None)(lambda j, higher: self.plain(names[j], 1.0 if higher else -1.0, 1.0))
         return [
             [
                 {
                     "feature": names[j],
-                    "contribution": round(float(c), 3),
-                    "mean": round(float(m), 5),
+                    "contribution": round(c, 3),
+                    "mean": round(m, 5),
                     "description": descriptions.get(names[j], ""),
-                    "plain": self.plain(names[j], c, weights[j]),
+                    "plain": plain(j, (c > 0) == (weights[j] > 0)),
                 }
-                for j, c, m in zip(order_row.tolist(), top_row.tolist(), mean_row.tolist())
+                for j, c, m in zip(order_row, top_row, mean_row)
                 if c > 0.005
             ]
-            for order_row, top_row, mean_row in zip(order, top, means)
+            for order_row, top_row, mean_row in zip(order.tolist(), top.tolist(), means.tolist())  # whole arrays to Python at once
         ]
 
     def contribution_terms(self) -> ContributionTerms:

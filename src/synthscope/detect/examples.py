@@ -15,12 +15,15 @@ sources get none, so the state's previews never reach the report for a long tail
 explains each one: its features' contributions to the score (detect's `contributions`) and the spans
 of its preview that the span features matched (detect.spans, on the text's head: `CONTEXT_CHARS`
 beyond the preview, so a match ending inside the preview is found exactly as in the whole document).
+In an audit the pipeline explains only the sources the report keeps examples for (the few dozen it leads
+with: `finalize_deferred`, then `explain`): on a long tail, a few dozen sources instead of thousands.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -45,6 +48,16 @@ MOST, LEAST = "most_synthetic", "least_synthetic"
 LOGIT, TIE, ID, HEAD, Z = "logit", "tie", "id", "head", "z"
 _PREVIEW = pl.col(HEAD).str.slice(0, PREVIEW_CHARS)
 _INDEX = "_i"
+
+
+class _Pending:
+    """Examples not explained yet (`ExamplesAnalyzer.finalize_deferred`)."""
+
+    def __repr__(self) -> str:
+        return "PENDING"
+
+
+PENDING = _Pending()
 
 
 def empty_examples(features: int) -> pl.DataFrame:
@@ -146,10 +159,27 @@ class ExamplesAnalyzer:
         return ExampleState(merged.rows, documents, merged.stale)
 
     def finalize(self, state: ExampleState, ctx: FinalizeContext) -> AnalyzerResult:
-        wanted = sorted(s for s, n in state.documents.items() if n >= self.min_documents)
+        return AnalyzerResult(per_source=self.explain(state))
+
+    def finalize_deferred(self, state: ExampleState, ctx: FinalizeContext) -> AnalyzerResult:
+        """The sources that have examples, each with `PENDING` in place of them: the pipeline explains
+        (`explain`) only those the report keeps them for (the sources it leads with, known once every
+        analyzer has finalized); the others' are dropped unexplained, as `keep_examples_of_leading` drops them."""
+        return AnalyzerResult(per_source={s: {"examples": PENDING} for s in self._wanted(state)})
+
+    def _wanted(self, state: ExampleState) -> list[str]:
+        """The sources with enough scored documents for examples that have candidate rows (sorted)."""
+        enough = sorted(s for s, n in state.documents.items() if n >= self.min_documents)
+        held = set(state.rows[SOURCE].unique().to_list()) if state.rows.height else set()
+        return [s for s in enough if s in held]
+
+    def explain(self, state: ExampleState, sources: Collection[str] | None = None) -> dict[str, dict[str, Any]]:
+        """`examples` of every source with at least `min_documents` scored documents (of those in
+        `sources` only, when given): per side its `per_side` documents with their evidence."""
+        wanted = [s for s in self._wanted(state) if sources is None or s in sources]
         rows = state.rows.filter(pl.col(SOURCE).is_in(wanted))
         if rows.is_empty():
-            return AnalyzerResult(per_source={})
+            return {}
         sides = {MOST: _side(rows, self.per_side, True), LEAST: _side(rows, self.per_side, False)}
         heads = sorted(set(sides[MOST][HEAD].to_list()) | set(sides[LEAST][HEAD].to_list()))
         spans = dict(zip(heads, text_spans(heads, self.detect.model.features)))
@@ -160,7 +190,7 @@ class ExamplesAnalyzer:
             for i, row in enumerate(frame.select(SOURCE, LOGIT, ID, HEAD).iter_rows(named=True)):
                 record = self.example(row, contributions[i], spans[row[HEAD]], side == MOST)
                 per_source[row[SOURCE]]["examples"][side].append(record)
-        return AnalyzerResult(per_source=per_source)
+        return per_source
 
     def example(self, row: dict[str, Any], contribution: np.ndarray, spans: list[dict[str, Any]], most: bool) -> dict[str, Any]:
         """One example's record: id, score, preview, whether the text goes on, its strongest features (pushing

@@ -1,8 +1,8 @@
 """Per-document style features of machine-written text, each from a published observation.
 
 All features are rates or shape statistics (not topic words), computed for a whole prepared batch with
-polars expressions: token-level ones on the exploded `tokens` column grouped back by row, sentence- and
-character-level ones with string expressions. A feature that cannot be computed for a document (no
+polars expressions and numpy: token-level ones on the batch's dictionary-encoded tokens, sentence lengths
+from character classes (`detect.sentences`), character-level ones with string expressions. A feature that cannot be computed for a document (no
 words, a single sentence) is null; the scorer treats null as "no evidence" (the calibration mean).
 """
 
@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 
 from synthscope.analyzer import TEXT
 from synthscope.detect import markers
-from synthscope.text import NORM, TOKENS, token_codes
+from synthscope.detect.sentences import sentence_length_stats
+from synthscope.text import NORM, TOKENS, norm_classes, token_codes
 
-_SENTENCE_LENGTHS = "_sentence_lengths"
 # Kobak style words more common than this Zipf frequency (their, these, this, were, into, ...) are too
 # frequent in all writing to act as markers: Kobak et al. rank them by excess *gap*, not ratio.
 KOBAK_MAX_ZIPF = 5.0
@@ -29,7 +29,6 @@ RARE_ZIPF = 3.0  # GLTR-style "rare word" cut: fewer than 1 occurrence per milli
 OOV_ZIPF = 1.0  # wordfreq's floor for words it does not list
 TTR_WINDOW = 100
 FIRST_PERSON = ("i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll")
-_SENTENCE = r"(?:[^.!?]|[.!?]\S)+[.!?]*"
 # Discourse connectives opening a sentence, the "Additionally, ... Furthermore, ... Overall, ..." habit of
 # assistant-style text. A fixed list (not learned from data); matched on normalised text.
 TRANSITIONS = (
@@ -386,7 +385,10 @@ def _token_features(batch: pl.DataFrame, language: str | None = "en") -> dict[st
     at = np.flatnonzero(is_start)
     if len(codes.vocab) < 1 << 21:
         c64 = c.astype(np.uint64)
-        trigrams = (c64[at] << np.uint64(42)) | (c64[at + 1] << np.uint64(21)) | c64[at + 2]
+        # every window of three consecutive tokens packed (slices, no index arrays), then those that
+        # start a trigram inside their document
+        windows = (c64[:-2] << np.uint64(42)) | (c64[1:-1] << np.uint64(21)) | c64[2:]
+        trigrams = windows[at]
         distinct_trigrams = _distinct_per_row(trigrams, trigram_counts)
     else:  # pragma: no cover - a batch with over two million distinct tokens
         packed = pl.DataFrame({"a": c[at], "b": c[at + 1], "c": c[at + 2]}).select(pl.struct("a", "b", "c").hash()).to_series()
@@ -412,11 +414,6 @@ def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.Dat
     # NaN (no words) becomes null in the last select, on computed columns: `fill_nan` on an expression
     # evaluates it once more (every regex count ran two or three times)
     per_word = lambda expr: expr.cast(pl.Float64) / n_words  # noqa: E731
-    sentence_lengths = (
-        pl.col(NORM).str.extract_all(_SENTENCE).list.eval(pl.element().str.count_matches(r"\w+")).list.eval(
-            pl.element().filter(pl.element() > 0)
-        )
-    )
     text = pl.col(TEXT)
     matches: dict[str, pl.Expr] = {}
     for match in match_patterns():
@@ -425,7 +422,6 @@ def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.Dat
     frame = batch.select(
         (100 * per_word(matches["hc3_chatgpt_phrases"])).alias("hc3_chatgpt_phrases"),
         (100 * per_word(matches["hc3_human_phrases"])).alias("hc3_human_phrases"),
-        sentence_lengths.alias(_SENTENCE_LENGTHS),
         per_word(text.str.count_matches(",", literal=True)).alias("comma_rate"),
         per_word(text.str.count_matches(r"[;:]")).alias("colon_semicolon_rate"),
         per_word(text.str.count_matches(r"[—–]| - | -- ")).alias("dash_rate"),
@@ -436,9 +432,7 @@ def compute_features(batch: pl.DataFrame, language: str | None = "en") -> pl.Dat
         per_word(matches["transition_rate"]).alias("transition_rate"),
         per_word(matches["participle_clause_rate"]).alias("participle_clause_rate"),
     )
-    lengths = pl.col(_SENTENCE_LENGTHS)
-    frame = frame.with_columns(
-        lengths.list.mean().alias("sentence_length_mean"), (lengths.list.std() / lengths.list.mean()).alias("sentence_length_cv")
-    )
-    out = frame.with_columns(pl.Series(name, values, dtype=pl.Float64) for name, values in _token_features(batch, language).items())
+    mean, variation = sentence_length_stats(norm_classes(batch))
+    columns = {"sentence_length_mean": mean, "sentence_length_cv": variation, **_token_features(batch, language)}
+    out = frame.with_columns(pl.Series(name, values, dtype=pl.Float64) for name, values in columns.items())
     return out.select([pl.col(name).cast(pl.Float64).fill_nan(None) for name in FEATURE_NAMES])

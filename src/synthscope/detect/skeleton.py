@@ -7,7 +7,7 @@ shape token (`w` lower case, `C` capitalised, `U` all capitals, `D` with a digit
 a text is put together, not what it is about: "The results, however, were not significant." reads
 `the w , however , were not w .`. Word 1- to 4-grams of that skeleton are counted per document.
 
-Everything is vectorised over a batch: the texts split at spaces, the pieces dictionary encoded (pyarrow),
+Everything is vectorised over a batch: the texts cut after their spaces, the pieces dictionary encoded (pyarrow),
 one regex tokenisation of the distinct pieces (polars), the skeleton id of each distinct token, then numpy for the n-gram
 ids (several tokens packed in one int64) and their lookup in a model's table of kept n-grams.
 """
@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synthscope.analyzer import TEXT
+from synthscope.char_classes import string_buffers
 from synthscope.text import segment_starts
 
 # closed-class English words (lower case), contractions included; order fixes their ids
@@ -121,20 +122,36 @@ def _single_chunk(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     return array
 
 
+def _pieces(texts: pa.Array) -> tuple[pa.LargeStringArray, np.ndarray]:
+    """(every text's space-separated pieces, texts back to back; the number of pieces of each text).
+
+    A piece keeps the space that ends it ("the " rather than "the"), so the pieces are consecutive
+    stretches of the texts' own bytes: an array over the same buffer with more offsets (nothing is
+    copied), cut after every space and at every text's start. The token regex skips a piece's space as
+    it skips the space between two words; a run of spaces gives pieces of a space alone (no tokens),
+    an empty or null text no piece."""
+    data, offsets = string_buffers(texts)
+    cuts = np.zeros(len(data) + 1, dtype=bool)
+    cuts[np.flatnonzero(data == 0x20) + 1] = True
+    cuts[offsets] = True
+    bounds = np.flatnonzero(cuts)  # every piece's first byte, then the end of the data
+    per_text = np.diff(np.searchsorted(bounds, offsets))
+    pieces = pa.LargeStringArray.from_buffers(len(bounds) - 1, pa.py_buffer(bounds), pa.py_buffer(data))
+    return pieces, per_text
+
+
 def skeleton_tokens(batch: pl.DataFrame, text_column: str = TEXT) -> SkeletonTokens:
     """The skeleton token ids of every document of a batch (raw text: case and punctuation matter).
 
     A token never contains white space and the pattern looks at nothing outside the token, so the
-    tokens of a text are the tokens of its space-separated pieces in order: the texts are split at
-    spaces, the pieces dictionary encoded (a batch of web text repeats most of them), and the token
+    tokens of a text are the tokens of its space-separated pieces in order: the texts are cut after
+    their spaces (`_pieces`), the pieces dictionary encoded (a batch of web text repeats most of them), and the token
     regex runs on the distinct pieces only (about a twentieth of the pieces). Other white space
     (tabs, line breaks) stays inside pieces, where the regex skips it as it does in the whole text."""
-    pieces = pc.split_pattern(_single_chunk(batch[text_column].to_arrow()), " ")
-    pieces_per_doc = pc.fill_null(pc.list_value_length(pieces), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    flat = pc.list_flatten(pieces)
+    flat, pieces_per_doc = _pieces(_single_chunk(batch[text_column].to_arrow()))
     if len(flat) == 0:
         return SkeletonTokens(np.zeros(0, dtype=np.int64), np.zeros(len(pieces_per_doc), dtype=np.int64))
-    encoded = _single_chunk(pc.dictionary_encode(flat.cast(pa.large_string())))
+    encoded = _single_chunk(pc.dictionary_encode(flat))
     # tokens of each distinct piece, as skeleton ids, pieces back to back
     piece_tokens = _single_chunk(pl.Series("p", encoded.dictionary, dtype=pl.String).str.extract_all(_TOKEN).to_arrow())
     tokens_per_piece = pc.fill_null(pc.list_value_length(piece_tokens), 0).to_numpy(zero_copy_only=False).astype(np.int64)

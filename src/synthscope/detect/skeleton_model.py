@@ -56,18 +56,22 @@ class GramTable:
 
     @staticmethod
     def _slots(grams: np.ndarray, shift: np.uint64) -> np.ndarray:
+        """The first slot of each id: below the table's size (the top bits of a 64-bit product)."""
         with np.errstate(over="ignore"):
-            return ((grams.astype(np.uint64) * _MULTIPLIER) >> shift).astype(np.int64)
+            product = np.asarray(grams, dtype=np.int64).view(np.uint64) * _MULTIPLIER
+            product >>= shift
+            return product.view(np.int64)
 
     def lookup(self, grams: np.ndarray) -> np.ndarray:
         """The weight of each n-gram id (0 for ids not in the table)."""
         mask = len(self.keys) - 1
         slot = self._slots(grams, self.shift)
-        at = slot & mask
-        found = self.keys[at]
-        hit = found == grams
-        out = np.where(hit, self.values[at], 0.0)
-        pending = np.flatnonzero((found != 0) & ~hit)
+        found = self.keys[slot]
+        # an empty slot's value is 0: only ids that met another id's slot need zeroing and probing
+        out = self.values[slot]
+        pending = np.flatnonzero(found != grams)
+        pending = pending[found[pending] != 0]
+        out[pending] = 0.0
         for probe in range(1, self.max_probe + 1):
             if not pending.size:
                 break

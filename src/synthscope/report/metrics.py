@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -28,10 +29,15 @@ LABELS = {
 }
 
 
+@functools.lru_cache(maxsize=256)
+def _path_parts(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def metric_value(source: dict[str, Any], path: str) -> float | None:
     """The number at dotted `path` in a source object; None when absent, null or not finite."""
     node: Any = source
-    for part in path.split("."):
+    for part in _path_parts(path):
         if not isinstance(node, dict) or part not in node:
             return None
         node = node[part]

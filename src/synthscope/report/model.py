@@ -26,11 +26,7 @@ def build_report(
     timings: dict[str, Any],
 ) -> dict[str, Any]:
     """Assemble the report; each analyzer's per-source fields are merged into `sources[]` objects."""
-    sources: dict[str, dict[str, Any]] = {}
-    for name in results:
-        for source, fields in results[name].per_source.items():
-            sources.setdefault(source, {"source": source}).update(fields)
-    ordered = sorted(sources.values(), key=lambda s: (-int(s.get("documents", 0)), s["source"]))
+    ordered = merged_sources(results)
     report = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "synthscope", "version": __version__, "python": platform.python_version()},
@@ -49,3 +45,13 @@ def build_report(
     }
     set_corpus_synthetic_fraction(report)
     return report
+
+
+def merged_sources(results: dict[str, AnalyzerResult]) -> list[dict[str, Any]]:
+    """The report's `sources`: every analyzer's per-source fields merged (in analyzer order) into one object
+    per source, largest first (then by name)."""
+    sources: dict[str, dict[str, Any]] = {}
+    for name in results:
+        for source, fields in results[name].per_source.items():
+            sources.setdefault(source, {"source": source}).update(fields)
+    return sorted(sources.values(), key=lambda s: (-int(s.get("documents", 0)), s["source"]))

@@ -45,8 +45,9 @@ def render_json(report: dict[str, Any]) -> str:
     # one join of the pieces: the text is built once (at 50,000 sources it is ~80 MB; each extra
     # concatenation or replace held another copy of it at the audit's peak memory)
     pieces = [before, "[\n"]
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # json.dumps' own encoder, made once
     for i, source in enumerate(sources):
-        pieces.append(("    " if i == 0 else ",\n    ") + json.dumps(source, ensure_ascii=False, separators=(",", ":")))
+        pieces.append(("    " if i == 0 else ",\n    ") + encode(source))
     pieces += ["\n  ]", after, "\n"]
     return "".join(pieces)
 
@@ -77,10 +78,12 @@ def write_outputs(report: dict[str, Any], out_dir: Path, formats: tuple[str, ...
     files of formats not written this time (left by an earlier run) are removed, so the folder never
     holds a mix of two runs.
     """
+    from synthscope.gc_pause import gc_paused
     from synthscope.io.writable import replace_set
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {out_dir / FILENAMES[fmt]: (_parquet(report) if fmt == "parquet" else render(report, fmt)) for fmt in formats}
+    with gc_paused():
+        files = {out_dir / FILENAMES[fmt]: (_parquet(report) if fmt == "parquet" else render(report, fmt)) for fmt in formats}
     stale = [out_dir / FILENAMES[fmt] for fmt in FORMATS if fmt not in formats]
     replace_set(files, stale)
     return list(files)

@@ -4,12 +4,14 @@ who query a long tail of sources with polars or duckdb (report.json stays the re
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from typing import Any
 
 import polars as pl
 
 SKIPPED = ("score_histogram",)  # per-source histogram: in report.json (sources of 30 documents or more)
+_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(value, ensure_ascii=False), its encoder made once
 
 
 def flatten_source(source: dict[str, Any]) -> dict[str, Any]:
@@ -30,9 +32,9 @@ def flatten_source(source: dict[str, Any]) -> dict[str, Any]:
             out["largest_cluster_size"] = value[0]["size"] if value else None
         elif isinstance(value, dict):
             for inner, item in value.items():
-                out[f"{key}_{inner}"] = json.dumps(item, ensure_ascii=False) if isinstance(item, (dict, list)) else item
+                out[f"{key}_{inner}"] = _json(item) if isinstance(item, (dict, list)) else item
         elif isinstance(value, list):
-            out[key] = json.dumps(value, ensure_ascii=False)
+            out[key] = _json(value)
         else:
             out[key] = value
     return out
@@ -43,7 +45,7 @@ def sources_frame(report: dict[str, Any]) -> pl.DataFrame:
     rows = [flatten_source(s) for s in report["sources"]]
     if not rows:
         return pl.DataFrame({"source": pl.Series([], dtype=pl.String)})
-    columns = list(dict.fromkeys(k for row in rows for k in row))
+    columns = list(dict.fromkeys(itertools.chain.from_iterable(rows)))  # every key, in order of first appearance
     return pl.from_dicts(rows, schema=None, infer_schema_length=None).select(columns)
 
 
