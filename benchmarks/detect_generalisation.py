@@ -249,8 +249,27 @@ def _profile_key(train: np.ndarray, args: argparse.Namespace) -> str:
 
     import synthscope.detect as detect
 
-    code = b"".join((Path(detect.__file__).parent / name).read_bytes() for name in PROFILE_CODE)
-    h = hashlib.sha1(np.packbits(train).tobytes() + repr((fit_options(args), args.group)).encode() + code)
+    if args.profile_code:  # the fitting code of another revision (profiles cached by an earlier run; see --profile-code)
+        import subprocess
+
+        root = Path(detect.__file__).parent
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        rel = root.resolve().relative_to(Path(top).resolve())
+        code = b"".join(subprocess.run(["git", "show", f"{args.profile_code}:{rel.as_posix()}/{name}"], cwd=root, capture_output=True,
+                                       check=True).stdout for name in PROFILE_CODE)
+    else:
+        code = b"".join((Path(detect.__file__).parent / name).read_bytes() for name in PROFILE_CODE)
+    options = repr(fit_options(args))
+    if args.profile_code:  # fields added to FitOptions since that revision are left out of the key, as they were then
+        import dataclasses
+        import re
+
+        then = subprocess.run(["git", "show", f"{args.profile_code}:{rel.as_posix()}/calibrate.py"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout
+        for f in dataclasses.fields(FitOptions):
+            if not re.search(rf"^    {f.name}:", then, flags=re.M):
+                options = re.sub(rf", {f.name}=[^,)]*", "", options)
+    h = hashlib.sha1(np.packbits(train).tobytes() + f"({options}, {args.group!r})".encode() + code)
     return h.hexdigest()[:16]
 
 
@@ -480,6 +499,9 @@ def main() -> None:
     parser.add_argument("--shipped", action="store_true", help="evaluate the shipped default profile (no refit) on every split")
     parser.add_argument("--brief", action="store_true", help="print only the per-kind and overall tables")
     parser.add_argument("--profile-cache", action="store_true", help="keep fitted profiles under benchmarks/out/profiles/ (keyed by data, options and code)")
+    parser.add_argument("--profile-code", metavar="REV", help="with --profile-cache: key the cache by the fitting code of git revision REV "
+                        "(reuse the profiles an earlier run fitted when the fitting code changed since without changing what it fits; "
+                        "say so with the figures)")
     parser.add_argument("--name", default="detect_generalisation")
     with recorded(parser.parse_known_args()[0].name), threadpool_limits(1):
         args = parser.parse_args()

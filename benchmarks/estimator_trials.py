@@ -26,9 +26,24 @@ Round 7 (`--round7`: only these, on every kind of split, dataset included):
   group alone and against the best single group in hindsight (an oracle: what any matching could do);
 - the human move's prior weakened (8 / 2 / 0.5 per squared logit) and set from the calibration groups'
   own spread (empirical Bayes: 1 / (2 var) of the groups' mean human logits).
+Round 8 (`--round8`, every kind of split; the split profiles cached by the round-7 run, found under the
+fitting code of ff57c5b: the fitting code changed since without changing what it fits, see `--profile-code`
+of detect_generalisation.py):
+- human reference, the synthetic side: the fitted move's prior from the calibration groups' spread of
+  machine medians (empirical Bayes) instead of the fixed sd 0.41 logit, with and without the half-offset
+  transfer; the transfer and the prior from a regression, across calibration groups, of the machine median on
+  the human median (the reference pins the human median, the regression predicts where the machine text
+  sits and how far off that guess may be); a move and a stretch (scale) of the synthetic density fitted
+  jointly, priors from the groups' spread of medians and of log inter-quartile ranges; the synthetic
+  density's composition over calibration groups fitted (EM) with the human density pinned.
+- `--round8-bands`: intervals of the default estimator from profiles whose bands also hold the errors of
+  inner folds holding out whole datasets (`calibrate.cross_validate`'s `dataset` folds), against the
+  round-7 profiles' bands, on the same sources: every split whose new profile the harness has cached (the
+  scorers and score densities are the same, only the bands differ; checked). The dataset folds were
+  reverted after this measurement: the profiles are found by the keys they were cached under at 7cfd480.
 Point estimates only except the interval rules. Printed per kind of split: MAE, purely human max / mean.
 
-    python benchmarks/estimator_trials.py [--round7]
+    python benchmarks/estimator_trials.py [--round7 | --round8 | --round8-bands]
 """
 
 from __future__ import annotations
@@ -53,7 +68,7 @@ BIN = float(LOGIT_EDGES[1] - LOGIT_EDGES[0])
 CV_SOURCE_DOCUMENTS = 200  # calibrate.cross_validate's mix_size: the held-out sources' size
 
 
-def load_cases(kinds: tuple[str, ...] = ("genre", "family")) -> list[dg.Case]:
+def load_cases(kinds: tuple[str, ...] = ("genre", "family"), profile_code: str | None = None) -> list[dg.Case]:
     """The harness's cases (profiles from its cache), built exactly as its main() builds them."""
     from _heldout_data import base_features, cached_features, gram_matrix, load_documents, topics as topic_table
 
@@ -61,7 +76,7 @@ def load_cases(kinds: tuple[str, ...] = ("genre", "family")) -> list[dg.Case]:
     real_parse = dg.argparse.ArgumentParser.parse_args
 
     def grab(self, *a, **k):
-        captured["args"] = real_parse(self, ["--kinds", *kinds, "--cv", "--profile-cache"])
+        captured["args"] = real_parse(self, ["--kinds", *kinds, "--cv", "--profile-cache", *(["--profile-code", profile_code] if profile_code else [])])
         raise SystemExit(0)
 
     dg.argparse.ArgumentParser.parse_args = grab
@@ -355,7 +370,187 @@ def round7() -> None:
         sys.stdout.flush()
 
 
+ROUND7_CODE = "ff57c5b"  # the fitting code the round-7 harness run cached its split profiles under
+
+
+def quantile_logit(dens: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile (logits) of each row of bin probabilities (mass uniform inside each bin)."""
+    dens = np.atleast_2d(dens)
+    cdf = np.concatenate([np.zeros((len(dens), 1)), np.cumsum(dens, axis=1)], axis=1)
+    cdf /= cdf[:, -1:]
+    return np.array([np.interp(q, row, LOGIT_EDGES) for row in cdf])
+
+
+def warp_densities(dens: np.ndarray, shift: np.ndarray, log_scale: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Rows of bin probabilities stretched by exp(log_scale) around `centre` and moved by `shift` (logits)."""
+    dens = np.atleast_2d(dens)
+    n = len(dens)
+    shift, log_scale, centre = (np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in (shift, log_scale, centre))
+    cdf = np.concatenate([np.zeros((n, 1)), np.cumsum(dens, axis=1)], axis=1)
+    at = centre[:, None] + (LOGIT_EDGES[None, :] - shift[:, None] - centre[:, None]) * np.exp(-log_scale)[:, None]
+    out = np.array([np.interp(a, LOGIT_EDGES, c) for a, c in zip(at, cdf)])
+    out[:, 0], out[:, -1] = 0.0, cdf[:, -1]
+    out = np.diff(out, axis=1) + 1e-9
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def log_likelihood(counts: np.ndarray, a: np.ndarray, p_h: np.ndarray, p_s: np.ndarray) -> np.ndarray:
+    return (counts * np.log(a[:, None] * p_s + (1 - a[:, None]) * p_h)).sum(axis=1)
+
+
+def shift_scale_alpha(counts: np.ndarray, p_h: np.ndarray, p_s: np.ndarray, shift_sd: float, scale_sd: float) -> np.ndarray:
+    """MLE with the synthetic density moved (-4..4 logits, 0.5 steps) and stretched (log-scale -0.8..0.8 in
+    0.2 steps) around its median, Gaussian priors of sd `shift_sd` (logits) and `scale_sd` (log units)."""
+    centre = quantile_logit(p_s, 0.5)
+    best_ll, best_a = np.full(len(counts), -np.inf), np.zeros(len(counts))
+    for d in np.arange(-4.0, 4.01, 0.5):
+        for ls in np.arange(-0.8, 0.81, 0.2):
+            s = warp_densities(p_s, d, ls, centre)
+            a = mle_alpha(counts, p_h, s)
+            ll = log_likelihood(counts, a, p_h, s) - d * d / (2 * shift_sd ** 2) - ls * ls / (2 * scale_sd ** 2)
+            better = ll > best_ll
+            best_ll, best_a = np.where(better, ll, best_ll), np.where(better, a, best_a)
+    return best_a
+
+
+def composition_alpha(counts: np.ndarray, p_h: np.ndarray, components: np.ndarray, start: np.ndarray, iterations: int = 300) -> np.ndarray:
+    """Mixing weight when the synthetic density is any mixture of `components` (C, K): EM on the weights of
+    the human density (pinned) and of each component, started from the matched weights `start` (S, C)."""
+    a0 = np.full(len(counts), 0.5)
+    w = np.concatenate([(1 - a0)[:, None], a0[:, None] * start], axis=1)  # (S, 1 + C)
+    dens = np.concatenate([p_h[:, None, :], np.broadcast_to(components, (len(counts), *components.shape))], axis=1)  # (S, 1 + C, K)
+    n = counts.sum(axis=1, keepdims=True)
+    for _ in range(iterations):
+        mix = np.einsum("sc,sck->sk", w, dens)
+        resp = w[:, :, None] * dens / mix[:, None, :]
+        w = np.einsum("sk,sck->sc", counts, resp) / n
+    return 1 - w[:, 0]
+
+
+def group_priors(case: dg.Case) -> dict[str, float]:
+    """From the profile's calibration groups: the spread (sd) of their machine medians and of the log IQR of
+    their machine scores, and the regression of the machine median on the human median (slope, residual sd)."""
+    groups = group_densities(case.profile)
+    hm, sm = quantile_logit(groups.human, 0.5), quantile_logit(groups.synthetic, 0.5)
+    iqr = np.log(quantile_logit(groups.synthetic, 0.75) - quantile_logit(groups.synthetic, 0.25))
+    slope, intercept = np.polyfit(hm, sm, 1)
+    resid = sm - (slope * hm + intercept)
+    return {"shift_sd": float(np.std(sm, ddof=1)), "scale_sd": float(np.std(iqr, ddof=1)), "slope": float(slope),
+            "resid_sd": float(np.sqrt((resid ** 2).sum() / max(len(hm) - 2, 1)))}
+
+
+def round8_reference_variants(case: dg.Case) -> dict[str, np.ndarray]:
+    groups = group_densities(case.profile)
+    synthetic = SyntheticReference.of([Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
+                                      [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(case.profile.shift_sd.get("synthetic", 0.0)))
+    w = matched(case)[0]
+    ref = np.broadcast_to(case.reference, case.counts.shape)
+    prior = group_priors(case)
+    per_bin2 = lambda sd: BIN ** 2 / (2 * sd ** 2)  # noqa: E731  (penalty per squared bin of a Gaussian prior of sd logits)
+    run = lambda **k: estimate_with_references(case.counts, ref, synthetic, weights=w, n_boot=2, **k)[0]  # noqa: E731
+    out = {"synthetic move, prior sd 0.41, transfer 0.5 (shipped)": run().estimate}
+    out["synthetic move, prior sd from the groups' machine medians, transfer 0.5"] = run(shift_penalty=per_bin2(prior["shift_sd"])).estimate
+    out["synthetic move, prior sd from the groups' machine medians, no transfer"] = run(shift_penalty=per_bin2(prior["shift_sd"]), shift_transfer=0.0).estimate
+    slope = float(np.clip(prior["slope"], -1.0, 1.0))
+    out["transfer = groups' regression slope, prior sd its residual sd"] = run(shift_penalty=per_bin2(max(prior["resid_sd"], 0.1)), shift_transfer=slope).estimate
+    h, s_point, _ = reference_densities(ref, synthetic, weights=w)
+    out["synthetic move and stretch, priors from the groups (transfer 0.5)"] = shift_scale_alpha(case.counts, h, s_point, prior["shift_sd"], prior["scale_sd"])
+    out["synthetic move and stretch, shipped move prior sd 0.41, stretch prior from the groups"] = shift_scale_alpha(case.counts, h, s_point, 0.41, prior["scale_sd"])
+    out["synthetic composition over groups fitted (EM), human pinned"] = composition_alpha(case.counts, h, groups.synthetic, w)
+    moved = np.concatenate([shift_densities(groups.synthetic, LOGIT_EDGES, np.full(len(groups.synthetic), d)) for d in (-1.0, 0.0, 1.0)])
+    out["synthetic composition over groups moved -1/0/+1 logit (EM)"] = composition_alpha(case.counts, h, moved, np.tile(w, 3) / 3)
+    return out
+
+
+def round8() -> None:
+    with recorded("estimator_trials_round8"):
+        cases = load_cases(("genre", "family", "dataset"), profile_code=ROUND7_CODE)
+        with pl.Config(tbl_rows=100, tbl_cols=20, float_precision=3, tbl_width_chars=260, tbl_hide_dataframe_shape=True,
+                       tbl_hide_column_data_types=True, tbl_formatting="ASCII_MARKDOWN", fmt_str_lengths=90):
+            print("calibration groups' priors per split (logits): sd of machine medians, sd of machine log IQRs, slope and residual sd of machine on human medians")
+            seen = {}
+            for case in cases:
+                seen.setdefault((case.kind, case.split), group_priors(case))
+            print(pl.DataFrame([{"kind": k, "split": n, **v} for (k, n), v in seen.items()]))
+            print("human reference (the held-out genre's other half), point estimates")
+            print(table(cases, round8_reference_variants))
+        sys.stdout.flush()
+
+
+DATASET_FOLDS_CODE = "7cfd480"  # the trial of inner folds holding out whole datasets (reverted after this measurement)
+
+
+def dataset_folds_key(train: np.ndarray, args) -> str:
+    """The harness's cache key of a split profile fitted at DATASET_FOLDS_CODE (its fitting code, and its
+    FitOptions with `dataset_folds=True`), so the trial's profiles are found after the revert."""
+    import hashlib
+    import subprocess
+    from pathlib import Path
+
+    import synthscope.detect as detect
+
+    root = Path(detect.__file__).parent
+    code = b"".join(subprocess.run(["git", "show", f"{DATASET_FOLDS_CODE}:src/synthscope/detect/{name}"], cwd=root, capture_output=True,
+                                   check=True).stdout for name in dg.PROFILE_CODE)
+    options = repr(dg.fit_options(args)).replace(", languages=", ", dataset_folds=True, languages=")
+    return hashlib.sha1(np.packbits(train).tobytes() + f"({options}, {args.group!r})".encode() + code).hexdigest()[:16]
+
+
+def round8_bands() -> None:
+    """Coverage / width of the default estimator's intervals under the round-7 profiles' bands and under the
+    bands with held-out datasets, on the same sources (splits whose new profile is in the harness's cache)."""
+    import argparse
+
+    from _heldout_data import OUT
+
+    from synthscope.detect.profile import CalibrationProfile
+
+    with recorded("estimator_trials_round8_bands"):
+        cases = load_cases(("genre", "family", "dataset"), profile_code=ROUND7_CODE)
+        docs = dg.load_documents()
+        label, fam = docs["label"].to_numpy(), docs["family"].to_numpy()
+        pool = (label == "human") | ((label == "machine") & (fam != "old-base"))
+        now = argparse.Namespace(l2=10.0, skeleton_l2=dg.FitOptions.skeleton_l2, skeleton_keep=dg.FitOptions.skeleton_keep,
+                                 skeleton_weight=dg.FitOptions.skeleton_weight, tau=dg.FitOptions.tau, quantifier=dg.FitOptions.quantifier,
+                                 cv=True, center_topics=False, group="genre", profile_code=None)
+        new = {}
+        for split in dg.splits(docs, ["genre", "dataset", "family"], pool):
+            path = OUT / "profiles" / f"{dataset_folds_key(split.train, now)}.json"
+            if path.exists():
+                new[(split.kind, split.name)] = CalibrationProfile.load(path)
+        print("splits with a profile fitted with dataset folds:", ", ".join(f"{k}/{n}" for k, n in new))
+        rows = []
+        for case in cases:
+            after = new.get((case.kind, case.split))
+            if after is None:
+                continue
+            before = case.profile
+            same = all(getattr(before, f) == getattr(after, f) for f in ("human_group_hists", "synthetic_group_hists", "topic_centroids")) and all(
+                np.allclose(np.asarray(getattr(before, f), dtype=float), np.asarray(getattr(after, f), dtype=float), rtol=1e-9, atol=1e-12)
+                for f in ("weights", "bias")) and all(np.isclose(float(before.combine[k]), float(after.combine[k]), rtol=1e-9, atol=1e-12)
+                                                      for k in before.combine if isinstance(before.combine[k], float))
+            assert same, f"{case.kind}/{case.split}: the refitted scorer differs"  # (beyond float noise in the last digits)
+            for name, profile in (("round-7 bands", before), ("bands with held-out datasets", after)):
+                e = est.estimate_fractions(case.counts, profile, topic_sums=case.topic_sums)
+                for i in range(len(case.truth)):
+                    rows.append({"kind": case.kind, "split": case.split, "bands": name, "truth": case.truth[i], "err": abs(e.estimate[i] - case.truth[i]),
+                                 "covered": bool(e.ci_low[i] <= case.truth[i] + 1e-9 and case.truth[i] - 1e-9 <= e.ci_high[i]), "width": e.ci_high[i] - e.ci_low[i]})
+        t = pl.DataFrame(rows)
+        aggs = [pl.col("err").mean().alias("mae"), pl.col("covered").mean().alias("coverage"), pl.col("width").mean().alias("width"), pl.len().alias("sources")]
+        with pl.Config(tbl_rows=100, tbl_cols=20, float_precision=3, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
+                       tbl_hide_column_data_types=True, tbl_formatting="ASCII_MARKDOWN"):
+            print(t.group_by("kind", "split", "bands", maintain_order=True).agg(*aggs))
+            print(t.group_by("kind", "bands", maintain_order=True).agg(*aggs))
+        sys.stdout.flush()
+
+
 def main() -> None:
+    if "--round8-bands" in sys.argv:
+        round8_bands()
+        return
+    if "--round8" in sys.argv:
+        round8()
+        return
     if "--round7" in sys.argv:
         round7()
         return
