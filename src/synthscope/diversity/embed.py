@@ -48,7 +48,6 @@ def word_frequencies() -> dict[str, float]:
 
 
 @functools.lru_cache(maxsize=4)
-@functools.lru_cache(maxsize=4)
 def projection(seed: int, buckets: int = HASH_BUCKETS, dim: int = HASH_DIM) -> np.ndarray:
     """The fixed random projection of the hashed embedder (float32, buckets x dim)."""
     return np.random.default_rng(seed).standard_normal((buckets, dim), dtype=np.float32)
@@ -101,43 +100,6 @@ class HashedEmbedder:
         bucket, sign = _bucket_sign(xxh64_strings(unique, self.seed + 1), self.buckets)
         owner = np.repeat(np.arange(len(vocab)), counts_np)
         return offsets, bucket[inverse], CHAR_WEIGHT * sign[inverse] / counts_np[owner]
-
-    def _features(self, stream: TokenStream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sparse hashed features of every document as (document, bucket, value) entries."""
-        n_types = stream.vocab.size
-        word_hash = xxh64_strings(stream.vocab, self.seed)
-        w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
-        # word unigrams: weight 1 + log(tf) per (document, type), plus the type's character 3-grams
-        cells, tf = np.unique(stream.doc * n_types + stream.ids, return_counts=True)
-        type_weight = self._type_weights(stream.vocab)
-        pair_doc, pair_type = cells // n_types, cells % n_types
-        weight = (1 + np.log(tf)) * type_weight[pair_type]
-        offsets, g_bucket, g_value = self._char_features(stream.vocab)
-        reps = offsets[pair_type + 1] - offsets[pair_type]
-        pair_idx = np.repeat(np.arange(pair_type.size), reps)
-        within = np.arange(pair_idx.size) - np.repeat(np.cumsum(reps) - reps, reps)
-        gram_pos = offsets[pair_type][pair_idx] + within
-        docs = [pair_doc, pair_doc[pair_idx]]
-        buckets = [w_bucket[pair_type], g_bucket[gram_pos]]
-        values = [weight * w_sign[pair_type], weight[pair_idx] * g_value[gram_pos]]
-        # word bigrams inside a document, hashed from the two word hashes
-        idx = np.flatnonzero(positions(stream) >= 1)
-        if idx.size:
-            with np.errstate(over="ignore"):
-                key = word_hash[stream.ids[idx - 1]] * _MIX + word_hash[stream.ids[idx]]
-                key ^= key >> np.uint64(29)
-                key *= _MIX
-            pair_weight = np.sqrt(type_weight[stream.ids[idx - 1]] * type_weight[stream.ids[idx]])
-            bigram_doc = stream.doc[idx]
-            order = np.lexsort((key, bigram_doc))
-            k, d, pw = key[order], bigram_doc[order], pair_weight[order]
-            starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])])
-            tf2 = np.diff(np.r_[starts, k.size])
-            b_bucket, b_sign = _bucket_sign(k[starts], self.buckets)
-            docs.append(d[starts])
-            buckets.append(b_bucket)
-            values.append((1 + np.log(tf2)) * b_sign * pw[starts])
-        return np.concatenate(docs), np.concatenate(buckets), np.concatenate(values)
 
     def _bigrams(self, stream: TokenStream, word_hash: np.ndarray, type_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(document, bucket, value) of every distinct word bigram of every document, documents in order."""
