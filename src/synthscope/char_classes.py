@@ -116,20 +116,26 @@ def _joining_apostrophes(chars: ByteClasses, word: np.ndarray) -> np.ndarray:
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
-def _run_edges(flags: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first byte, byte past the last) of every run of True in `flags`, runs cut at string edges."""
+def run_starts(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The first byte of every run of True in `flags`, runs cut at string edges (`offsets`)."""
     starts = np.empty_like(flags)
-    ends = np.empty_like(flags)
     if len(flags):
         starts[0] = flags[0]
         np.greater(flags[1:], flags[:-1], out=starts[1:])
+        firsts = offsets[:-1][offsets[:-1] < offsets[1:]]
+        starts[firsts] = flags[firsts]
+    return np.flatnonzero(starts)
+
+
+def _run_edges(flags: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first byte, byte past the last) of every run of True in `flags`, runs cut at string edges."""
+    ends = np.empty_like(flags)
+    if len(flags):
         ends[-1] = flags[-1]
         np.greater(flags[:-1], flags[1:], out=ends[:-1])
-        nonempty = offsets[:-1] < offsets[1:]
-        firsts, lasts = offsets[:-1][nonempty], offsets[1:][nonempty] - 1
-        starts[firsts] = flags[firsts]
+        lasts = offsets[1:][offsets[:-1] < offsets[1:]] - 1
         ends[lasts] = flags[lasts]
-    return np.flatnonzero(starts), np.flatnonzero(ends) + 1
+    return run_starts(flags, offsets), np.flatnonzero(ends) + 1
 
 
 def word_tokens(strings: pa.Array, chars: ByteClasses | None = None) -> pa.LargeListArray:

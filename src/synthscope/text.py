@@ -96,12 +96,16 @@ def unspaced_documents(normalized: pl.Series) -> pl.Series:
     return candidates & (3 * unspaced >= word)
 
 
+def _string_array(texts: pl.Series) -> pa.Array:
+    """A string series as one arrow array (chunks combined)."""
+    arrow = texts.to_arrow()
+    return arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+
+
 def _word_tokens(texts: pl.Series) -> tuple[pl.Series, pa.LargeListArray, ByteClasses]:
     """`texts.str.extract_all(TOKEN_PATTERN)` computed from the texts' character classes (same lists),
     the same lists as arrow, and the classes."""
-    arrow = texts.cast(pl.String).to_arrow()
-    if isinstance(arrow, pa.ChunkedArray):
-        arrow = arrow.combine_chunks()
+    arrow = _string_array(texts.cast(pl.String))
     chars = byte_classes(arrow)
     lists = word_tokens(arrow, chars)
     out = pl.from_arrow(lists)
@@ -153,10 +157,7 @@ def norm_classes(batch: pl.DataFrame) -> ByteClasses:
     for frame, classes in _FILTERED_CLASSES:
         if frame is batch:
             return classes
-    norm = batch[NORM].to_arrow()
-    if isinstance(norm, pa.ChunkedArray):
-        norm = norm.combine_chunks()
-    return byte_classes(norm)
+    return byte_classes(_string_array(batch[NORM]))
 
 
 def tokenize_series(normalized: pl.Series) -> tuple[pl.Series, pl.Series]:

@@ -18,21 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from synthscope.char_classes import SENTENCE_END, SPACE, WORD, ByteClasses, byte_classes
+from synthscope.char_classes import SENTENCE_END, SPACE, WORD, ByteClasses, byte_classes, run_starts
 
 SENTENCE_PATTERN = r"(?:[^.!?]|[.!?]\S)+[.!?]*"
-
-
-def _word_starts(classes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Byte positions where a run of word characters begins (a document's first byte included)."""
-    word = classes == WORD
-    starts = np.empty_like(word)
-    if len(word):
-        starts[0] = word[0]
-        np.greater(word[1:], word[:-1], out=starts[1:])
-        firsts = offsets[:-1][offsets[:-1] < offsets[1:]]
-        starts[firsts] = word[firsts]
-    return np.flatnonzero(starts)
 
 
 def _sentence_ends(classes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -58,7 +46,7 @@ def sentence_lengths(texts: pa.Array | ByteClasses) -> tuple[np.ndarray, np.ndar
     chars = texts if isinstance(texts, ByteClasses) else byte_classes(texts)
     offsets, classes = chars.offsets, chars.classes
     documents = len(offsets) - 1
-    words = _word_starts(classes, offsets)
+    words = run_starts(classes == WORD, offsets)  # where every word begins
     ends = _sentence_ends(classes, offsets)
     bounds = np.concatenate([offsets[:-1], ends])
     bound_doc = np.concatenate([np.arange(documents, dtype=np.int64), np.searchsorted(offsets, ends, side="right") - 1])

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
 # scipy is imported where fitting or rate matrices need it: scoring (every audit's workers) does not,
-# and importing scipy.sparse and scipy.optimize took ~0.4 s of every process's start-up.
+# and importing scipy.sparse and scipy.optimize is a noticeable part of every process's start-up.
 
 DENSE_ORDER = 2  # n-grams up to this order are looked up in a dense array (2 ** (BITS * n) entries)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: slot = (id * m) >> (64 - log2(size))

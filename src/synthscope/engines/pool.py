@@ -61,8 +61,8 @@ def _map_in_worker(job_file: str, part: FilePart) -> PartResult:
 # glibc's malloc in the workers: allocations under 32 MiB come from the heap, and up to 256 MiB free at
 # its top stay there. By default an array over the (adaptive) mmap threshold gets fresh pages from the
 # kernel and gives them back when freed, and the heap is trimmed once 128 KiB at its top are free, so
-# every batch faulted its arrays in page by page again: ~20% of a worker's CPU went to the kernel.
-# Results do not change; a worker's RSS stays nearer its peak (~+10%). Other C libraries ignore these.
+# every batch faulted its arrays in page by page again: much of a worker's CPU went to the kernel.
+# Results do not change; a worker's RSS stays nearer its peak. Other C libraries ignore these.
 WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
 
 
