@@ -367,20 +367,29 @@ def lexical_many(
     return out
 
 
-def _gram_cells(src: np.ndarray, local_doc: np.ndarray, gram: np.ndarray, exact_bits: int | None, n_sources: int, doc_bits: int) -> np.ndarray:
-    """Sorted uint64 keys (source | n-gram | document inside the source): one key per n-gram position.
+def _gram_cells(base: np.ndarray, gram: np.ndarray, exact_bits: int | None, n_sources: int, doc_bits: int) -> np.ndarray:
+    """Sorted uint64 keys (source | n-gram | document inside the source): one key per n-gram position;
+    `base` holds each position's (source | document) bits (`_source_doc_bits`).
 
     `exact_bits` is the width of an exact n-gram id (None: a 64-bit hash, of which the top bits that
     fit are kept)."""
     s_bits = bits_for(n_sources)
     g_bits = 64 - s_bits - doc_bits
     if exact_bits is not None and exact_bits <= g_bits:
-        g = gram.astype(_U64)
+        key = gram.astype(_U64) << _U64(doc_bits)
     else:
-        g = gram >> _U64(64 - g_bits)
-    key = (src.astype(_U64) << _U64(64 - s_bits)) | (g << _U64(doc_bits)) | local_doc.astype(_U64)
+        key = gram >> _U64(64 - g_bits)
+        key <<= _U64(doc_bits)
+    key |= base
     key.sort()
     return key
+
+
+def _source_doc_bits(src: np.ndarray, local_doc: np.ndarray, n_sources: int) -> np.ndarray:
+    """The source number in the high bits and the document inside the source in the low bits (uint64)."""
+    base = src.astype(_U64) << _U64(64 - bits_for(n_sources))
+    base |= local_doc.astype(_U64)
+    return base
 
 
 def _clipped_matches_many(keys: np.ndarray, n_sources: int, doc_bits: int, doc_offset: np.ndarray, hypothesis: np.ndarray, n_docs: int) -> np.ndarray:
@@ -453,21 +462,24 @@ def self_bleu_many(st: Streams, pair_docs: np.ndarray, grams: list[tuple[np.ndar
     doc_bits = bits_for(int(pair_count.max()) if k else 1)
     tok_doc = st.doc()
     in_pair = pair_docs[tok_doc]
-    src = doc_src[tok_doc][in_pair]
-    local = rank[tok_doc][in_pair]
+    every = bool(in_pair.all())  # every document pairwise (sources of at most `sample_docs` documents): no copies
+    base = _source_doc_bits(doc_src[tok_doc], rank[tok_doc], k)
+    if not every:
+        base = base[in_pair]
     n_docs = st.n_docs
     matches = np.zeros((max_n, n_docs), dtype=np.int64)
     totals = np.zeros((max_n, n_docs), dtype=np.int64)
     type_bits = bits_for(len(st.vocab))
     for n in range(1, max_n + 1):
         gram, valid = grams[n - 1]
-        use = valid[in_pair]
+        use = valid if every else valid[in_pair]
+        pick = slice(None) if n == 1 else use  # every token is a unigram (`valid` all true for n = 1)
         exact = type_bits * n if n <= 2 and type_bits * n <= 64 - bits_for(k) - doc_bits else None
         if n == 2 and exact is not None:  # exact pairs of token ids
             prev = np.zeros(len(st.tok), dtype=_U64)
             prev[1:] = st.tok[:-1].astype(_U64)
             gram = (prev << _U64(type_bits)) | st.tok.astype(_U64)
-        keys = _gram_cells(src[use], local[use], gram[in_pair][use], exact, k, doc_bits)
+        keys = _gram_cells(base[pick], (gram if every else gram[in_pair])[pick], exact, k, doc_bits)
         matches[n - 1] = _clipped_matches_many(keys, k, doc_bits, doc_offset, hypothesis, n_docs)
         totals[n - 1] = np.maximum(st.doc_tokens - n + 1, 0)
     h = np.flatnonzero(hypothesis)
