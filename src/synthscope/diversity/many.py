@@ -110,24 +110,40 @@ def streams_of(sample: pl.DataFrame, source_col: str, tokens_col: str, n_tokens_
     names = names_frame.to_series().to_list()
     doc_source = sample.select(pl.col(source_col).rle_id()).to_series().to_numpy().astype(np.int64)
     doc_tokens = sample[n_tokens_col].to_numpy().astype(np.int64)
-    split = sample.select(
-        pl.when(pl.col(n_tokens_col) > 0).then(pl.col(tokens_col).str.split(" ")).otherwise(pl.lit([], dtype=pl.List(pl.String)))
-    ).to_series()
-    flat = split.explode().drop_nulls().to_arrow()
-    if isinstance(flat, pa.ChunkedArray):
-        flat = flat.combine_chunks()
+    flat = _spaced_tokens(sample, tokens_col, n_tokens_col)
     if len(flat):
         # ids in the order of the token strings, not of first occurrence: a source's figures then do not
         # depend on which other sources share its group (sums run in the same order either way)
-        encoded = pc.dictionary_encode(flat.cast(pa.large_string()))
-        order = pc.sort_indices(encoded.dictionary).to_numpy()
+        encoded = pc.dictionary_encode(flat)
+        words = pc.utf8_slice_codeunits(encoded.dictionary, 0, -1)  # without the space each token ends with
+        order = pc.sort_indices(words).to_numpy()
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         tok = rank[encoded.indices.to_numpy(zero_copy_only=False)]
-        vocab = encoded.dictionary.take(pa.array(order))
+        vocab = words.take(pa.array(order))
     else:
         tok, vocab = np.zeros(0, dtype=np.int64), pa.array([], pa.large_string())
     return Streams(names, doc_source, doc_tokens, tok, vocab)
+
+
+def _spaced_tokens(sample: pl.DataFrame, tokens_col: str, n_tokens_col: str) -> pa.Array:
+    """Every token of the sample, in order, followed by one space ("tok "): the documents' joined
+    tokens with a space appended, cut after every space. The pieces are the text's own bytes with
+    more offsets (no copy per token, as `str.split` and its list would make)."""
+    text = sample.select(
+        pl.when(pl.col(n_tokens_col) > 0).then(pl.col(tokens_col) + " ").otherwise(pl.lit("")).alias("spaced")
+    ).to_series().to_arrow()
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.large_string())
+    _, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    if data_buffer is None or offsets[-1] == offsets[0]:
+        return pa.array([], pa.large_string())
+    first, last = int(offsets[0]), int(offsets[-1])
+    ends = np.flatnonzero(np.frombuffer(data_buffer, dtype=np.uint8, count=last)[first:] == ord(" ")) + (first + 1)
+    piece_offsets = np.concatenate([[first], ends]).astype(np.int64)
+    return pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(piece_offsets), data_buffer)
 
 
 # --------------------------------------------------------------------------------------- n-grams
