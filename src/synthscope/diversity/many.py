@@ -193,27 +193,33 @@ def type_counts_by_source(keys: np.ndarray, n_sources: int) -> tuple[np.ndarray,
     return (ordered[first] >> _U64(64 - s_bits)).astype(np.int64), counts
 
 
-def neighbours(src: np.ndarray, tok: np.ndarray, n_sources: int, n_types: int) -> tuple[np.ndarray, np.ndarray]:
+def neighbours(src: np.ndarray, tok: np.ndarray, n_sources: int, n_types: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """(previous, next) occurrence of the same token in the same source's stream, as indices into
-    `tok` (-1 where none); the stream holds each source's tokens contiguously and in order."""
+    `tok` (-1 where none); the stream holds each source's tokens contiguously and in order. Also, from
+    the same sort, (source, count) of every distinct (source, type), grouped by source and type
+    (`type_counts_by_source` of the exact keys)."""
     n = len(tok)
     prev = np.full(n, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
     if n < 2:
-        return prev, nxt
+        return prev, nxt, type_counts_by_source(source_keys(src, tok.astype(_U64), n_sources, exact=True), n_sources)
     s_bits, t_bits, p_bits = bits_for(n_sources), bits_for(n_types), bits_for(n)
     if s_bits + t_bits + p_bits <= 64:
         key = (src.astype(_U64) << _U64(t_bits + p_bits)) | (tok.astype(_U64) << _U64(p_bits)) | np.arange(n, dtype=_U64)
         key.sort()
         index = (key & _U64((1 << p_bits) - 1)).astype(np.int64)
         group = key >> _U64(p_bits)
+        first, counts = run_lengths(group)
+        type_source = (group[first] >> _U64(t_bits)).astype(np.int64)
     else:  # pragma: no cover - needs a gigantic group of sources
         order = np.lexsort((np.arange(n), tok, src))
         index, group = order, src[order].astype(_U64) * _U64(n_types) + tok[order].astype(_U64)
+        first, counts = run_lengths(group)
+        type_source = src[order][first].astype(np.int64)
     same = group[1:] == group[:-1]
     prev[index[1:][same]] = index[:-1][same]
     nxt[index[:-1][same]] = index[1:][same]
-    return prev, nxt
+    return prev, nxt, (type_source, counts)
 
 
 def mattr_many(prev_local: np.ndarray, pos: np.ndarray, src: np.ndarray, n: np.ndarray, distinct: np.ndarray, window: int) -> np.ndarray:
@@ -354,8 +360,8 @@ def lexical_many(
     src = src_all[lex]
     n = np.bincount(src, minlength=k)
     out: dict[str, np.ndarray] = {}
-    # unigram types: exact ids
-    uni_source, uni_counts = type_counts_by_source(source_keys(src, st.tok[lex].astype(_U64), k, exact=True), k)
+    # unigram types (exact ids) from the sort that finds each token's neighbours (for MATTR and MTLD)
+    prev, nxt, (uni_source, uni_counts) = neighbours(src, st.tok[lex], k, len(st.vocab))
     distinct = np.bincount(uni_source, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["ttr"] = distinct / n
@@ -373,7 +379,6 @@ def lexical_many(
     out["zipf_exponent"], out["tail_mass"] = _zipf_and_tail(uni_source, uni_counts, n, tail_rank)
     # MATTR and MTLD walk each source's budget stream
     local = st.token_rank()[lex]
-    prev, nxt = neighbours(src, st.tok[lex], k, len(st.vocab))
     prev_local = np.where(prev >= 0, local[np.maximum(prev, 0)], -1)
     next_local = np.where(nxt >= 0, local[np.maximum(nxt, 0)], -1)
     out["mattr"] = mattr_many(prev_local, local, src, n, distinct, window)
