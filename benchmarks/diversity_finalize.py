@@ -8,7 +8,7 @@ option, and the default minimum, 30). Prints the sources and documents measured 
 each (one polars thread, one BLAS thread), and checks that every source measured under two minimums has
 the same figures.
 
-    python benchmarks/diversity_finalize.py [--docs 200000] [--domains 20000] [--min-docs 1 30 100]
+    python benchmarks/diversity_finalize.py [--docs 200000] [--domains 20000] [--min-docs 1 30 100] [--name NAME]
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--domains", type=int, default=20_000)
     parser.add_argument("--min-docs", type=int, nargs="+", default=[1, DEFAULT_MIN_DOCS])
-    with recorded("diversity_finalize" if parser.parse_args().min_docs == [1, DEFAULT_MIN_DOCS] else "diversity_finalize_min_docs"):
+    parser.add_argument("--name", default="diversity_finalize", help="results file name (benchmarks/results/NAME.txt)")
+    with recorded(parser.parse_args().name):
         args = parser.parse_args()
         folder = corpus(args.docs, args.domains, HERE / "out")
         config = AuditConfig(by="domain", workers=1)
