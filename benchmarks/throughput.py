@@ -6,7 +6,8 @@ documents spread over 1 domain and over many (Zipf-sized) domains. For each, run
 options follow `--`), and prints the wall time, documents per second, CPU seconds (the audit and its
 workers: less sensitive to other jobs on the machine than the wall time), seconds per stage (from the
 report's timings), peak RSS (`peak MiB`: the largest single process, driver or worker; `all MiB`: the
-driver and its workers together, sampled twice a second) and the size of every report file. On the same corpus, in the
+driver and its workers together, sampled twice a second; `all PSS`: their summed proportional set size,
+sampled with it, which counts the pages they share, such as the libraries' code, once) and the size of every report file. On the same corpus, in the
 same run, a child process runs the dedup-only peer a user would write with datasketch: words of the
 lower-cased text (`str.split`), word 5-gram shingles, `MinHash.bulk(num_perm=128, hashfunc=xxh32_intdigest)`
 and `MinHashLSH(threshold=0.8, num_perm=128)` query + insert per document. The last column is the audit's
@@ -44,8 +45,10 @@ def corpus(n_docs: int, domains: int, root: Path) -> Path:
     return folder
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of process `root` and all its descendants now (Linux /proc; 0 elsewhere)."""
+def tree_memory(root: int) -> tuple[int, int]:
+    """(resident bytes, proportional set size bytes) of process `root` and all its descendants now
+    (Linux /proc; (0, 0) elsewhere). The PSS counts a page shared by n processes (the libraries' code)
+    as 1/n in each, so the sum over the processes counts it once; the RSS sum counts it n times."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if entry.isdigit():
@@ -55,40 +58,47 @@ def tree_rss(root: int) -> int:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
-    total, stack = 0, [root]
+    rss = pss = 0
+    stack = [root]
     while stack:
         pid = stack.pop()
         stack.extend(children.get(pid, []))
         try:
             with open(f"/proc/{pid}/statm", "rb") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                rss += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"Pss:"):
+                        pss += int(line.split()[1]) * 1024
+                        break
         except (OSError, IndexError, ValueError):
             pass
-    return total
+    return rss, pss
 
 
 class TreeMemory:
-    """Samples the summed RSS of a process and its descendants (driver and workers) twice a second."""
+    """Samples the summed RSS and PSS of a process and its descendants (driver and workers) twice a second."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self.pid, self.peak, self.peak_pss, self._stop = pid, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
-            self.peak = max(self.peak, tree_rss(self.pid))
+            rss, pss = tree_memory(self.pid)
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.peak, self.peak_pss
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, str, float, float]:
-    """Run `cmd` and return (seconds, peak RSS MiB, stdout, CPU seconds, peak summed RSS MiB), measured
-    with wait4 on the child. The peak RSS is the largest one process reached (wait4's ru_maxrss: the
-    child or one of its workers); the summed one samples the child and all its workers together.
+def run_measured(cmd: list[str]) -> tuple[float, float, str, float, float, float]:
+    """Run `cmd` and return (seconds, peak RSS MiB, stdout, CPU seconds, peak summed RSS MiB, peak summed
+    PSS MiB), measured with wait4 on the child. The peak RSS is the largest one process reached (wait4's
+    ru_maxrss: the child or one of its workers); the summed ones sample the child and all its workers together.
     The CPU seconds (user + system) include the worker processes the child waited for; they depend
     much less on what else the machine runs than the wall time does."""
     start = time.perf_counter()
@@ -96,25 +106,25 @@ def run_measured(cmd: list[str]) -> tuple[float, float, str, float, float]:
     memory = TreeMemory(proc.pid)
     assert proc.stdout is not None
     out = proc.stdout.read()
-    tree_peak = memory.stop()
+    tree_peak, tree_pss = memory.stop()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 1):  # 1: a check failed, still a complete audit
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
-    return seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime, tree_peak / 2**20
+    return seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime, tree_peak / 2**20, tree_pss / 2**20
 
 
 def audit(folder: Path, out: Path, extra: list[str]) -> dict:
     cmd = [sys.executable, "-m", "synthscope.cli", "audit", str(folder), "--by", "domain", "-q", "-o", str(out), *extra]
-    seconds, peak, _, cpu, tree = run_measured(cmd)
+    seconds, peak, _, cpu, tree, pss = run_measured(cmd)
     report = json.loads((out / "report.json").read_text())
     sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.is_file()}
-    return {"seconds": seconds, "peak": peak, "report": report, "sizes": sizes, "cpu": cpu, "tree": tree}
+    return {"seconds": seconds, "peak": peak, "report": report, "sizes": sizes, "cpu": cpu, "tree": tree, "pss": pss}
 
 
 def peer(folder: Path) -> dict:
-    seconds, peak, out, cpu, _ = run_measured([sys.executable, str(Path(__file__).resolve()), "--peer-child", str(folder)])
+    seconds, peak, out, cpu, _, _ = run_measured([sys.executable, str(Path(__file__).resolve()), "--peer-child", str(folder)])
     result = json.loads(out.strip().splitlines()[-1])
     result.update(wall=seconds, peak=peak, cpu=cpu)
     return result
@@ -178,7 +188,7 @@ def main() -> None:
     name = args.name or ("throughput" if args.docs < 1_000_000 else f"throughput-{args.docs // 1_000_000}M")
     with recorded(name):
         print(f"audit options: --by domain -q {' '.join(args.extra) or '(defaults)'}")
-        print(f"{'corpus':<28} {'sources':>8} {'seconds':>8} {'docs/s':>7} {'CPU s':>7} {'peak MiB':>9} {'all MiB':>8}  report sizes MiB")
+        print(f"{'corpus':<28} {'sources':>8} {'seconds':>8} {'docs/s':>7} {'CPU s':>7} {'peak MiB':>9} {'all MiB':>8} {'all PSS':>8}  report sizes MiB")
         first_secs = first_cpu = None
         for k, domains in enumerate(args.domains):
             folder = corpus(args.docs, domains, args.workdir)
@@ -187,7 +197,7 @@ def main() -> None:
             docs = rep["totals"]["analysed"]
             sizes = ", ".join(f"{n} {mib(s)}" for n, s in r["sizes"].items())
             label = f"{args.docs:,} docs, {domains:,} domains"
-            print(f"{label:<28} {rep['totals']['sources']:>8,} {r['seconds']:>8.1f} {docs / r['seconds']:>7,.0f} {r['cpu']:>7.1f} {r['peak']:>9.0f} {r['tree']:>8.0f}  {sizes}", flush=True)
+            print(f"{label:<28} {rep['totals']['sources']:>8,} {r['seconds']:>8.1f} {docs / r['seconds']:>7,.0f} {r['cpu']:>7.1f} {r['peak']:>9.0f} {r['tree']:>8.0f} {r['pss']:>8.0f}  {sizes}", flush=True)
             print(f"    stages (s): {stage_seconds(rep)}; outside the report's total (start, render, write): "
                   f"{r['seconds'] - rep['timings']['total_seconds']:.1f}", flush=True)
             if first_secs is None:
