@@ -698,7 +698,7 @@ def round9() -> None:
             keep = {"likelihood, synthetic move (shipped)": "shipped", "floored at BBE's bootstrap 5%: estimate only": "floored",
                     "BBE (delta 0.1, gamma 0.01), bootstrap 90% interval": "bbe", "same, BBE's regions holding >= half the reference": "floored, half"}
             print(t.filter(pl.col("variant").is_in(list(keep)[:3])).with_columns(pl.col("variant").replace(keep)).group_by("kind", "split", "variant", maintain_order=True)
-                  .agg(*aggs[:3], *aggs[4:5]).pivot(on="variant", index=["kind", "split"], values=["mae", "human_max", "coverage"]))
+                  .agg(*aggs[:3], *aggs[4:5]).pivot(on="variant", index=["kind", "split"], values=["mae", "bias", "human_max", "coverage"]))
             print("robustness: references that are not the source's human population (shipped vs floored, estimate only; share_above_truth: of all sources)")
             print(r.with_columns(pl.col("variant").replace(keep)).group_by("reference", "kind", "variant", maintain_order=True).agg(*aggs[:5])
                   .sort("reference", "kind", "variant", maintain_order=True))
