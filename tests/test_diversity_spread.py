@@ -119,3 +119,29 @@ def test_hashed_embedder_same_vectors_whether_types_are_projected_at_once_or_per
     per_chunk = emb.embed(token_stream(docs), chunk=16)
     assert np.array_equal(at_once, per_chunk)
     assert np.abs(at_once).sum() > 0
+
+
+def test_hashed_embedder_same_vectors_with_its_type_cache_cold_warm_or_started_again() -> None:
+    """The per-type values a process keeps across embed calls (type_cache.py) give the vectors of a
+    call on its own, bit for bit: with the cache empty, filled by other documents, and started again
+    once full."""
+    import synthscope.diversity.embed as embed
+
+    news, science = docs_of("xsum", 60), docs_of("pubmed", 60)
+    emb = HashedEmbedder(seed=5)
+    cache = emb._types()
+    cache.clear()
+    cold = emb.embed(token_stream(news))
+    assert cache.size > 0
+    emb.embed(token_stream(science + news[:10]))
+    warm = emb.embed(token_stream(news))
+    assert np.array_equal(cold, warm)
+    held = cache.size
+    cache.max_types = held + 5  # the next new vocabulary does not fit: the cache starts again
+    try:
+        again = emb.embed(token_stream(news + [["zzqx", "qqzx"] * 4] + science))
+        assert cache.size < held + 5
+    finally:
+        cache.max_types = embed.MAX_CACHED_TYPES
+        cache.clear()
+    assert np.array_equal(again[:60], cold)

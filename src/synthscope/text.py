@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -141,10 +142,29 @@ def _tokenize(normalized: pl.Series) -> tuple[pl.Series, pl.Series, tuple[pa.Lar
     return tokens.alias(TOKENS), kind, None
 
 
-_PREPARED: list[_Prepared] = []  # the last batch `prepare` made (held with its frame: an id cannot be reused)
+# Every list that keeps what was computed for the last batch (its frame, tokens, encodings, scores) so
+# that the analyzers mapping the same batch share it; `forget_batches` empties them all.
+_BATCH_CACHES: list[list[Any]] = []
 
 
-_FILTERED_CLASSES: list[tuple[pl.DataFrame, ByteClasses]] = []  # the last frame `filter_prepared` made
+def batch_cache(cache: list[Any]) -> list[Any]:
+    """Register a module's per-batch cache (a list) with `forget_batches`; returns it."""
+    _BATCH_CACHES.append(cache)
+    return cache
+
+
+def forget_batches() -> None:
+    """Drop what the per-batch caches keep of the last batch. Called once every analyzer has mapped a
+    batch: otherwise that batch's frame, token lists, encodings and scores stay alive while the next
+    batch is read and prepared, and a worker holds two batches at its peak instead of one."""
+    for cache in _BATCH_CACHES:
+        cache.clear()
+
+
+_PREPARED: list[_Prepared] = batch_cache([])  # the last batch `prepare` made (held with its frame: an id cannot be reused)
+
+
+_FILTERED_CLASSES: list[tuple[pl.DataFrame, ByteClasses]] = batch_cache([])  # the last frame `filter_prepared` made
 
 
 def norm_classes(batch: pl.DataFrame) -> ByteClasses:
@@ -220,7 +240,7 @@ class TokenCodes:
         return np.arange(len(self.codes), dtype=np.int64) - np.repeat(self.starts, self.counts)
 
 
-_LAST_CODES: list[tuple[pl.DataFrame, TokenCodes]] = []
+_LAST_CODES: list[tuple[pl.DataFrame, TokenCodes]] = batch_cache([])
 KEPT_ENCODINGS = 2  # a batch and the rows of it that one analyzer filtered (detect's supported rows)
 
 

@@ -30,7 +30,7 @@ from synthscope.detect.reference import (
 )
 from synthscope.errors import InputError
 from synthscope.language import LANGUAGE, UNDETERMINED
-from synthscope.text import filter_prepared
+from synthscope.text import batch_cache, filter_prepared
 from synthscope.detect.scorer import LinearModel
 from synthscope.detect.scoring import BatchScores, Scorer, scorer_of, style_model_of
 from synthscope.detect.states import SourceScores, SourceTable, merge_tables
@@ -79,7 +79,7 @@ class ContributionTerms:
 
 
 UNSUPPORTED_LANGUAGE = "unsupported_language"
-_LAST_SCORES: list[tuple[pl.DataFrame, Scorer, tuple[np.ndarray | None, BatchScores, pl.DataFrame]]] = []
+_LAST_SCORES: list[tuple[pl.DataFrame, Scorer, tuple[np.ndarray | None, BatchScores, pl.DataFrame]]] = batch_cache([])
 
 
 def supported_rows(batch: pl.DataFrame, profile: CalibrationProfile) -> np.ndarray | None:

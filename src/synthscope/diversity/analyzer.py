@@ -159,8 +159,7 @@ def _measure_all(sample: pl.DataFrame, settings: Settings) -> dict[str, dict[str
     bleu = many.self_bleu_many(st, pair, grams, settings.hypotheses, MAX_N, EPSILON)
     in_pair = pair[tok_doc]
     pair_index = np.cumsum(pair) - 1
-    vocab = np.asarray(st.vocab.to_pylist(), dtype=object)
-    stream = TokenStream(st.tok[in_pair], pair_index[tok_doc[in_pair]], vocab, int(pair.sum()))
+    stream = TokenStream(st.tok[in_pair], pair_index[tok_doc[in_pair]], st.vocab, int(pair.sum()))
     embedder = _embedder(settings.embedder, settings.seed)
     distance, vendi = many.spread_many(embedder.embed(stream), st.doc_source[pair], k)
     pair_docs = np.bincount(st.doc_source[pair], minlength=k)

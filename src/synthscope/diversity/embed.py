@@ -17,8 +17,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from synthscope.diversity.ngrams import TokenStream, factorize, positions
+from synthscope.diversity.type_cache import TypeCache, as_large_strings
 from synthscope.errors import InputError, UsageError
 from synthscope.hashes import xxh64_strings
 
@@ -29,6 +31,7 @@ CHAR_WEIGHT = 0.5
 SIF_A = 1e-3
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 MAX_PROJECTED_TYPES = 1 << 18  # word types of one embed call projected at once (256 MiB of float32 vectors)
+MAX_CACHED_TYPES = 1 << 16  # word types whose projection a process keeps across embed calls (64 MiB at dim 256)
 
 
 class Embedder(Protocol):
@@ -54,8 +57,12 @@ def projection(seed: int, buckets: int = HASH_BUCKETS, dim: int = HASH_DIM) -> n
 
 
 def _bucket_sign(hashes: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
-    bucket = (hashes % np.uint64(buckets)).astype(np.int64)
-    sign = np.where((hashes >> np.uint64(63)) == 1, -1.0, 1.0).astype(np.float32)
+    """The bucket (hash modulo `buckets`) and sign (-1 where the top bit is set) of every hash."""
+    if buckets & (buckets - 1) == 0:  # a power of two: the low bits, without a division
+        bucket = (hashes & np.uint64(buckets - 1)).astype(np.int64)
+    else:
+        bucket = (hashes % np.uint64(buckets)).astype(np.int64)
+    sign = np.float32(1) - np.float32(2) * (hashes >> np.uint64(63)).astype(np.float32)
     return bucket, sign
 
 
@@ -70,20 +77,19 @@ class HashedEmbedder:
         weights = ", sif=wordfreq-en" if sif else ""
         self.name = f"hashed(words+bigrams+char{CHAR_N}{weights}, buckets={buckets}, dim={dim}, seed={seed})"
 
-    def _type_weights(self, vocab: np.ndarray) -> np.ndarray:
+    def _type_weights(self, vocab: pa.Array) -> np.ndarray:
         """SIF weight a / (a + p(word)) of every type, p from the wordfreq English list (1 if unlisted)."""
         if not self.sif:
             return np.ones(len(vocab))
         freq = word_frequencies()
-        p = np.fromiter((freq.get(w, 0.0) for w in vocab.tolist()), dtype=np.float64, count=len(vocab))
+        p = np.fromiter((freq.get(w, 0.0) for w in vocab.to_pylist()), dtype=np.float64, count=len(vocab))
         return SIF_A / (SIF_A + p)
 
-    def _char_features(self, vocab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _char_features(self, vocab: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per word type: offsets into flat (bucket, signed weight) arrays of its character 3-grams
         ("<word>" padded), each weighted CHAR_WEIGHT / (number of 3-grams of the type)."""
-        words = pl.DataFrame({"padded": pl.Series(vocab.tolist(), dtype=pl.String)}).select(
-            ("<" + pl.col("padded") + ">").alias("padded")
-        )
+        padded = pl.Series("padded", vocab, dtype=pl.String)
+        words = pl.DataFrame({"padded": padded}).select(("<" + pl.col("padded") + ">").alias("padded"))
         counts = words.select((pl.col("padded").str.len_chars().cast(pl.Int64) - CHAR_N + 1).clip(0))
         counts_np = counts.to_series().to_numpy()
         offsets = np.r_[0, np.cumsum(counts_np)]
@@ -115,13 +121,13 @@ class HashedEmbedder:
         doc_bits = max(1, int(stream.n_docs - 1).bit_length())
         # one sort on (document, top bits of the bigram hash): equal bigrams of a document side by side
         order = np.argsort((doc.astype(np.uint64) << np.uint64(64 - doc_bits)) | (key >> np.uint64(doc_bits)))
-        k, d, pw = key[order], doc[order], pair_weight[order]
+        k, d, pw = key[order], doc, pair_weight[order]  # the stream is in document order: so is `doc` already
         starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])])
         tf = np.diff(np.r_[starts, k.size])
         bucket, sign = _bucket_sign(k[starts], self.buckets)
         return d[starts], bucket, (1 + np.log(tf)) * sign * pw[starts]
 
-    def _type_rows(self, vocab: np.ndarray, w_bucket: np.ndarray, w_sign: np.ndarray) -> Any:
+    def _type_rows(self, vocab: pa.Array, w_bucket: np.ndarray, w_sign: np.ndarray) -> Any:
         """Sparse (types x buckets) matrix: each type's word feature and its character 3-grams."""
         import scipy.sparse as sp
 
@@ -137,6 +143,17 @@ class HashedEmbedder:
         indices[is_gram], data[is_gram] = g_bucket, g_value
         return sp.csr_matrix((data, indices, indptr), shape=(len(vocab), self.buckets))
 
+    def _type_values(self, vocab: pa.Array) -> dict[str, np.ndarray]:
+        """Per word type: its hash, SIF weight and projected word + character features (each row
+        is computed from the word alone, so `TypeCache` may keep it across calls)."""
+        word_hash = xxh64_strings(vocab, self.seed)
+        w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
+        vectors = self._type_rows(vocab, w_bucket, w_sign) @ projection(self.seed, self.buckets, self.dim)
+        return {"hash": word_hash, "weight": self._type_weights(vocab), "vector": np.asarray(vectors)}
+
+    def _types(self) -> TypeCache:
+        return _type_cache(self.seed, self.buckets, self.dim, self.sif)
+
     def embed(self, stream: TokenStream, chunk: int = 2048) -> np.ndarray:
         """One row per document (unnormalised; a document without tokens gets a zero row).
 
@@ -150,23 +167,30 @@ class HashedEmbedder:
         if stream.n_tokens == 0:
             return out
         proj = projection(self.seed, self.buckets, self.dim)
-        n_types = stream.vocab.size
-        word_hash = xxh64_strings(stream.vocab, self.seed)
-        w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
-        type_weight = self._type_weights(stream.vocab)
-        type_rows = self._type_rows(stream.vocab, w_bucket, w_sign)
-        cells, tf = np.unique(stream.doc * n_types + stream.ids, return_counts=True)
-        pair_doc, pair_type = cells // n_types, cells % n_types
+        vocab = as_large_strings(stream.vocab)
+        n_types = len(vocab)
+        all_types: np.ndarray | None = None
+        if n_types <= MAX_PROJECTED_TYPES:
+            # every type projected once (or kept from an earlier call: each row is the same product either way)
+            type_row, values = self._types().rows(vocab)
+            word_hash, type_weight, all_types = values["hash"][type_row], values["weight"][type_row], values["vector"]
+        else:
+            word_hash = xxh64_strings(vocab, self.seed)
+            w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
+            type_weight = self._type_weights(vocab)
+            type_rows = self._type_rows(vocab, w_bucket, w_sign)
+        type_bits = max(1, (n_types - 1).bit_length())  # (document, type) cells packed: sorted by document, then type
+        cells, tf = np.unique((stream.doc << type_bits) | stream.ids, return_counts=True)
+        pair_doc, pair_type = cells >> type_bits, cells & ((1 << type_bits) - 1)
         weight = ((1 + np.log(tf)) * type_weight[pair_type]).astype(np.float32)
         b_doc, b_bucket, b_value = self._bigrams(stream, word_hash, type_weight)
-        # every type projected once when that fits (each row is the same product either way)
-        all_types = type_rows @ proj if n_types <= MAX_PROJECTED_TYPES else None
         for first in range(0, stream.n_docs, chunk):
             rows = min(chunk, stream.n_docs - first)
             a, b = np.searchsorted(pair_doc, [first, first + rows])
             indptr = np.searchsorted(pair_doc[a:b], np.arange(first, first + rows + 1))
             if all_types is not None:
-                type_vectors, columns = all_types, pair_type[a:b]
+                # each document's types stay in vocabulary order: the same sums in the same order
+                type_vectors, columns = all_types, type_row[pair_type[a:b]]
             else:
                 local_types, columns = np.unique(pair_type[a:b], return_inverse=True)
                 type_vectors = type_rows[local_types] @ proj
@@ -176,6 +200,12 @@ class HashedEmbedder:
             bigrams = sp.csr_matrix((b_value[c:e].astype(np.float32), b_bucket[c:e], b_indptr), shape=(rows, self.buckets))
             out[first : first + rows] = np.asarray(words @ type_vectors) + np.asarray(bigrams @ proj)
         return out
+
+
+@functools.lru_cache(maxsize=4)
+def _type_cache(seed: int, buckets: int, dim: int, sif: bool) -> TypeCache:
+    """This process's per-type values of the hashed embedder with these settings."""
+    return TypeCache(HashedEmbedder(seed, buckets, dim, sif)._type_values, MAX_CACHED_TYPES)
 
 
 class Model2VecEmbedder:

@@ -286,10 +286,13 @@ def mtld_many(prev_local: np.ndarray, next_local: np.ndarray, n: np.ndarray, dis
     reversed_index = starts[src] + (n[src] - 1 - local)
     prev_backward = np.empty_like(prev_local)
     prev_backward[reversed_index] = np.where(next_local < 0, -1, n[src] - 1 - next_local)
+    # both passes of every source in one lockstep walk (each stream's walk is its own: the same
+    # values as two walks, in half the steps)
+    full, partial = _mtld_passes(np.concatenate([prev_local, prev_backward]), np.concatenate([n, n]), threshold)
+    k = len(n)
     values = []
-    for prev in (prev_local, prev_backward):
-        full, partial = _mtld_passes(prev, n, threshold)
-        factors = full + partial
+    for direction in (slice(0, k), slice(k, 2 * k)):
+        factors = full[direction] + partial[direction]
         fallback = np.where(whole == 1, 1.0, (1 - whole) / (1 - threshold))
         factors = np.where(factors == 0, fallback, factors)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -21,7 +21,7 @@ class TokenStream:
 
     ids: np.ndarray  # int64, values in [0, vocab)
     doc: np.ndarray  # int64, non-decreasing document index
-    vocab: np.ndarray  # the token strings, vocab[ids[i]] is token i
+    vocab: np.ndarray | pa.Array  # the token strings (object array or arrow strings), vocab[ids[i]] is token i
     n_docs: int
 
     @property
@@ -46,7 +46,8 @@ class TokenStream:
 
     def texts(self) -> list[str]:
         """Every document's tokens joined by single spaces."""
-        words = self.vocab[self.ids]
+        vocab = self.vocab if isinstance(self.vocab, np.ndarray) else np.asarray(self.vocab.to_pylist(), dtype=object)
+        words = vocab[self.ids]
         bounds = np.r_[0, np.cumsum(self.doc_lengths())]
         return [" ".join(words[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 

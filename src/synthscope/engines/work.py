@@ -20,7 +20,7 @@ from synthscope.io.parts import FilePart, read_part
 from synthscope.io.readers import ColumnSpec
 from synthscope.io.rows import classify
 from synthscope.io.sources import SourceSpec
-from synthscope.text import prepare
+from synthscope.text import forget_batches, prepare
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,11 @@ def map_part(job: Job, part: FilePart) -> PartResult:
                 now = time.perf_counter()
                 seconds[i] += now - clock
                 clock = now
+            del batch
+            forget_batches()
         else:
             now = time.perf_counter()
             prepare_seconds += now - clock
             clock = now
+        del raw, analysed  # nothing of this batch stays alive while the next one is read and prepared
     return PartResult(part, states, counts, malformed, seconds, read_seconds, prepare_seconds)

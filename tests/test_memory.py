@@ -1,0 +1,53 @@
+"""Memory a worker keeps between batches, and the memory settings synthscope applies to its processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import synthscope.text as text
+from synthscope.detect import analyzer as detect_analyzer
+from synthscope.engines import map_part
+from synthscope.io.discover import discover_inputs
+from synthscope.io.parts import plan_parts, read_part
+from synthscope.io.rows import classify
+from synthscope.pipeline import AuditConfig, build_analyzers, job_of, resolve_plan
+from tests.conftest import SAMPLE_DATA
+
+
+def _job(tmp_path: Path, batch_size: int = 200):  # type: ignore[no-untyped-def]
+    config = AuditConfig(by="domain", batch_size=batch_size)
+    inputs, _ = discover_inputs([str(SAMPLE_DATA / "web_corpus.parquet")])
+    plan = resolve_plan(inputs, config)
+    config = plan.resolved(config)
+    return job_of(build_analyzers(config, tmp_path), plan, config, tmp_path), plan_parts(inputs, config.batch_size)
+
+
+def _cached() -> dict[str, int]:
+    return {
+        "codes": len(text._LAST_CODES),
+        "prepared": len(text._PREPARED),
+        "filtered": len(text._FILTERED_CLASSES),
+        "scores": len(detect_analyzer._LAST_SCORES),
+    }
+
+
+def test_mapping_a_batch_fills_the_batch_caches_and_a_part_leaves_them_empty(tmp_path: Path) -> None:
+    job, parts = _job(tmp_path)
+    raw = next(read_part(parts[0], job.columns, job.batch_size))
+    analysed, _ = classify(raw, job.columns, job.sources, job.min_chars, job.languages)
+    batch = text.prepare(analysed)
+    for analyzer in job.analyzers:
+        analyzer.map(batch)
+    cached = _cached()
+    assert cached["codes"] and cached["prepared"] and cached["scores"], cached  # the analyzers of one batch share these
+    result = map_part(job, parts[0])
+    assert result.counts.analysed > job.batch_size  # the part has several batches
+    assert not any(_cached().values()), _cached()  # nothing of the last batch is kept after the part
+
+
+def test_forget_batches_empties_every_registered_cache() -> None:
+    kept = text.batch_cache([])
+    kept.append("a frame")
+    text._LAST_CODES.append("codes")  # type: ignore[arg-type]
+    text.forget_batches()
+    assert kept == [] and text._LAST_CODES == []
