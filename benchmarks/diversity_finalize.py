@@ -1,14 +1,14 @@
-"""CPU seconds of the diversity finalize on a long tail of sources, with and without `--diversity-min-docs`.
+"""CPU seconds of the diversity finalize on a long tail of sources, for several `--diversity-min-docs`.
 
 Builds (once, cached under benchmarks/out/ as throughput.py does) a make_web_corpus.py corpus of `--docs`
 documents over `--domains` Zipf-sized domains, maps it through the diversity analyzer in this process
-(`--by domain`, default budgets) and measures every finalize step (`measure_group`) twice in the same
-process: every source measured (`--diversity-min-docs 1`, the behaviour before the option) and with the
-default minimum (sources of fewer than 30 documents not measured). Prints the sources and documents
-measured and the CPU seconds of each (one polars thread, one BLAS thread), and checks that every source
-measured both times has the same figures.
+(`--by domain`, default budgets) and measures every finalize step (`measure_group`) once per minimum in
+the same process (by default: every source measured, `--diversity-min-docs 1`, the behaviour before the
+option, and the default minimum, 30). Prints the sources and documents measured and the CPU seconds of
+each (one polars thread, one BLAS thread), and checks that every source measured under two minimums has
+the same figures.
 
-    python benchmarks/diversity_finalize.py [--docs 200000] [--domains 20000]
+    python benchmarks/diversity_finalize.py [--docs 200000] [--domains 20000] [--min-docs 1 30 100] [--name NAME]
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--domains", type=int, default=20_000)
-    with recorded("diversity_finalize"):
+    parser.add_argument("--min-docs", type=int, nargs="+", default=[1, DEFAULT_MIN_DOCS])
+    parser.add_argument("--name", default="diversity_finalize", help="results file name (benchmarks/results/NAME.txt)")
+    with recorded(parser.parse_args().name):
         args = parser.parse_args()
         folder = corpus(args.docs, args.domains, HERE / "out")
         config = AuditConfig(by="domain", workers=1)
@@ -62,17 +64,21 @@ def main() -> None:
             tasks = analyzer.tasks(state)
             candidates = sum(t.in_memory.height for t in tasks)
             print(f"{args.docs:,} documents over {args.domains:,} domains: {len(tasks)} finalize steps, {candidates:,} sample candidates in memory")
-            every_cpu, every = finalize_cpu(tasks, 1)
-            some_cpu, some = finalize_cpu(tasks, DEFAULT_MIN_DOCS)
-        measured = {name for name, fields in some.items() if "not_measured" not in fields}
-        documents = sum(fields["sample_documents"] for name, fields in some.items() if name in measured)
-        all_documents = sum(fields["sample_documents"] for fields in every.values())
+            runs = [(m, *finalize_cpu(tasks, m)) for m in args.min_docs]
         print(f"{'minimum':<28} {'sources measured':>16} {'sample docs':>12} {'CPU s':>7}")
-        print(f"{'1 (every source)':<28} {len(every):>16,} {all_documents:>12,} {every_cpu:>7.2f}")
-        print(f"{DEFAULT_MIN_DOCS} (default)".ljust(28) + f" {len(measured):>16,} {documents:>12,} {some_cpu:>7.2f}")
-        print(f"CPU ratio: {every_cpu / some_cpu:.2f}x less with the default minimum")
-        same = all(some[name] == every[name] for name in measured)
-        print(f"sources measured both times have the same figures: {same}")
+        first_cpu = runs[0][1]
+        measured_by: list[set[str]] = []
+        for minimum, cpu, results in runs:
+            measured = {name for name, fields in results.items() if "not_measured" not in fields}
+            measured_by.append(measured)
+            documents = sum(results[name]["sample_documents"] for name in measured)
+            label = f"{minimum} (default)" if minimum == DEFAULT_MIN_DOCS else (f"{minimum} (every source)" if minimum == 1 else str(minimum))
+            print(f"{label:<28} {len(measured):>16,} {documents:>12,} {cpu:>7.2f}   CPU {first_cpu / cpu:.2f}x less than the first")
+        same = all(
+            runs[i][2][name] == runs[j][2][name]
+            for i in range(len(runs)) for j in range(i + 1, len(runs)) for name in measured_by[i] & measured_by[j]
+        )
+        print(f"sources measured under two minimums have the same figures: {same}")
 
 
 if __name__ == "__main__":

@@ -149,3 +149,23 @@ def test_empty_state_finalizes_to_nothing() -> None:
     analyzer = DiversityAnalyzer()
     assert analyzer.finalize(analyzer.empty(), FinalizeContext(workdir=Path("."))).per_source == {}
     assert empty_sample().is_empty()
+
+
+def test_streams_cut_the_joined_tokens_as_split_does() -> None:
+    """`streams_of` cuts each document's joined tokens after every space (no list of strings): the same
+    tokens as `str.split(" ")`, on non-ASCII words, a document without tokens, an empty token, and a
+    slice of a larger frame."""
+    from synthscope.diversity.sample import JOINED
+    from synthscope.text import N_TOKENS
+
+    docs = [["über", "straße", "ok"], [], ["日本語", "x"], [""], ["l'été", "naïve", "über"], ["z"]]
+    frame = pl.DataFrame(
+        {"source": ["a", "a", "a", "b", "b", "c"], JOINED: [" ".join(d) for d in docs], N_TOKENS: [len(d) for d in docs]}
+    )
+    for sample in (frame, frame.slice(2, 3)):
+        st = many.streams_of(sample, "source", JOINED, N_TOKENS)
+        vocab = st.vocab.to_pylist()
+        expected = [t for joined, n in zip(sample[JOINED], sample[N_TOKENS]) if n for t in joined.split(" ")]
+        assert [vocab[i] for i in st.tok] == expected
+        assert vocab == sorted(set(expected))
+    assert many.streams_of(frame.filter(pl.col(N_TOKENS) == 0), "source", JOINED, N_TOKENS).tok.size == 0

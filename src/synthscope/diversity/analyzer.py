@@ -288,7 +288,9 @@ class DiversityAnalyzer:
         return collect
 
     def tasks(self, state: DiversityState) -> list[GroupTask]:
-        """The finalize steps: groups of partitions of about GROUP_TOKENS candidate tokens."""
+        """The finalize steps: groups of partitions of about GROUP_TOKENS candidate tokens, the largest
+        first (the engine's workers take them in this order, so the last ones to finish are small and
+        no worker waits long for another at the end; the results do not depend on the order)."""
         memory = state.sample.with_columns(partition_of(state.sample[SOURCE]))
         tokens = np.zeros(PARTITIONS, np.int64)
         if memory.height:
@@ -298,7 +300,8 @@ class DiversityAnalyzer:
             tokens = tokens + np.asarray(spill.tokens, dtype=np.int64) + np.asarray(spill.rows, dtype=np.int64)
         settings = self.settings()
         tasks = []
-        for group in partition_groups(tokens, self.group_tokens):
+        groups = partition_groups(tokens, self.group_tokens)
+        for group in sorted(groups, key=lambda g: -int(tokens[g].sum())):  # stable: equal sizes in partition order
             in_memory = memory.filter(pl.col("_partition").is_in(group)).drop("_partition")
             spills = tuple(s for s in state.spills if any(s.rows[p] for p in group))
             tasks.append(GroupTask(settings, spills, tuple(group), in_memory))

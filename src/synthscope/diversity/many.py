@@ -110,24 +110,40 @@ def streams_of(sample: pl.DataFrame, source_col: str, tokens_col: str, n_tokens_
     names = names_frame.to_series().to_list()
     doc_source = sample.select(pl.col(source_col).rle_id()).to_series().to_numpy().astype(np.int64)
     doc_tokens = sample[n_tokens_col].to_numpy().astype(np.int64)
-    split = sample.select(
-        pl.when(pl.col(n_tokens_col) > 0).then(pl.col(tokens_col).str.split(" ")).otherwise(pl.lit([], dtype=pl.List(pl.String)))
-    ).to_series()
-    flat = split.explode().drop_nulls().to_arrow()
-    if isinstance(flat, pa.ChunkedArray):
-        flat = flat.combine_chunks()
+    flat = _spaced_tokens(sample, tokens_col, n_tokens_col)
     if len(flat):
         # ids in the order of the token strings, not of first occurrence: a source's figures then do not
         # depend on which other sources share its group (sums run in the same order either way)
-        encoded = pc.dictionary_encode(flat.cast(pa.large_string()))
-        order = pc.sort_indices(encoded.dictionary).to_numpy()
+        encoded = pc.dictionary_encode(flat)
+        words = pc.utf8_slice_codeunits(encoded.dictionary, 0, -1)  # without the space each token ends with
+        order = pc.sort_indices(words).to_numpy()
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         tok = rank[encoded.indices.to_numpy(zero_copy_only=False)]
-        vocab = encoded.dictionary.take(pa.array(order))
+        vocab = words.take(pa.array(order))
     else:
         tok, vocab = np.zeros(0, dtype=np.int64), pa.array([], pa.large_string())
     return Streams(names, doc_source, doc_tokens, tok, vocab)
+
+
+def _spaced_tokens(sample: pl.DataFrame, tokens_col: str, n_tokens_col: str) -> pa.Array:
+    """Every token of the sample, in order, followed by one space ("tok "): the documents' joined
+    tokens with a space appended, cut after every space. The pieces are the text's own bytes with
+    more offsets (no copy per token, as `str.split` and its list would make)."""
+    text = sample.select(
+        pl.when(pl.col(n_tokens_col) > 0).then(pl.col(tokens_col) + " ").otherwise(pl.lit("")).alias("spaced")
+    ).to_series().to_arrow()
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.large_string())
+    _, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    if data_buffer is None or offsets[-1] == offsets[0]:
+        return pa.array([], pa.large_string())
+    first, last = int(offsets[0]), int(offsets[-1])
+    ends = np.flatnonzero(np.frombuffer(data_buffer, dtype=np.uint8, count=last)[first:] == ord(" ")) + (first + 1)
+    piece_offsets = np.concatenate([[first], ends]).astype(np.int64)
+    return pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(piece_offsets), data_buffer)
 
 
 # --------------------------------------------------------------------------------------- n-grams
@@ -177,27 +193,33 @@ def type_counts_by_source(keys: np.ndarray, n_sources: int) -> tuple[np.ndarray,
     return (ordered[first] >> _U64(64 - s_bits)).astype(np.int64), counts
 
 
-def neighbours(src: np.ndarray, tok: np.ndarray, n_sources: int, n_types: int) -> tuple[np.ndarray, np.ndarray]:
+def neighbours(src: np.ndarray, tok: np.ndarray, n_sources: int, n_types: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """(previous, next) occurrence of the same token in the same source's stream, as indices into
-    `tok` (-1 where none); the stream holds each source's tokens contiguously and in order."""
+    `tok` (-1 where none); the stream holds each source's tokens contiguously and in order. Also, from
+    the same sort, (source, count) of every distinct (source, type), grouped by source and type
+    (`type_counts_by_source` of the exact keys)."""
     n = len(tok)
     prev = np.full(n, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
     if n < 2:
-        return prev, nxt
+        return prev, nxt, type_counts_by_source(source_keys(src, tok.astype(_U64), n_sources, exact=True), n_sources)
     s_bits, t_bits, p_bits = bits_for(n_sources), bits_for(n_types), bits_for(n)
     if s_bits + t_bits + p_bits <= 64:
         key = (src.astype(_U64) << _U64(t_bits + p_bits)) | (tok.astype(_U64) << _U64(p_bits)) | np.arange(n, dtype=_U64)
         key.sort()
         index = (key & _U64((1 << p_bits) - 1)).astype(np.int64)
         group = key >> _U64(p_bits)
+        first, counts = run_lengths(group)
+        type_source = (group[first] >> _U64(t_bits)).astype(np.int64)
     else:  # pragma: no cover - needs a gigantic group of sources
         order = np.lexsort((np.arange(n), tok, src))
         index, group = order, src[order].astype(_U64) * _U64(n_types) + tok[order].astype(_U64)
+        first, counts = run_lengths(group)
+        type_source = src[order][first].astype(np.int64)
     same = group[1:] == group[:-1]
     prev[index[1:][same]] = index[:-1][same]
     nxt[index[:-1][same]] = index[1:][same]
-    return prev, nxt
+    return prev, nxt, (type_source, counts)
 
 
 def mattr_many(prev_local: np.ndarray, pos: np.ndarray, src: np.ndarray, n: np.ndarray, distinct: np.ndarray, window: int) -> np.ndarray:
@@ -338,8 +360,8 @@ def lexical_many(
     src = src_all[lex]
     n = np.bincount(src, minlength=k)
     out: dict[str, np.ndarray] = {}
-    # unigram types: exact ids
-    uni_source, uni_counts = type_counts_by_source(source_keys(src, st.tok[lex].astype(_U64), k, exact=True), k)
+    # unigram types (exact ids) from the sort that finds each token's neighbours (for MATTR and MTLD)
+    prev, nxt, (uni_source, uni_counts) = neighbours(src, st.tok[lex], k, len(st.vocab))
     distinct = np.bincount(uni_source, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["ttr"] = distinct / n
@@ -357,7 +379,6 @@ def lexical_many(
     out["zipf_exponent"], out["tail_mass"] = _zipf_and_tail(uni_source, uni_counts, n, tail_rank)
     # MATTR and MTLD walk each source's budget stream
     local = st.token_rank()[lex]
-    prev, nxt = neighbours(src, st.tok[lex], k, len(st.vocab))
     prev_local = np.where(prev >= 0, local[np.maximum(prev, 0)], -1)
     next_local = np.where(nxt >= 0, local[np.maximum(nxt, 0)], -1)
     out["mattr"] = mattr_many(prev_local, local, src, n, distinct, window)
@@ -367,20 +388,29 @@ def lexical_many(
     return out
 
 
-def _gram_cells(src: np.ndarray, local_doc: np.ndarray, gram: np.ndarray, exact_bits: int | None, n_sources: int, doc_bits: int) -> np.ndarray:
-    """Sorted uint64 keys (source | n-gram | document inside the source): one key per n-gram position.
+def _gram_cells(base: np.ndarray, gram: np.ndarray, exact_bits: int | None, n_sources: int, doc_bits: int) -> np.ndarray:
+    """Sorted uint64 keys (source | n-gram | document inside the source): one key per n-gram position;
+    `base` holds each position's (source | document) bits (`_source_doc_bits`).
 
     `exact_bits` is the width of an exact n-gram id (None: a 64-bit hash, of which the top bits that
     fit are kept)."""
     s_bits = bits_for(n_sources)
     g_bits = 64 - s_bits - doc_bits
     if exact_bits is not None and exact_bits <= g_bits:
-        g = gram.astype(_U64)
+        key = gram.astype(_U64) << _U64(doc_bits)
     else:
-        g = gram >> _U64(64 - g_bits)
-    key = (src.astype(_U64) << _U64(64 - s_bits)) | (g << _U64(doc_bits)) | local_doc.astype(_U64)
+        key = gram >> _U64(64 - g_bits)
+        key <<= _U64(doc_bits)
+    key |= base
     key.sort()
     return key
+
+
+def _source_doc_bits(src: np.ndarray, local_doc: np.ndarray, n_sources: int) -> np.ndarray:
+    """The source number in the high bits and the document inside the source in the low bits (uint64)."""
+    base = src.astype(_U64) << _U64(64 - bits_for(n_sources))
+    base |= local_doc.astype(_U64)
+    return base
 
 
 def _clipped_matches_many(keys: np.ndarray, n_sources: int, doc_bits: int, doc_offset: np.ndarray, hypothesis: np.ndarray, n_docs: int) -> np.ndarray:
@@ -453,21 +483,24 @@ def self_bleu_many(st: Streams, pair_docs: np.ndarray, grams: list[tuple[np.ndar
     doc_bits = bits_for(int(pair_count.max()) if k else 1)
     tok_doc = st.doc()
     in_pair = pair_docs[tok_doc]
-    src = doc_src[tok_doc][in_pair]
-    local = rank[tok_doc][in_pair]
+    every = bool(in_pair.all())  # every document pairwise (sources of at most `sample_docs` documents): no copies
+    base = _source_doc_bits(doc_src[tok_doc], rank[tok_doc], k)
+    if not every:
+        base = base[in_pair]
     n_docs = st.n_docs
     matches = np.zeros((max_n, n_docs), dtype=np.int64)
     totals = np.zeros((max_n, n_docs), dtype=np.int64)
     type_bits = bits_for(len(st.vocab))
     for n in range(1, max_n + 1):
         gram, valid = grams[n - 1]
-        use = valid[in_pair]
+        use = valid if every else valid[in_pair]
+        pick = slice(None) if n == 1 else use  # every token is a unigram (`valid` all true for n = 1)
         exact = type_bits * n if n <= 2 and type_bits * n <= 64 - bits_for(k) - doc_bits else None
         if n == 2 and exact is not None:  # exact pairs of token ids
             prev = np.zeros(len(st.tok), dtype=_U64)
             prev[1:] = st.tok[:-1].astype(_U64)
             gram = (prev << _U64(type_bits)) | st.tok.astype(_U64)
-        keys = _gram_cells(src[use], local[use], gram[in_pair][use], exact, k, doc_bits)
+        keys = _gram_cells(base[pick], (gram if every else gram[in_pair])[pick], exact, k, doc_bits)
         matches[n - 1] = _clipped_matches_many(keys, k, doc_bits, doc_offset, hypothesis, n_docs)
         totals[n - 1] = np.maximum(st.doc_tokens - n + 1, 0)
     h = np.flatnonzero(hypothesis)
