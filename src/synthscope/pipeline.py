@@ -478,20 +478,28 @@ def finalize_all(analyzers: list[Analyzer[Any]], states: list[Any], ctx: Finaliz
     (its workers run them while this process finalizes the others), then gather them. Returns the
     results and the seconds each analyzer's finalize took in this process (for one that started
     early: starting plus gathering, waiting included), both in analyzer order. An analyzer with
-    `finalize_deferred` leaves part of its results pending (`explain_leading` completes them)."""
+    `finalize_deferred` leaves part of its results pending (`explain_leading` completes them).
+
+    `states` is emptied as it goes: an analyzer's state is replaced by None once it is finalized (or
+    its steps are handed over), except a deferred analyzer's, which `explain_leading` reads; so the
+    merged states do not stay in memory beside the results (on a long tail, both are per source)."""
     started: dict[str, tuple[Any, float]] = {}
-    for analyzer, state in zip(analyzers, states):
+    for i, (analyzer, state) in enumerate(zip(analyzers, states)):
         start = getattr(analyzer, "start_finalize", None)
         if start is not None:
             t0 = time.perf_counter()
             started[analyzer.name] = (start(state, ctx), time.perf_counter() - t0)
+            states[i] = state = None
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
-    for analyzer, state in zip(analyzers, states):
+    for i, (analyzer, state) in enumerate(zip(analyzers, states)):
         if analyzer.name not in started:
             t0 = time.perf_counter()
-            results[analyzer.name] = getattr(analyzer, "finalize_deferred", analyzer.finalize)(state, ctx)
+            deferred = getattr(analyzer, "finalize_deferred", None)
+            results[analyzer.name] = (deferred or analyzer.finalize)(state, ctx)
             seconds[analyzer.name] = time.perf_counter() - t0
+            if deferred is None:
+                states[i] = state = None
     for name, (collect, start_seconds) in started.items():
         t0 = time.perf_counter()
         results[name] = collect()

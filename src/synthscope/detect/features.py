@@ -177,15 +177,6 @@ def _phrase_pattern(phrases: tuple[str, ...]) -> str:
     return "|".join(parts)
 
 
-@lru_cache(maxsize=4)
-def _zipf_of(language: str | None) -> dict[str, float]:
-    """word -> Zipf frequency in `language`'s human reference (wordfreq); None: no table (empty)."""
-    if language is None:
-        return {}
-    table = markers.word_zipf(language)
-    return dict(zip(table["word"].to_list(), table["zipf"].to_list()))
-
-
 @dataclass(frozen=True)
 class _ZipfLookup:
     """A wordfreq table sorted by a hash of its words, for a vectorised lookup of a batch's vocabulary."""
@@ -202,13 +193,19 @@ def _word_hashes(words: pa.Array | pl.Series) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _zipf_lookup(language: str | None) -> _ZipfLookup | None:
-    table = _zipf_of(language)
-    if not table:
+    """`language`'s wordfreq table (None: no table) sorted by word hash; built from the table's columns,
+    not a dict of its words (a dict of 320,000 words holds ~25 MiB in every process)."""
+    if language is None:
         return None
-    words = pa.array(list(table), pa.large_string())
+    table = markers.word_zipf(language)
+    if not table.height:
+        return None
+    words = table["word"].to_arrow().cast(pa.large_string())
+    if isinstance(words, pa.ChunkedArray):
+        words = words.combine_chunks()
     hashes = _word_hashes(words)
     order = np.argsort(hashes, kind="stable")
-    return _ZipfLookup(hashes[order], words.take(pa.array(order)), np.fromiter(table.values(), dtype=np.float64, count=len(table))[order])
+    return _ZipfLookup(hashes[order], words.take(pa.array(order)), table["zipf"].to_numpy().astype(np.float64, copy=False)[order])
 
 
 def _zipf_values(vocab: pa.Array, language: str | None) -> np.ndarray:
@@ -238,8 +235,10 @@ def _zipf_values(vocab: pa.Array, language: str | None) -> np.ndarray:
 def _kobak_style() -> frozenset[str]:
     """Kobak style words rarer than KOBAK_MAX_ZIPF in English (a word missing from the reference
     counts as rare)."""
-    zipf = _zipf_of("en")
-    return frozenset(w for w in markers.kobak_style_words() if zipf.get(w, 0.0) < KOBAK_MAX_ZIPF)
+    words = markers.kobak_style_words()
+    listed = markers.word_zipf("en").filter(pl.col("word").is_in(list(words)))
+    zipf = dict(zip(listed["word"].to_list(), listed["zipf"].to_list()))
+    return frozenset(w for w in words if zipf.get(w, 0.0) < KOBAK_MAX_ZIPF)
 
 
 @dataclass(frozen=True)

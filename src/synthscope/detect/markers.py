@@ -61,8 +61,14 @@ def has_word_frequencies(language: str) -> bool:
 def word_zipf(language: str = "en") -> pl.DataFrame:
     """Human word-frequency reference: columns `word`, `zipf` from the `wordfreq` package (data shipped
     in the package, mostly pre-2022 sources: Speer et al., wordfreq 3.x, the language's "best" list)."""
-    from wordfreq import get_frequency_dict
+    from wordfreq import cB_to_freq, get_frequency_list
 
-    freqs = get_frequency_dict(language, wordlist="best")
+    # what `get_frequency_dict` returns, built here from the uncached list reader: wordfreq's own
+    # caches would keep the word lists and a dict of every word (~70 MiB) in every process for good
+    freqs: dict[str, float] = {}
+    for index, bucket in enumerate(get_frequency_list.__wrapped__(language, "best")):
+        freq = cB_to_freq(-index)
+        for word in bucket:
+            freqs[word] = freq
     frame = pl.DataFrame({"word": list(freqs.keys()), "freq": list(freqs.values())}, schema={"word": pl.String, "freq": pl.Float64})
     return frame.select("word", (pl.col("freq").log10() + 9.0).alias("zipf"))

@@ -26,6 +26,7 @@ from typing import Any
 from synthscope.engines.base import EngineResult, OnPart, single_threaded_blas, usable_cores
 from synthscope.engines.work import Job, PartResult, map_part
 from synthscope.io.parts import FilePart
+from synthscope.memory import release_memory
 
 _WORKER_JOB: dict[str, Job] = {}  # this worker's job, by the file it came from
 
@@ -48,6 +49,13 @@ def _job_file(job: Job) -> Path:
     with os.fdopen(handle, "wb") as out:
         pickle.dump(job, out, protocol=pickle.HIGHEST_PROTOCOL)
     return Path(name)
+
+
+def _step_in_worker(fn: Callable[[Any], Any], item: Any) -> Any:
+    """A finalize step (`parallel_map`) in a worker: the heap that mapping left is given back first,
+    so that the step does not run on top of it (`memory.release_memory`)."""
+    release_memory()
+    return fn(item)
 
 
 def _map_in_worker(job_file: str, part: FilePart) -> PartResult:
@@ -177,7 +185,7 @@ class PoolEngine:
             return iter(())
         pool = self._executor()
         with _signals_ignored():
-            futures = [pool.submit(fn, item) for item in items]
+            futures = [pool.submit(_step_in_worker, fn, item) for item in items]
         return self._results(futures)
 
     def _results(self, futures: list[Future[Any]]) -> Iterator[Any]:
