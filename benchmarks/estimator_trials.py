@@ -41,9 +41,21 @@ of detect_generalisation.py):
   round-7 profiles' bands, on the same sources: every split whose new profile the harness has cached (the
   scorers and score densities are the same, only the bands differ; checked). The dataset folds were
   reverted after this measurement: the profiles are found by the keys they were cached under at 7cfd480.
-Point estimates only except the interval rules. Printed per kind of split: MAE, purely human max / mean.
+Round 9 (`--round9`, every kind of split, the round-7 split profiles as in round 8): human reference,
+mixture proportion estimation that needs no synthetic density. Best Bin Estimation (Garg et al. 2021,
+`detect.reference.bbe_alpha`) against the reference: point estimate and a 90% percentile bootstrap over
+reference and source documents (coverage, width); at other confidence parameters (for the record); on
+the bins ordered by the fitted likelihood ratio (the shipped fit's synthetic density over the smoothed
+reference) instead of the score; BBE's own lower bound (the upper confidence bound on 1 - a at its
+threshold); hybrids with the likelihood estimate: max with BBE, max with that lower bound, and the shipped
+estimate floored at the lower end of BBE's percentile bootstrap (on the interval's own replicates), with
+the interval's ends raised too or not; and how the floor fares when the reference is not the source's
+human population (moved by -0.5 / -0.25 / +0.25 logit, or pooled over the split's genres). Not shipped
+(notes/detect.md, round 9).
+Point estimates only except the interval rules and round 9's interval rows. Printed per kind of split: MAE,
+purely human max / mean.
 
-    python benchmarks/estimator_trials.py [--round7 | --round8 | --round8-bands]
+    python benchmarks/estimator_trials.py [--round7 | --round8 | --round8-bands | --round9]
 """
 
 from __future__ import annotations
@@ -544,7 +556,159 @@ def round8_bands() -> None:
         sys.stdout.flush()
 
 
+BBE_DELTA, BBE_GAMMA = 0.1, 0.01  # Best Bin Estimation's confidence parameters as published (Garg et al. 2021), not tuned here
+
+
+def bbe_alpha(targets: np.ndarray, references: np.ndarray, delta: float = BBE_DELTA, gamma: float = BBE_GAMMA,
+              lower_bound: bool = False, min_share: float = 0.0) -> np.ndarray:
+    """Best Bin Estimation (Garg et al. 2021) of the synthetic fraction of each target histogram (..., K)
+    against its human reference histogram (..., K), bins ordered from the most human-like score up.
+    With M = (1 - a) H + a S, every human-tail region (bins below a threshold c) has q_t(c) / q_r(c) >= 1 - a
+    (mass below c in the target / in the reference; equality where S puts no mass), so 1 - that ratio is a
+    lower bound on a that needs no synthetic density. BBE takes it at the c minimising the ratio's upper
+    confidence bound (q_t + (1 + gamma) eps) / q_r, eps = sqrt(log(4 / delta) / 2 n_t) + sqrt(log(4 / delta) / 2 n_r),
+    and reports the plain ratio there (`lower_bound`: 1 - the bound itself). `min_share`: only regions holding
+    at least that share of the reference. Clipped to [0, 1]."""
+    targets, references = np.asarray(targets, dtype=np.float64), np.asarray(references, dtype=np.float64)
+    n_t = np.maximum(targets.sum(axis=-1, keepdims=True), 1e-12)
+    n_r = np.maximum(references.sum(axis=-1, keepdims=True), 1e-12)
+    q_t, q_r = np.cumsum(targets, axis=-1) / n_t, np.cumsum(references, axis=-1) / n_r
+    eps = np.sqrt(np.log(4.0 / delta) / (2.0 * n_t)) + np.sqrt(np.log(4.0 / delta) / (2.0 * n_r))
+    allowed = (q_r > 0) & (q_r >= min_share)
+    q_r_safe = np.where(allowed, q_r, 1.0)
+    bound = np.where(allowed, (q_t + (1.0 + gamma) * eps) / q_r_safe, np.inf)
+    best = np.argmin(bound, axis=-1)[..., None]
+    ratio = np.take_along_axis(bound if lower_bound else q_t / q_r_safe, best, axis=-1)[..., 0]
+    return np.clip(1.0 - ratio, 0.0, 1.0)
+
+
+def estimator_replicates(targets: np.ndarray, references: np.ndarray, n_boot: int = reference.N_BOOT, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The target and reference replicates (S, n_boot, K) that `estimate_with_references` draws for its
+    interval (each row's stream seeded by `seed`, target first), so BBE is bootstrapped on the very same
+    resamples of the source's and the reference's documents."""
+    boot_t, boot_r = [], []
+    for t, r in zip(targets, references):
+        rng = np.random.default_rng(seed)
+        boot_t.append(rng.multinomial(int(t.sum()), t / t.sum(), size=n_boot))
+        boot_r.append(rng.multinomial(int(round(r.sum())), r / r.sum(), size=n_boot))
+    return np.asarray(boot_t, dtype=np.float64), np.asarray(boot_r, dtype=np.float64)
+
+
+def reference_synthetic(case: dg.Case) -> SyntheticReference:
+    groups = group_densities(case.profile)
+    return SyntheticReference.of([Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
+                                 [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(case.profile.shift_sd.get("synthetic", 0.0)))
+
+
+def floored(case: dg.Case, ref: np.ndarray, confidence: float = 0.9) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The shipped reference estimator on `ref` (S, K), and it floored at the lower end of BBE's percentile
+    bootstrap (the interval's own target and reference replicates): the estimate raised to the floor and
+    both interval ends too, or the estimate alone (the interval's high end at least the estimate)."""
+    counts = case.counts
+    e = estimate_with_references(counts, ref, reference_synthetic(case), weights=matched(case)[0], confidence=confidence, seed=1)[0]
+    boot_t, boot_r = estimator_replicates(counts, ref)
+    floor = np.quantile(bbe_alpha(boot_t, boot_r), (1 - confidence) / 2, axis=1)
+    raised = np.maximum(e.estimate, floor)
+    half = np.maximum(e.estimate, np.quantile(bbe_alpha(boot_t, boot_r, min_share=0.5), (1 - confidence) / 2, axis=1))
+    return {"likelihood, synthetic move (shipped)": (e.estimate, e.ci_low, e.ci_high),
+            "floored at BBE's bootstrap 5%: estimate and interval ends": (raised, np.maximum(e.ci_low, floor), np.maximum(e.ci_high, raised)),
+            "floored at BBE's bootstrap 5%: estimate only": (raised, np.minimum(e.ci_low, raised), np.maximum(e.ci_high, raised)),
+            "same, BBE's regions holding >= half the reference": (half, np.minimum(e.ci_low, half), np.maximum(e.ci_high, half)),
+            "BBE's bootstrap 5% alone (the floor)": (floor, floor * np.nan, floor * np.nan),
+            "_shift": (e.shift, e.shift, e.shift)}
+
+
+def round9_case(case: dg.Case) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(estimate, ci_low, ci_high) of every round-9 variant on the case's sources, against its own
+    reference (NaN: no interval)."""
+    counts = case.counts
+    ref = np.ascontiguousarray(np.broadcast_to(case.reference, counts.shape))
+    nan = np.full(len(counts), np.nan)
+    out = floored(case, ref)
+    shipped, shift = out["likelihood, synthetic move (shipped)"][0], out.pop("_shift")[0]
+    bbe = bbe_alpha(counts, ref)
+    boot_t, boot_r = estimator_replicates(counts, ref)
+    out["BBE (delta 0.1, gamma 0.01), bootstrap 90% interval"] = (bbe, *np.quantile(bbe_alpha(boot_t, boot_r), [0.05, 0.95], axis=1))
+    for delta in (0.05, 0.2):
+        out[f"BBE, delta {delta} (for the record)"] = (bbe_alpha(counts, ref, delta=delta), nan, nan)
+    h, s_fit, _ = reference_densities(ref, reference_synthetic(case), weights=matched(case)[0], moves=shift)
+    order = np.argsort(s_fit / h, axis=1, kind="stable")
+    out["BBE on bins ordered by the fitted likelihood ratio"] = (
+        bbe_alpha(np.take_along_axis(counts, order, axis=1), np.take_along_axis(ref, order, axis=1)), nan, nan)
+    out["max(likelihood, BBE)"] = (np.maximum(shipped, bbe), nan, nan)
+    dkw = bbe_alpha(counts, ref, lower_bound=True)
+    out["BBE's own lower bound alone"] = (dkw, nan, nan)
+    out["max(likelihood, BBE's own lower bound)"] = (np.maximum(shipped, dkw), nan, nan)
+    return out
+
+
+def moved_histogram(hist: np.ndarray, bins: int) -> np.ndarray:
+    """`hist` moved by `bins` bins along the score axis (mass beyond the ends piles on the end bins)."""
+    k = len(hist)
+    return np.bincount(np.clip(np.arange(k) + bins, 0, k - 1), weights=hist, minlength=k)
+
+
+def round9_robustness(case: dg.Case, pooled: np.ndarray) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The shipped estimator and the floor when the reference is not the source's human population: moved
+    by -2 / -1 / +1 bins (the source's human text 0.5 / 0.25 logit more machine-like than its reference, or
+    0.25 logit less: a snapshot of the same source that drifted), or pooled over the split's genres (a
+    genre-level reference, as for a source absent from `--human-reference`)."""
+    out = {}
+    for bins in (-2, -1, 1):
+        ref = np.ascontiguousarray(np.broadcast_to(moved_histogram(case.reference, bins), case.counts.shape))
+        out[f"reference moved {bins * BIN:+.2f} logit"] = floored(case, ref)
+    out["reference pooled over the split's genres"] = floored(case, np.ascontiguousarray(np.broadcast_to(pooled, case.counts.shape)))
+    for v in out.values():
+        v.pop("_shift")
+    return out
+
+
+def round9() -> None:
+    with recorded("estimator_trials_round9"):
+        cases = load_cases(("genre", "family", "dataset"), profile_code=ROUND7_CODE)
+        rows, robust = [], []
+        pooled: dict[tuple[str, str], np.ndarray] = {}
+        for case in cases:
+            pooled[(case.kind, case.split)] = pooled.get((case.kind, case.split), 0.0) + case.reference
+        for case in cases:
+            for name, (e, lo, hi) in round9_case(case).items():
+                rows += [{"kind": case.kind, "split": case.split, "variant": name, "truth": case.truth[i], "estimate": float(e[i]),
+                          "lo": float(lo[i]), "hi": float(hi[i])} for i in range(len(case.truth))]
+            for setting, variants in round9_robustness(case, pooled[(case.kind, case.split)]).items():
+                for name, (e, lo, hi) in variants.items():
+                    if "interval ends" in name or "alone" in name:
+                        continue
+                    robust += [{"kind": case.kind, "reference": setting, "variant": name, "truth": case.truth[i], "estimate": float(e[i]),
+                                "lo": float(lo[i]), "hi": float(hi[i])} for i in range(len(case.truth))]
+        scored = lambda t: pl.DataFrame(t).with_columns(  # noqa: E731
+            (pl.col("estimate") - pl.col("truth")).abs().alias("err"),
+            ((pl.col("lo") <= pl.col("truth") + 1e-9) & (pl.col("truth") <= pl.col("hi") + 1e-9)).alias("covered"), (pl.col("hi") - pl.col("lo")).alias("width"))
+        t, r = scored(rows), scored(robust)
+        human = pl.col("truth") == 0
+        aggs = [pl.col("err").mean().alias("mae"), (pl.col("estimate") - pl.col("truth")).mean().alias("bias"),
+                pl.col("estimate").filter(human).max().alias("human_max"), pl.col("estimate").filter(human).mean().alias("human_mean"),
+                pl.col("covered").filter(pl.col("lo").is_not_nan()).mean().alias("coverage"), pl.col("width").filter(pl.col("lo").is_not_nan()).mean().alias("width"),
+                (pl.col("estimate") > pl.col("truth") + 1e-9).mean().alias("share_above_truth")]
+        with pl.Config(tbl_rows=200, tbl_cols=20, float_precision=4, tbl_width_chars=260, tbl_hide_dataframe_shape=True,
+                       tbl_hide_column_data_types=True, tbl_formatting="ASCII_MARKDOWN", fmt_str_lengths=90):
+            print("human reference (the held-out genre's other half), per kind of split")
+            for kind in ("genre", "family", "dataset"):
+                print(t.filter(pl.col("kind") == kind).group_by("variant", maintain_order=True).agg(*aggs).with_columns(pl.lit(kind).alias("kind")))
+            print("per split: shipped, floored (estimate only) and BBE alone")
+            keep = {"likelihood, synthetic move (shipped)": "shipped", "floored at BBE's bootstrap 5%: estimate only": "floored",
+                    "BBE (delta 0.1, gamma 0.01), bootstrap 90% interval": "bbe", "same, BBE's regions holding >= half the reference": "floored, half"}
+            print(t.filter(pl.col("variant").is_in(list(keep)[:3])).with_columns(pl.col("variant").replace(keep)).group_by("kind", "split", "variant", maintain_order=True)
+                  .agg(*aggs[:3], *aggs[4:5]).pivot(on="variant", index=["kind", "split"], values=["mae", "bias", "human_max", "coverage"]))
+            print("robustness: references that are not the source's human population (shipped vs floored, estimate only; share_above_truth: of all sources)")
+            print(r.with_columns(pl.col("variant").replace(keep)).group_by("reference", "kind", "variant", maintain_order=True).agg(*aggs[:5])
+                  .sort("reference", "kind", "variant", maintain_order=True))
+        sys.stdout.flush()
+
+
 def main() -> None:
+    if "--round9" in sys.argv:
+        round9()
+        return
     if "--round8-bands" in sys.argv:
         round8_bands()
         return
