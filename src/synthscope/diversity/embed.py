@@ -109,15 +109,17 @@ class HashedEmbedder:
 
     def _bigrams(self, stream: TokenStream, word_hash: np.ndarray, type_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(document, bucket, value) of every distinct word bigram of every document, documents in order."""
-        idx = np.flatnonzero(positions(stream) >= 1)
-        if not idx.size:
+        second = positions(stream)[1:] >= 1  # token i + 1 ends a bigram that token i starts
+        if not second.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+        # each token's hash and weight gathered once; a bigram's two tokens are then two shifted selections
+        token_hash, token_weight = word_hash[stream.ids], type_weight[stream.ids]
         with np.errstate(over="ignore"):
-            key = word_hash[stream.ids[idx - 1]] * _MIX + word_hash[stream.ids[idx]]
+            key = token_hash[:-1][second] * _MIX + token_hash[1:][second]
             key ^= key >> np.uint64(29)
             key *= _MIX
-        pair_weight = np.sqrt(type_weight[stream.ids[idx - 1]] * type_weight[stream.ids[idx]])
-        doc = stream.doc[idx]
+        pair_weight = np.sqrt(token_weight[:-1][second] * token_weight[1:][second])
+        doc = stream.doc[1:][second]
         doc_bits = max(1, int(stream.n_docs - 1).bit_length())
         # one sort on (document, top bits of the bigram hash): equal bigrams of a document side by side
         order = np.argsort((doc.astype(np.uint64) << np.uint64(64 - doc_bits)) | (key >> np.uint64(doc_bits)))

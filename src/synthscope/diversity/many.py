@@ -116,7 +116,7 @@ def streams_of(sample: pl.DataFrame, source_col: str, tokens_col: str, n_tokens_
         # depend on which other sources share its group (sums run in the same order either way)
         encoded = pc.dictionary_encode(flat)
         words = pc.utf8_slice_codeunits(encoded.dictionary, 0, -1)  # without the space each token ends with
-        order = pc.sort_indices(words).to_numpy()
+        order = pl.Series(words).arg_sort().to_numpy().astype(np.int64)  # bytewise, as arrow's sort (distinct words: no ties)
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         tok = rank[encoded.indices.to_numpy(zero_copy_only=False)]
