@@ -88,3 +88,24 @@ def test_finalize_drops_every_state_but_the_deferred_ones(tmp_path: Path) -> Non
     assert kept == {a.name for a in analyzers if hasattr(a, "finalize_deferred")} == {"examples"}
     explain_leading(analyzers, states, results, dict.fromkeys(results, 0.0))  # still has what it reads
     assert any(fields for fields in results["examples"].per_source.values())
+
+
+def test_a_worker_gives_its_heap_back_once_after_mapping_not_before_every_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import synthscope.engines.pool as pool
+
+    calls: list[int] = []
+    monkeypatch.setattr(pool, "release_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(pool, "_MAPPED_SINCE_RELEASE", [False])
+    config = AuditConfig(by="domain", batch_size=200, detect=False, dedup=False, diversity=False)
+    inputs, _ = discover_inputs([str(SAMPLE_DATA / "web_corpus.parquet")])
+    plan = resolve_plan(inputs, config)
+    job = job_of(build_analyzers(config, tmp_path), plan, config, tmp_path)
+    job_file = str(pool._job_file(job))
+    parts = plan_parts(inputs, config.batch_size)
+    assert [pool._step_in_worker(abs, -3)] == [3] and calls == []  # nothing mapped yet: nothing to give back
+    pool._map_in_worker(job_file, parts[0])
+    pool._map_in_worker(job_file, parts[1])
+    assert [pool._step_in_worker(abs, -k) for k in range(3)] == [0, 1, 2] and calls == [1]
+    pool._map_in_worker(job_file, parts[2])
+    pool._step_in_worker(abs, 0)
+    assert calls == [1, 1]

@@ -51,14 +51,22 @@ def _job_file(job: Job) -> Path:
     return Path(name)
 
 
+_MAPPED_SINCE_RELEASE: list[bool] = [False]  # this worker mapped a part since it last gave its heap back
+
+
 def _step_in_worker(fn: Callable[[Any], Any], item: Any) -> Any:
     """A finalize step (`parallel_map`) in a worker: the heap that mapping left is given back first,
-    so that the step does not run on top of it (`memory.release_memory`)."""
-    release_memory()
+    so that the steps do not run on top of it (`memory.release_memory`). Once after mapping, not before
+    every step: the steps reuse each other's freed memory (trimming before each one made them fault
+    their pages in again)."""
+    if _MAPPED_SINCE_RELEASE[0]:
+        release_memory()
+        _MAPPED_SINCE_RELEASE[0] = False
     return fn(item)
 
 
 def _map_in_worker(job_file: str, part: FilePart) -> PartResult:
+    _MAPPED_SINCE_RELEASE[0] = True
     job = _WORKER_JOB.get(job_file)
     if job is None:  # the first part of a run: load its job once
         _WORKER_JOB.clear()
