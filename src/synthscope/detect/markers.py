@@ -64,7 +64,7 @@ def word_zipf(language: str = "en") -> pl.DataFrame:
     from wordfreq import cB_to_freq, get_frequency_list
 
     # what `get_frequency_dict` returns, built here from the uncached list reader: wordfreq's own
-    # caches would keep the word lists and a dict of every word (~70 MiB) in every process for good
+    # caches would keep the word lists and a dict of every word in every process for good
     freqs: dict[str, float] = {}
     for index, bucket in enumerate(get_frequency_list.__wrapped__(language, "best")):
         freq = cB_to_freq(-index)
