@@ -148,7 +148,7 @@ def gram_matrix(docs: pl.DataFrame, batch: int = 4000) -> GramMatrix:
     out = GramMatrix.stack([GramMatrix.of(skeleton_tokens(docs.slice(s, batch).select("text"))) for s in range(0, docs.height, batch)])
     rates = out.rates
     OUT.mkdir(parents=True, exist_ok=True)
-    np.savez(path, data=rates.data, indices=rates.indices, indptr=rates.indptr, shape=np.array(rates.shape), grams=grams, n_tokens=out.n_tokens)
+    np.savez(path, data=rates.data, indices=rates.indices, indptr=rates.indptr, shape=np.array(rates.shape), grams=out.grams, n_tokens=out.n_tokens)
     return out
 
 

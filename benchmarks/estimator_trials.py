@@ -61,7 +61,6 @@ purely human max / mean.
 from __future__ import annotations
 
 import contextlib
-import copy
 import sys
 
 import numpy as np
@@ -236,12 +235,14 @@ def default_variants(case: dg.Case) -> dict[str, np.ndarray]:
     return out
 
 
+def reference_inputs(case: dg.Case) -> tuple[SyntheticReference, np.ndarray, np.ndarray]:
+    """The shipped reference estimator's inputs for a case: the groups' synthetic reference, the matched
+    weights and the reference counts broadcast to every source."""
+    return reference_synthetic(case), matched(case)[0], np.broadcast_to(case.reference, case.counts.shape)
+
+
 def reference_variants(case: dg.Case) -> dict[str, np.ndarray]:
-    groups = group_densities(case.profile)
-    synthetic = SyntheticReference.of([Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
-                                      [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(case.profile.shift_sd.get("synthetic", 0.0)))
-    w = matched(case)[0]
-    ref = np.broadcast_to(case.reference, case.counts.shape)
+    synthetic, w, ref = reference_inputs(case)
     out = {}
     out["reference, no move (round 4)"] = estimate_with_references(case.counts, ref, synthetic, weights=w, shift_penalty=None, n_boot=2)[0].estimate
     shipped = estimate_with_references(case.counts, ref, synthetic, weights=w, n_boot=2)[0]
@@ -453,10 +454,7 @@ def group_priors(case: dg.Case) -> dict[str, float]:
 
 def round8_reference_variants(case: dg.Case) -> dict[str, np.ndarray]:
     groups = group_densities(case.profile)
-    synthetic = SyntheticReference.of([Histogram(LOGIT_EDGES, h) for h in groups.synthetic_counts], LOGIT_EDGES,
-                                      [Histogram(LOGIT_EDGES, h) for h in groups.human_counts], float(case.profile.shift_sd.get("synthetic", 0.0)))
-    w = matched(case)[0]
-    ref = np.broadcast_to(case.reference, case.counts.shape)
+    synthetic, w, ref = reference_inputs(case)
     prior = group_priors(case)
     per_bin2 = lambda sd: BIN ** 2 / (2 * sd ** 2)  # noqa: E731  (penalty per squared bin of a Gaussian prior of sd logits)
     run = lambda **k: estimate_with_references(case.counts, ref, synthetic, weights=w, n_boot=2, **k)[0]  # noqa: E731

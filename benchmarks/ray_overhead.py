@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _record import recorded  # noqa: E402
-from throughput import corpus, run_measured  # noqa: E402
+from throughput import corpus  # noqa: E402
 
 
 def free_port() -> int:

@@ -169,7 +169,6 @@ def require(module: str) -> Any:
 def s3_endpoint() -> Any:
     """An S3 API on 127.0.0.1 (moto in server mode, on a free port) holding sample_data/ under
     s3://corpus/data/; the environment points at it (AWS_ENDPOINT_URL, fake credentials) for the session."""
-    import os
 
     require("moto.server")
     boto3 = require("boto3")

@@ -12,7 +12,6 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 import zstandard
 
 from tests.test_hardening_io import jsonl, texts

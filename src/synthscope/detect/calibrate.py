@@ -27,7 +27,7 @@ from synthscope.detect.estimator import (
 from synthscope.detect.features import DIRECTIONS, FEATURE_NAMES, features_for
 from synthscope.detect.profile import DEFAULT_LANGUAGES, LOGIT_EDGES, CalibrationProfile, histogram
 from synthscope.detect.scorer import LinearModel, fit_logistic, fit_normalisation, sigmoid
-from synthscope.detect.scoring import Combination, Scorer, fit_combination, skeleton_fields
+from synthscope.detect.scoring import Scorer, fit_combination, skeleton_fields
 from synthscope.detect.skeleton_model import GramMatrix, fit_skeleton
 
 MAX_HUMAN_FPR = 0.05

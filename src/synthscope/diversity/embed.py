@@ -145,13 +145,18 @@ class HashedEmbedder:
         indices[is_gram], data[is_gram] = g_bucket, g_value
         return sp.csr_matrix((data, indices, indptr), shape=(len(vocab), self.buckets))
 
+    def _type_features(self, vocab: pa.Array) -> tuple[np.ndarray, np.ndarray, Any]:
+        """Per word type: its hash, SIF weight and sparse row of word + character features."""
+        word_hash = xxh64_strings(vocab, self.seed)
+        w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
+        return word_hash, self._type_weights(vocab), self._type_rows(vocab, w_bucket, w_sign)
+
     def _type_values(self, vocab: pa.Array) -> dict[str, np.ndarray]:
         """Per word type: its hash, SIF weight and projected word + character features (each row
         is computed from the word alone, so `TypeCache` may keep it across calls)."""
-        word_hash = xxh64_strings(vocab, self.seed)
-        w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
-        vectors = self._type_rows(vocab, w_bucket, w_sign) @ projection(self.seed, self.buckets, self.dim)
-        return {"hash": word_hash, "weight": self._type_weights(vocab), "vector": np.asarray(vectors)}
+        word_hash, weight, rows = self._type_features(vocab)
+        vectors = rows @ projection(self.seed, self.buckets, self.dim)
+        return {"hash": word_hash, "weight": weight, "vector": np.asarray(vectors)}
 
     def _types(self) -> TypeCache:
         return _type_cache(self.seed, self.buckets, self.dim, self.sif)
@@ -177,10 +182,7 @@ class HashedEmbedder:
             type_row, values = self._types().rows(vocab)
             word_hash, type_weight, all_types = values["hash"][type_row], values["weight"][type_row], values["vector"]
         else:
-            word_hash = xxh64_strings(vocab, self.seed)
-            w_bucket, w_sign = _bucket_sign(word_hash, self.buckets)
-            type_weight = self._type_weights(vocab)
-            type_rows = self._type_rows(vocab, w_bucket, w_sign)
+            word_hash, type_weight, type_rows = self._type_features(vocab)
         type_bits = max(1, (n_types - 1).bit_length())  # (document, type) cells packed: sorted by document, then type
         cells, tf = np.unique((stream.doc << type_bits) | stream.ids, return_counts=True)
         pair_doc, pair_type = cells >> type_bits, cells & ((1 << type_bits) - 1)
